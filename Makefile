@@ -1,0 +1,50 @@
+# `make run` serves a working IdP with a demo tenant; `make test` runs the whole suite.
+# Both install what they need on a fresh machine (system packages via apt when root).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+IDP_BASE_URL ?= http://127.0.0.1:8000
+export IDP_BASE_URL
+IDP_INSTANCE_DIR ?= $(CURDIR)/instance
+export IDP_INSTANCE_DIR
+BIND := $(shell echo "$(IDP_BASE_URL)" | sed -E 's|^https?://||; s|/.*$$||')
+# Debian packages: xmlsec1 (SAML signing), PostgreSQL (database tests on both backends),
+# Redis (rate-limit storage for scale-out), Chromium (browser tests).
+APT_PACKAGES := xmlsec1 postgresql redis-server chromium
+RUN_APT_PACKAGES := xmlsec1
+
+.PHONY: run test venv system-deps system-deps-run i18n clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+system-deps:
+	@./.ci/system-deps $(APT_PACKAGES)
+
+system-deps-run:
+	@./.ci/system-deps $(RUN_APT_PACKAGES)
+
+run: system-deps-run venv
+	@$(BIN)/idp demo
+	@echo "Mail outbox: $(IDP_INSTANCE_DIR)/outbox/"
+	@echo "Serving on $(IDP_BASE_URL) (Ctrl-C to stop)"
+	$(BIN)/gunicorn --workers 2 --bind $(BIND) --access-logfile - 'idp:create_app()'
+
+test: system-deps venv
+	$(BIN)/pytest $(if $(shell ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null),--postgres,) $(PYTEST_ARGS)
+
+i18n: venv
+	$(BIN)/pybabel extract -F idp/translations/babel.cfg -o idp/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i idp/translations/messages.pot -d idp/translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d idp/translations
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

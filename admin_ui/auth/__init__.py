@@ -1,0 +1,95 @@
+"""Login, logout (with confirmation), activation links and the language switch."""
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from idp import accounts, sessions
+from idp import login as login_service
+from idp.accounts_state import DISABLED, EXPIRED, NOT_ACTIVATED, NOT_YET_VALID, TENANT_TERMINATED
+from idp.clock import current_time
+from idp.errors import ValidationError
+from idp.extensions import db
+from idp.urls import safe_next
+from idp.web import clear_sso_cookie, client_info, set_sso_cookie
+
+from .forms import ConfirmForm, LoginForm, NewPasswordForm
+
+bp = Blueprint("auth", __name__)
+
+UNAVAILABLE = _l("このアカウントは現在ご利用いただけません。管理者にお問い合わせください。")
+LOGIN_ERRORS = {
+    login_service.INVALID_CREDENTIALS: _l("メールアドレスまたはパスワードが正しくありません。"),
+    DISABLED: UNAVAILABLE,
+    NOT_YET_VALID: UNAVAILABLE,
+    EXPIRED: UNAVAILABLE,
+    NOT_ACTIVATED: _l("初回ログインが完了していません。登録通知メールのリンクからパスワードを設定してください。"),
+    TENANT_TERMINATED: _l("ご契約が終了しているため、ログインできません。"),
+}
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm(next=request.args.get("next", ""))
+    target = safe_next(form.next.data)
+    if request.method == "GET" and g.account is not None:
+        return redirect(target)
+    error = None
+    if form.validate_on_submit():
+        now = current_time()
+        result = login_service.authenticate(form.email.data, form.password.data, now=now, client=client_info())
+        if result.ok:
+            return _start_session(result.account, now, target)
+        db.session.commit()  # keep the login event and the failure count
+        error = LOGIN_ERRORS[result.error]
+    return render_template("auth/login.html", form=form, error=error)
+
+
+def _start_session(account, now, target):
+    if g.sso_session is not None:  # the browser's previous session ends: the session id rotates
+        sessions.end(g.sso_session, now, reason="replaced")
+    raw, _session = sessions.start(account, now, client_info())
+    db.session.commit()
+    return set_sso_cookie(redirect(target), raw)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    form = ConfirmForm()
+    if g.account is None:
+        return clear_sso_cookie(redirect(url_for("auth.login")))
+    if form.validate_on_submit():
+        sessions.end(g.sso_session, current_time(), reason="logout")
+        db.session.commit()
+        flash(_l("ログアウトしました。"), "info")
+        return clear_sso_cookie(redirect(url_for("auth.login")))
+    return render_template("auth/logout.html", form=form)
+
+
+@bp.route("/activate/<token>", methods=["GET", "POST"])
+def activate(token):
+    now = current_time()
+    account = accounts.account_for_activation(token, now)
+    if account is None:
+        return render_template("auth/link_invalid.html"), 410
+    form = NewPasswordForm()
+    errors = []
+    if form.validate_on_submit():
+        try:
+            accounts.activate(token, password=form.password.data, confirm=form.password_confirm.data,
+                              now=now, client=client_info())
+        except ValidationError as exc:
+            errors = exc.errors.get("password", [])
+        else:
+            db.session.commit()
+            flash(_l("パスワードを設定しました。ログインしてください。"), "info")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/activate.html", form=form, email=account.email, errors=errors)
+
+
+@bp.route("/lang/<code>")
+def set_language(code):
+    response = redirect(safe_next(request.args.get("next")))
+    if code in ("ja", "en"):
+        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax",
+                            secure=current_app.config["IDP_HTTPS"], httponly=True)
+    return response
+

@@ -1,0 +1,19 @@
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField
+
+
+class LoginForm(FlaskForm):
+    email = StringField()
+    password = PasswordField()
+    next = HiddenField()
+
+
+class NewPasswordForm(FlaskForm):
+    """Setting a password through an emailed link (activation now, reset later)."""
+
+    password = PasswordField()
+    password_confirm = PasswordField()
+
+
+class ConfirmForm(FlaskForm):
+    """A bare POST with its CSRF token (logout and other confirmations)."""

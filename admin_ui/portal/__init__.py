@@ -1,0 +1,79 @@
+"""The user portal: app tiles, own profile, password change."""
+from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+
+from idp import apps
+from idp.accounts import PROFILE_FIELDS, update_profile
+from idp.clock import current_time
+from idp.errors import ValidationError
+from idp.extensions import db
+from idp.password_change import change_password
+from idp.web import client_info, login_required
+
+from .forms import PasswordChangeForm, ProfileForm
+
+bp = Blueprint("portal", __name__)
+
+
+@bp.route("/")
+@login_required
+def home():
+    return render_template("portal/home.html", tiles=apps.tiles_for(g.account))
+
+
+@bp.route("/profile")
+@login_required
+def profile():
+    return render_template("portal/profile.html", profile=_profile_values(g.account))
+
+
+@bp.route("/profile/edit", methods=["GET", "POST"])
+@login_required
+def profile_edit():
+    form = ProfileForm(obj=g.account)
+    errors = {}
+    if form.validate_on_submit():
+        try:
+            update_profile(g.account, now=current_time(), client=client_info(),
+                           **{key: getattr(form, key).data for key in PROFILE_FIELDS})
+        except ValidationError as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            db.session.commit()
+            flash(_l("プロフィールを更新しました。"), "info")
+            return redirect(url_for("portal.profile"))
+    return render_template("portal/profile_edit.html", form=form, errors=errors,
+                           profile=_profile_values(g.account))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordChangeForm()
+    errors = {}
+    if form.validate_on_submit():
+        try:
+            change_password(g.account, current=form.current_password.data, new=form.password.data,
+                            confirm=form.password_confirm.data, now=current_time(),
+                            keep_session_id=g.sso_session.id, client=client_info())
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
+            db.session.commit()
+            flash(_l("パスワードを変更しました。"), "info")
+            return redirect(url_for("portal.profile"))
+    return render_template("portal/password.html", form=form, errors=errors)
+
+
+def _profile_values(account):
+    return {
+        "email": account.email,
+        "company": account.tenant.company_name,
+        "name": account.name,
+        "phone": account.phone,
+        "mobile": account.mobile,
+        "organization": account.organization,
+        "department": account.department,
+        "previous_login_at": account.previous_login_at,
+    }

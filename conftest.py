@@ -1,0 +1,190 @@
+"""Shared fixtures: the app on a fresh database, a frozen clock, the mail outbox, factories.
+
+Database backends: SQLite always; with `--postgres` (what `make test` passes
+when PostgreSQL is installed) every test that uses the app runs on PostgreSQL
+too, against a throwaway server the session starts on 127.0.0.1. Tests marked
+`sqlite_only` stay on SQLite.
+"""
+import email
+import email.policy
+import glob
+import os
+import re
+from datetime import datetime
+
+import pytest
+from sqlalchemy import text
+
+from idp import create_app
+from idp.audit import OPERATOR
+from idp.clock import FrozenClock
+from idp.extensions import db
+
+START = datetime(2026, 4, 1, 0, 0, 0)  # 09:00 in Japan
+STRONG_PASSWORD = "Sakura-Blossom-2026"
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def pytest_addoption(parser):
+    parser.addoption("--postgres", action="store_true",
+                     help="also run every app test against a throwaway PostgreSQL server")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: run on SQLite only, even with --postgres")
+
+
+def pytest_generate_tests(metafunc):
+    if "database_backend" in metafunc.fixturenames:
+        backends = ["sqlite"]
+        if metafunc.config.getoption("--postgres") and not metafunc.definition.get_closest_marker("sqlite_only"):
+            backends.append("postgresql")
+        metafunc.parametrize("database_backend", backends, scope="function")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    from tests.support.postgres import PostgresServer
+    server = PostgresServer()
+    url = server.start()
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def database_url(database_backend, request, tmp_path):
+    if database_backend == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return "sqlite:///" + str(tmp_path / "instance" / "idp.sqlite3")
+
+
+@pytest.fixture
+def clock():
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def config_overrides():
+    """Tests override configuration by redefining or mutating this dict."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, clock, database_url, config_overrides):
+    config = {
+        "IDP_INSTANCE_DIR": str(tmp_path / "instance"),
+        "IDP_DATABASE_URL": database_url,
+        "IDP_SECRET_KEY": "test-secret-key",
+        "IDP_BASE_URL": "http://127.0.0.1:8000",
+        "IDP_MAIL_TRANSPORT": "outbox",
+        "IDP_HELP_URL": "https://help.example.com/",
+        "IDP_CLOCK": clock,
+        "TESTING": True,
+    }
+    config.update(config_overrides)
+    application = create_app(config)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        if db.engine.dialect.name == "postgresql":
+            tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token_from(html):
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def submit(client):
+    """GET a form page, then POST `data` to it with the page's CSRF token (like a browser)."""
+    def _submit(url, data, follow_redirects=False, post_url=None):
+        page = client.get(url)
+        token = csrf_token_from(page.get_data(as_text=True))
+        return client.post(post_url or url, data={"csrf_token": token, **data},
+                           follow_redirects=follow_redirects)
+    return _submit
+
+
+class Outbox:
+    """The mails the app wrote to {instance}/outbox, oldest first."""
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def messages(self):
+        paths = sorted(glob.glob(os.path.join(self.directory, "*.eml")), key=os.path.getmtime)
+        result = []
+        for path in paths:
+            with open(path, "rb") as fh:
+                result.append(email.message_from_binary_file(fh, policy=email.policy.default))
+        return result
+
+    def to(self, address):
+        return [m for m in self.messages() if m["To"] == address]
+
+    @staticmethod
+    def body(message):
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    @classmethod
+    def links(cls, message):
+        return re.findall(r"https?://\S+", cls.body(message))
+
+
+@pytest.fixture
+def outbox(app):
+    return Outbox(os.path.join(app.config["IDP_INSTANCE_DIR"], "outbox"))
+
+
+@pytest.fixture
+def factory(app, clock):
+    """Create tenants, groups and accounts through the services (committed)."""
+    from idp import accounts, groups, tenants
+
+    class Factory:
+        def tenant(self, slug="acme", company="ACME株式会社", admin_email=None, owner_email=None,
+                   admin_password=STRONG_PASSWORD):
+            admin_email = admin_email or f"admin@{slug}.example.com"
+            with app.app_context():
+                created = tenants.create_tenant(
+                    slug=slug, company_name=company, owner_email=owner_email or f"owner@{slug}.example.com",
+                    admin_email=admin_email, admin_password=admin_password, now=clock.now(), actor=OPERATOR)
+                db.session.commit()
+                return created.tenant.id
+
+        def group(self, tenant_slug, name):
+            with app.app_context():
+                tenant = tenants.get_by_slug(tenant_slug)
+                group = groups.create_group(tenant, name, now=clock.now(), actor=OPERATOR)
+                db.session.commit()
+                return group.id
+
+        def account(self, tenant_slug="acme", email="taro@acme.example.com", name="山田 太郎",
+                    password=STRONG_PASSWORD, **fields):
+            with app.app_context():
+                tenant = tenants.get_by_slug(tenant_slug)
+                created = accounts.create_account(tenant, email=email, name=name, password=password,
+                                                  now=clock.now(), actor=OPERATOR, **fields)
+                db.session.commit()
+                return created.account.id, created.activation_url
+
+    return Factory()
+
+
+@pytest.fixture
+def login(client, submit):
+    """Log in through the login form; returns the response."""
+    def _login(email="taro@acme.example.com", password=STRONG_PASSWORD, next_url=None):
+        url = "/login" + (f"?next={next_url}" if next_url else "")
+        return submit(url, {"email": email, "password": password, "next": next_url or ""}, post_url="/login")
+    return _login

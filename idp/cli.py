@@ -1,0 +1,166 @@
+"""Operator CLI: `idp` (a Flask CLI group). Every command has `--json`.
+
+With --json, stdout carries exactly one JSON object; logs go to stderr. Bad
+input prints one error line and exits non-zero, and nothing is half-created:
+each command runs in one transaction.
+"""
+import json
+import logging
+import secrets
+import sys
+from functools import wraps
+
+import click
+from flask.cli import AppGroup, FlaskGroup
+from sqlalchemy.exc import IntegrityError
+
+from . import accounts, apps, groups, tenants
+from .audit import OPERATOR
+from .clock import current_time
+from .errors import ServiceError
+from .extensions import db
+from .urls import external_url
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
+
+
+def transactional(command):
+    """Commit on success; on a service or integrity error, roll back and exit with one clear line."""
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            result = command(*args, **kwargs)
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            raise click.ClickException(_service_message(exc))
+        except IntegrityError as exc:
+            db.session.rollback()
+            logging.getLogger(__name__).debug("integrity error: %s", exc)
+            raise click.ClickException("conflicts with existing data (duplicate email, slug or name)")
+        return result
+    return wrapper
+
+
+def _service_message(exc):
+    errors = getattr(exc, "errors", None)
+    if errors:
+        return "; ".join(f"{field}: {' '.join(str(m) for m in msgs)}" for field, msgs in errors.items())
+    return str(exc.message)
+
+
+def emit(as_json, data, text):
+    click.echo(json.dumps(data, ensure_ascii=False, default=str) if as_json else text)
+
+
+tenant_cli = AppGroup("tenant", help="Create and list tenants.")
+account_cli = AppGroup("account", help="Create and list accounts.")
+group_cli = AppGroup("group", help="Create groups.")
+
+
+@tenant_cli.command("create")
+@click.argument("slug")
+@click.option("--company", required=True, help="Company name (also the default group's name).")
+@click.option("--owner-email", required=True)
+@click.option("--admin-email", required=True)
+@click.option("--owner-name", default="")
+@click.option("--admin-name", default=None)
+@json_option
+@transactional
+def tenant_create(slug, company, owner_email, admin_email, owner_name, admin_name, as_json):
+    created = tenants.create_tenant(slug=slug, company_name=company, owner_email=owner_email,
+                                    admin_email=admin_email, owner_name=owner_name, admin_name=admin_name,
+                                    now=current_time(), actor=OPERATOR)
+    data = created.as_json()
+    emit(as_json, data, f"created tenant {data['slug']}\nissuer: {data['issuer']}\n"
+                        f"admin first-login link (24 h): {data['activation_url']}")
+
+
+@tenant_cli.command("list")
+@json_option
+def tenant_list(as_json):
+    rows = [{"slug": t.slug, "company": t.company_name, "status": t.status,
+             "created_at": t.created_at.isoformat()} for t in tenants.list_tenants()]
+    emit(as_json, {"tenants": rows},
+         "\n".join(f"{r['slug']}\t{r['status']}\t{r['company']}" for r in rows) or "(no tenants)")
+
+
+@account_cli.command("create")
+@click.option("--tenant", "slug", required=True)
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["user", "admin"]), default="user", show_default=True)
+@click.option("--group", "group_name", default=None, help="Group name (default: the tenant's default group).")
+@click.option("--password", default=None, envvar="IDP_ACCOUNT_PASSWORD",
+              help="Activate at once with this password (also read from IDP_ACCOUNT_PASSWORD).")
+@json_option
+@transactional
+def account_create(slug, email, name, role, group_name, password, as_json):
+    tenant = tenants.get_by_slug(slug)
+    group = groups.get_by_name(tenant, group_name) if group_name else None
+    created = accounts.create_account(tenant, email=email, name=name, role=role, group=group,
+                                      password=password, now=current_time(), actor=OPERATOR)
+    db.session.flush()
+    data = {"id": created.account.id, "email": created.account.email, "activation_url": created.activation_url}
+    emit(as_json, data, f"created account {data['email']} (id {data['id']})"
+                        + (f"\nfirst-login link (24 h): {data['activation_url']}" if data["activation_url"] else ""))
+
+
+@account_cli.command("list")
+@click.option("--tenant", "slug", required=True)
+@json_option
+def account_list(slug, as_json):
+    try:
+        tenant = tenants.get_by_slug(slug)
+    except ServiceError as exc:
+        raise click.ClickException(_service_message(exc))
+    rows = [{"id": a.id, "email": a.email, "name": a.name, "role": a.role, "group": a.group.name,
+             "status": a.status, "activated": a.activated} for a in accounts.list_accounts(tenant)]
+    emit(as_json, {"accounts": rows},
+         "\n".join(f"{r['email']}\t{r['role']}\t{r['status']}\t{r['group']}" for r in rows) or "(no accounts)")
+
+
+@group_cli.command("create")
+@click.option("--tenant", "slug", required=True)
+@click.argument("name")
+@click.option("--description", default="")
+@json_option
+@transactional
+def group_create(slug, name, description, as_json):
+    tenant = tenants.get_by_slug(slug)
+    group = groups.create_group(tenant, name, description=description, now=current_time(), actor=OPERATOR)
+    emit(as_json, {"id": group.id, "name": group.name}, f"created group {group.name} (id {group.id})")
+
+
+@click.command("demo")
+@json_option
+@transactional
+def demo(as_json):
+    """Create the demo tenant if missing and give its admin and user fresh passwords (for `make run`)."""
+    from .demo import ensure_demo
+    data = ensure_demo(now=current_time(), new_password=_demo_password)
+    lines = [f"Log in at {external_url('/login')}"] + [
+        f"  {who}: {cred['email']} / {cred['password']}" for who, cred in data["credentials"].items()]
+    emit(as_json, data, "\n".join(lines))
+
+
+def _demo_password():
+    return f"Demo-{secrets.token_hex(3)}-{secrets.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}{secrets.randbelow(10)}x"
+
+
+def init_app(app):
+    for group in (tenant_cli, account_cli, group_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(demo)
+
+
+def _create_app():
+    from . import create_app
+    return create_app()
+
+
+def main():
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    cli = FlaskGroup(create_app=_create_app, add_version_option=False, load_dotenv=False,
+                     help="Operator commands of the identity provider.")
+    cli.main(prog_name="idp")

@@ -1,0 +1,84 @@
+"""Configuration from environment variables, with safe defaults.
+
+Every setting is documented in README.md (Configuration). `load_config` reads
+the environment once; `create_app(config)` lets tests override any key.
+"""
+import ipaddress
+import os
+import secrets
+from urllib.parse import urlsplit
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+DEFAULT_PRODUCT_NAME = "まとめログイン"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the app refuses to start."""
+
+
+def load_config(environ=None):
+    env = os.environ if environ is None else environ
+    instance_dir = os.path.abspath(env.get("IDP_INSTANCE_DIR") or os.path.join(os.getcwd(), "instance"))
+    return {
+        "IDP_BASE_URL": env.get("IDP_BASE_URL", DEFAULT_BASE_URL).rstrip("/"),
+        "IDP_INSTANCE_DIR": instance_dir,
+        "IDP_DATABASE_URL": env.get("IDP_DATABASE_URL") or None,
+        "IDP_SECRET_KEY": env.get("IDP_SECRET_KEY") or None,
+        "IDP_MAIL_TRANSPORT": env.get("IDP_MAIL_TRANSPORT", "outbox"),
+        "IDP_MAIL_FROM": env.get("IDP_MAIL_FROM", "no-reply@localhost"),
+        "IDP_HELP_URL": env.get("IDP_HELP_URL", "https://example.com/help"),
+        "IDP_PRODUCT_NAME": env.get("IDP_PRODUCT_NAME", DEFAULT_PRODUCT_NAME),
+    }
+
+
+def is_loopback_host(host):
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url):
+    """The service is https-only; plain http is allowed on loopback for development.
+
+    Returns True when the base URL is https (HSTS and Secure cookies apply).
+    """
+    parts = urlsplit(base_url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    if parts.scheme == "http" and is_loopback_host(parts.hostname):
+        return False
+    raise ConfigError(
+        f"IDP_BASE_URL must be an https:// URL (plain http only on loopback), got {base_url!r}"
+    )
+
+
+def ensure_secret_file(path, nbytes=32):
+    """Return the secret stored at `path`, creating it atomically on first use.
+
+    Several gunicorn workers may start at once: each writes its candidate to a
+    private temporary file and links it into place; link() fails for all but
+    the first, and everyone then reads the winner's value.
+    """
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(nbytes))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(tmp)
+    with open(path) as fh:
+        return fh.read().strip()
+
+
+def default_database_url(instance_dir):
+    return "sqlite:///" + os.path.join(instance_dir, "idp.sqlite3")

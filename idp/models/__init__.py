@@ -1,0 +1,16 @@
+"""Database models. Every tenant-owned row carries `tenant_id`; queries filter by it.
+
+Datetimes are naive UTC. Models hold data and small derived properties only;
+rules live in the service modules of `idp`.
+"""
+from .account import Account
+from .app import App, group_apps
+from .events import AuditEvent, LoginEvent
+from .session import SsoSession
+from .tenancy import Group, Owner, Tenant
+from .tokens import ActionToken
+
+__all__ = [
+    "Account", "ActionToken", "App", "AuditEvent", "Group", "LoginEvent",
+    "Owner", "SsoSession", "Tenant", "group_apps",
+]

@@ -1,0 +1,45 @@
+"""Append-only audit and login events (never updated; purged after the retention period)."""
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_tenant_time", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    actor_type: Mapped[str] = mapped_column(String(20), nullable=False)  # admin, owner, operator, user, system
+    actor_id: Mapped[Optional[int]] = mapped_column(Integer)
+    actor_label: Mapped[str] = mapped_column(String(254), nullable=False, default="")
+    action: Mapped[str] = mapped_column(String(64), nullable=False)
+    target_type: Mapped[str] = mapped_column(String(32), nullable=False, default="")
+    target_id: Mapped[Optional[int]] = mapped_column(Integer)
+    target_label: Mapped[str] = mapped_column(String(254), nullable=False, default="")
+    changes: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    ip: Mapped[str] = mapped_column(String(45), nullable=False, default="")
+    user_agent: Mapped[str] = mapped_column(String(400), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class LoginEvent(db.Model):
+    __tablename__ = "login_events"
+    __table_args__ = (Index("ix_login_events_tenant_time", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    login_id: Mapped[str] = mapped_column(String(254), nullable=False, default="")
+    app_id: Mapped[Optional[int]] = mapped_column(ForeignKey("apps.id", ondelete="SET NULL"))
+    target: Mapped[str] = mapped_column(String(200), nullable=False, default="portal")
+    protocol: Mapped[str] = mapped_column(String(10), nullable=False, default="password")
+    result: Mapped[str] = mapped_column(String(10), nullable=False)  # success, failure
+    reason: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    ip: Mapped[str] = mapped_column(String(45), nullable=False, default="")
+    user_agent: Mapped[str] = mapped_column(String(400), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)

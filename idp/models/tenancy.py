@@ -1,0 +1,61 @@
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+
+TENANT_ACTIVE = "active"
+TENANT_TERMINATED = "terminated"
+
+
+class Tenant(db.Model):
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True, nullable=False)
+    company_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default=TENANT_ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    terminated_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+    groups = relationship("Group", back_populates="tenant", cascade="all, delete-orphan")
+
+    @property
+    def is_active(self):
+        return self.status == TENANT_ACTIVE
+
+
+class Group(db.Model):
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_groups_tenant_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    tenant = relationship("Tenant", back_populates="groups")
+    apps = relationship("App", secondary="group_apps", back_populates="groups", order_by="App.name")
+
+
+class Owner(db.Model):
+    """The contract holder (契約者): one per tenant, separate from accounts."""
+
+    __tablename__ = "owners"
+    __table_args__ = (Index("ix_owners_email_normalized", "email_normalized"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, unique=True)
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    email_normalized: Mapped[str] = mapped_column(String(254), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    password_hash: Mapped[Optional[str]] = mapped_column(String(255))
+    activated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    tenant = relationship("Tenant")

@@ -1,0 +1,56 @@
+"""Server-side SSO sessions: absolute lifetime 10 h, several per account allowed.
+
+The browser holds a random token; the table holds its SHA-256, so a database
+read does not yield usable cookies. A session stops working as soon as its
+account may no longer log in (disabled, out of validity, tenant terminated).
+"""
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from .accounts_state import login_block_reason
+from .extensions import db
+from .models import SsoSession
+from .secrets_util import digest, new_token
+
+SSO_LIFETIME = timedelta(hours=10)
+
+
+def start(account, now, client, amr=("pwd",)):
+    """Open a new session for `account`; return (raw_token, session)."""
+    raw = new_token()
+    session = SsoSession(
+        token_hash=digest(raw), sid=new_token(24), tenant_id=account.tenant_id, account_id=account.id,
+        auth_time=now, amr=" ".join(amr), created_at=now, expires_at=now + SSO_LIFETIME,
+        ip=client.ip[:45], user_agent=client.user_agent[:400],
+    )
+    db.session.add(session)
+    return raw, session
+
+
+def resolve(raw, now):
+    """The live session for a cookie value, or None."""
+    if not raw or len(raw) > 200:
+        return None
+    session = db.session.scalar(select(SsoSession).where(SsoSession.token_hash == digest(raw)))
+    if session is None or session.ended_at is not None or now >= session.expires_at:
+        return None
+    if login_block_reason(session.account, now) is not None:
+        return None
+    return session
+
+
+def end(session, now, reason="logout"):
+    if session.ended_at is None:
+        session.ended_at = now
+        session.end_reason = reason
+
+
+def end_all_for_account(account_id, now, reason, keep_session_id=None):
+    """End every live session of an account (optionally keeping the current one)."""
+    stmt = (update(SsoSession)
+            .where(SsoSession.account_id == account_id, SsoSession.ended_at.is_(None))
+            .values(ended_at=now, end_reason=reason))
+    if keep_session_id is not None:
+        stmt = stmt.where(SsoSession.id != keep_session_id)
+    db.session.execute(stmt)

@@ -1,0 +1,21 @@
+"""Small field validators shared by the services (messages are translatable)."""
+import re
+
+from flask_babel import lazy_gettext as _l
+
+PHONE_RE = re.compile(r"^[0-9]{10,15}$")
+
+
+def phone_errors(value):
+    """Phone numbers: digits only, no hyphens (as the seed screens show); empty is allowed."""
+    if value and not PHONE_RE.match(value):
+        return [_l("電話番号はハイフンなしの半角数字（10〜15桁）で入力してください。")]
+    return []
+
+
+def text_errors(value, *, required, max_length, required_message=None):
+    if required and not value:
+        return [required_message or _l("入力してください。")]
+    if len(value) > max_length:
+        return [_l("%(n)d文字以内で入力してください。", n=max_length)]
+    return []

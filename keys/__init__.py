@@ -1,0 +1,1 @@
+"""Signing keys: creation, encrypted storage, rotation, JWKS/metadata export."""

@@ -1,0 +1,1 @@
+"""Protocol front-ends (OIDC, SAML): glue only, calling `idp` services."""
