@@ -1,5 +1,5 @@
 """Login, logout (with confirmation), activation links and the language switch."""
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
 from idp import accounts, sessions
@@ -48,6 +48,7 @@ def _start_session(account, now, target):
         sessions.end(g.sso_session, now, reason="replaced")
     raw, _session = sessions.start(account, now, client_info())
     db.session.commit()
+    session.clear()  # fresh form session (and CSRF token) for the signed-in user
     return set_sso_cookie(redirect(target), raw)
 
 
