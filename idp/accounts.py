@@ -5,11 +5,11 @@ from typing import Optional
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from . import action_tokens, mail
+from . import action_tokens, mail, sessions
 from .audit import NO_CLIENT, Actor, record_audit
 from .clock import local_date
 from .emails import clean_email, normalize_email
-from .errors import Conflict, ServiceError, ValidationError
+from .errors import Conflict, NotFound, ServiceError, ValidationError
 from .extensions import db
 from .groups import default_group
 from .models import Account
@@ -30,6 +30,14 @@ class CreatedAccount:
 
 def find_by_email(email):
     return db.session.scalar(select(Account).where(Account.email_normalized == normalize_email(email)))
+
+
+def get_in_tenant(tenant, email):
+    """The account with `email` in `tenant`; an account of another tenant is 'not found'."""
+    account = find_by_email(email)
+    if account is None or account.tenant_id != tenant.id:
+        raise NotFound(_l("アカウント「%(email)s」が見つかりません。", email=email))
+    return account
 
 
 def email_in_use(email):
@@ -138,3 +146,25 @@ def activate(raw_token, *, password, confirm, now, client=NO_CLIENT):
 def account_for_activation(raw_token, now):
     token = action_tokens.find_usable(raw_token, "activation", now)
     return token.account if token else None
+
+
+def set_status(account, status, *, now, actor, client=NO_CLIENT):
+    """Enable or disable an account; disabling ends its sessions at once."""
+    if status not in STATUSES:
+        raise ValidationError({"status": [_l("ステータスが正しくありません。")]})
+    if status == account.status:
+        return
+    record_audit(tenant_id=account.tenant_id, actor=actor, action="account.update", target=account, now=now,
+                 changes={"status": [account.status, status]}, client=client)
+    account.status = status
+    account.updated_at = now
+    if status != STATUS_ENABLED:
+        sessions.end_all_for_account(account.id, now, reason="account_disabled")
+
+
+def delete_account(account, *, now, actor, client=NO_CLIENT):
+    """Delete an account; its sessions end first (so logout notifications can go out)."""
+    sessions.end_all_for_account(account.id, now, reason="account_deleted")
+    record_audit(tenant_id=account.tenant_id, actor=actor, action="account.delete", target=account, now=now,
+                 changes={"email": account.email}, client=client)
+    db.session.delete(account)

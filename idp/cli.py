@@ -14,7 +14,7 @@ import click
 from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy.exc import IntegrityError
 
-from . import accounts, apps, groups, tenants
+from . import accounts, groups, lockout, tenants
 from .audit import OPERATOR
 from .clock import current_time
 from .errors import ServiceError
@@ -118,6 +118,18 @@ def account_list(slug, as_json):
              "status": a.status, "activated": a.activated} for a in accounts.list_accounts(tenant)]
     emit(as_json, {"accounts": rows},
          "\n".join(f"{r['email']}\t{r['role']}\t{r['status']}\t{r['group']}" for r in rows) or "(no accounts)")
+
+
+@account_cli.command("unlock")
+@click.option("--tenant", "slug", required=True)
+@click.argument("email")
+@json_option
+@transactional
+def account_unlock(slug, email, as_json):
+    """Lift a lockout before its 30 minutes are up."""
+    account = accounts.get_in_tenant(tenants.get_by_slug(slug), email)
+    lockout.unlock(account, now=current_time(), actor=OPERATOR)
+    emit(as_json, {"id": account.id, "email": account.email, "locked": False}, f"unlocked {account.email}")
 
 
 @group_cli.command("create")

@@ -1,15 +1,18 @@
 """Password login: one verification per attempt whatever the outcome, and a login event.
 
 Flow (the views call `authenticate`, then `sessions.start` on success):
-  unknown email      -> dummy hash verification, generic failure
-  wrong password     -> generic failure (same message, about the same time)
+  locked (30 min after 5 failures) -> LOCKED, whatever the password
+  unknown email      -> dummy verification; counts towards a phantom lock
+  wrong password     -> INVALID_CREDENTIALS (the 5th in a row: LOCKED)
   right password but the account may not log in -> a specific reason (safe:
                         only someone who knows the password learns it)
-  success            -> counters reset, last login updated, rehash if outdated
+  success            -> counter reset, last login updated, rehash if outdated
+Unknown and known emails get the same answers, in about the same time.
 """
 from dataclasses import dataclass
 from typing import Optional
 
+from . import lockout
 from .accounts import find_by_email
 from .accounts_state import login_block_reason
 from .audit import record_login
@@ -17,6 +20,7 @@ from .models import Account
 from .passwords import burn_time, hash_password, verify_password
 
 INVALID_CREDENTIALS = "invalid_credentials"
+LOCKED = "locked"
 
 
 @dataclass
@@ -38,22 +42,33 @@ def authenticate(email, password, *, now, client):
         return LoginResult(error=INVALID_CREDENTIALS)
     account = find_by_email(email)
     if account is None:
+        return _unknown_account(email, password, now, client)
+    if lockout.is_locked(account, now):
         burn_time(password)
-        record_login(result="failure", reason="unknown_account", login_id=email, now=now, client=client)
-        return LoginResult(error=INVALID_CREDENTIALS)
+        record_login(result="failure", reason="locked", account=account, now=now, client=client)
+        return LoginResult(error=LOCKED)
     ok, needs_rehash = verify_password(account.password_hash, password)
     if not ok:
-        account.failed_login_count += 1
+        locked = lockout.register_failure(account, now)
         record_login(result="failure", reason="bad_password", account=account, now=now, client=client)
-        return LoginResult(error=INVALID_CREDENTIALS)
+        return LoginResult(error=LOCKED if locked else INVALID_CREDENTIALS)
     blocked = login_block_reason(account, now)
     if blocked:
         record_login(result="failure", reason=blocked, account=account, now=now, client=client)
         return LoginResult(error=blocked)
     if needs_rehash:
         account.password_hash = hash_password(password)
-    account.failed_login_count = 0
+    lockout.register_success(account)
     account.previous_login_at = account.last_login_at
     account.last_login_at = now
     record_login(result="success", account=account, now=now, client=client)
     return LoginResult(account=account)
+
+
+def _unknown_account(email, password, now, client):
+    burn_time(password)
+    record = lockout.unknown_record(email, now, create=True)
+    already = lockout.is_locked(record, now)
+    locked = already or lockout.register_failure(record, now)
+    record_login(result="failure", reason="unknown_account", login_id=email, now=now, client=client)
+    return LoginResult(error=LOCKED if locked else INVALID_CREDENTIALS)

@@ -18,6 +18,8 @@ bp = Blueprint("auth", __name__)
 UNAVAILABLE = _l("このアカウントは現在ご利用いただけません。管理者にお問い合わせください。")
 LOGIN_ERRORS = {
     login_service.INVALID_CREDENTIALS: _l("メールアドレスまたはパスワードが正しくありません。"),
+    login_service.LOCKED: _l("ログインに連続で失敗したため、このアカウントはロックされています。"
+                             "30分後に再度ログインをお試しいただくか、管理者にロック解除をご依頼ください。"),
     DISABLED: UNAVAILABLE,
     NOT_YET_VALID: UNAVAILABLE,
     EXPIRED: UNAVAILABLE,

@@ -6,11 +6,12 @@ rules live in the service modules of `idp`.
 from .account import Account
 from .app import App, group_apps
 from .events import AuditEvent, LoginEvent
+from .lockout import UnknownLoginFailure
 from .session import SsoSession
 from .tenancy import Group, Owner, Tenant
 from .tokens import ActionToken
 
 __all__ = [
     "Account", "ActionToken", "App", "AuditEvent", "Group", "LoginEvent",
-    "Owner", "SsoSession", "Tenant", "group_apps",
+    "Owner", "SsoSession", "Tenant", "UnknownLoginFailure", "group_apps",
 ]

@@ -1,0 +1,63 @@
+"""Lockout: 5 consecutive failures lock an account for 30 minutes.
+
+One counter per account, shared by every credential check (password now,
+one-time codes with MFA): call `register_failure` on a wrong secret and
+`register_success` on a right one. The counter lives in the database, so it
+holds across workers and instances. Login IDs that match no account keep a
+counter of their own (`UnknownLoginFailure`) and lock the same way, so the
+lock message is no hint that an address is registered.
+"""
+from datetime import timedelta
+
+from sqlalchemy import delete
+
+from .audit import NO_CLIENT, record_audit
+from .emails import normalize_email
+from .extensions import db
+from .models import UnknownLoginFailure
+from .secrets_util import digest
+
+MAX_FAILURES = 5
+LOCK_PERIOD = timedelta(minutes=30)
+
+
+def is_locked(record, now):
+    """`record` is an Account or an UnknownLoginFailure (same two columns)."""
+    return record.locked_at is not None and now < record.locked_at + LOCK_PERIOD
+
+
+def register_failure(record, now):
+    """Count one failure; return True when the record is (now) locked."""
+    if record.locked_at is not None and not is_locked(record, now):
+        record.locked_at = None  # the lock ran out: a fresh count starts
+        record.failed_login_count = 0
+    record.failed_login_count = (record.failed_login_count or 0) + 1
+    if record.failed_login_count >= MAX_FAILURES and record.locked_at is None:
+        record.locked_at = now
+    return is_locked(record, now)
+
+
+def register_success(account):
+    account.failed_login_count = 0
+    account.locked_at = None
+
+
+def unlock(account, *, now, actor, client=NO_CLIENT):
+    """Lift a lock early (an admin of the tenant, or an operator)."""
+    was_locked = is_locked(account, now)
+    register_success(account)
+    record_audit(tenant_id=account.tenant_id, actor=actor, action="account.unlock", target=account, now=now,
+                 changes={"was_locked": was_locked}, client=client)
+
+
+def unknown_record(login_id, now, create=False):
+    """The failure record of a login ID that matches no account (created on demand)."""
+    key = digest(normalize_email(login_id))
+    row = db.session.get(UnknownLoginFailure, key)
+    if row is None and create:
+        db.session.execute(delete(UnknownLoginFailure).where(UnknownLoginFailure.updated_at < now - LOCK_PERIOD))
+        row = UnknownLoginFailure(login_key=key, failed_login_count=0, updated_at=now)
+        db.session.add(row)
+    if row is not None and create:
+        row.updated_at = now
+    return row
