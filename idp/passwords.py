@@ -1,4 +1,6 @@
 """Password hashing (argon2id, OWASP parameters) and the password policy."""
+import gzip
+import os
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -45,6 +47,13 @@ def burn_time(password=""):
     _burn_time(password or "x")
 
 
+@lru_cache(maxsize=1)
+def common_passwords():
+    path = os.path.join(os.path.dirname(__file__), "data", "common-passwords.txt.gz")
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return frozenset(line.strip() for line in fh if line.strip())
+
+
 def policy_errors(password, confirm, email=None):
     """List every policy rule the new password breaks (empty list: acceptable)."""
     errors = []
@@ -62,6 +71,8 @@ def policy_errors(password, confirm, email=None):
     ])
     if classes < 3:
         errors.append(_l("パスワードには英大文字・英小文字・数字・記号のうち3種類以上を含めてください。"))
+    if password.lower() in common_passwords():
+        errors.append(_l("よく使われているパスワードは使用できません。"))
     local_part = (email or "").split("@")[0].lower()
     if len(local_part) >= 3 and local_part in password.lower():
         errors.append(_l("パスワードにメールアドレスの一部を含めることはできません。"))
