@@ -10,8 +10,8 @@ IDP_INSTANCE_DIR ?= $(CURDIR)/instance
 export IDP_INSTANCE_DIR
 BIND := $(shell echo "$(IDP_BASE_URL)" | sed -E 's|^https?://||; s|/.*$$||')
 # Debian packages: xmlsec1 (SAML signing), PostgreSQL (database tests on both backends),
-# Redis (rate-limit storage for scale-out), Chromium (browser tests).
-APT_PACKAGES := xmlsec1 postgresql redis-server chromium
+# Redis (rate-limit storage for scale-out), Chromium + a Japanese font (browser tests, screenshots).
+APT_PACKAGES := xmlsec1 postgresql redis-server chromium fonts-noto-cjk
 RUN_APT_PACKAGES := xmlsec1
 
 .PHONY: run test venv system-deps system-deps-run i18n clean

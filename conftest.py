@@ -195,3 +195,51 @@ def login(client):
         return client.post("/login", data={"csrf_token": token, "email": email, "password": password,
                                            "next": next_url or ""})
     return _login
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOT_DIR = os.path.join(os.path.dirname(__file__), "tests", "output")
+
+
+@pytest.fixture
+def live_server(tmp_path, clock):
+    """The app served over real HTTP on 127.0.0.1 (a thread), for browser tests."""
+    import socket
+    import threading
+    from types import SimpleNamespace
+
+    from werkzeug.serving import make_server
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base_url = f"http://127.0.0.1:{port}"
+    application = create_app({
+        "IDP_INSTANCE_DIR": str(tmp_path / "live"), "IDP_SECRET_KEY": "live-secret",
+        "IDP_BASE_URL": base_url, "IDP_CLOCK": clock, "IDP_HELP_URL": "https://help.example.com/",
+    })
+    server = make_server("127.0.0.1", port, application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield SimpleNamespace(url=base_url, app=application, outbox=Outbox(
+        os.path.join(application.config["IDP_INSTANCE_DIR"], "outbox")))
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def browser_page():
+    """A headless Debian Chromium page (Playwright); screenshots go to tests/output/."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+    os.makedirs(SCREENSHOT_DIR, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 800}, locale="ja-JP")
+        yield page
+        browser.close()
