@@ -9,12 +9,14 @@ from werkzeug.exceptions import HTTPException
 
 from idp.errors import ServiceError
 from idp.extensions import db
+from idp.ratelimit import RateLimited
 
 log = logging.getLogger(__name__)
 
 
 def register_error_handlers(app):
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(RateLimited, _rate_limited)
     app.register_error_handler(ServiceError, _service_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -33,6 +35,13 @@ def _service_error(exc):
     db.session.rollback()
     log.info("service error: %s", exc.detail)
     return _page(exc.status_code, str(exc.message))
+
+
+def _rate_limited(exc):
+    """429 with Retry-After (whole seconds); idp.ratelimit already logged which limit was hit."""
+    db.session.rollback()
+    body, status = _page(429, str(exc.message))
+    return body, status, {"Retry-After": str(exc.retry_after)}
 
 
 _HTTP_MESSAGES = {

@@ -11,7 +11,7 @@ from flask import Flask, has_request_context, request
 from flask_talisman import Talisman
 from sqlalchemy import event
 
-from . import mail
+from . import mail, ratelimit
 from .clock import SystemClock
 from .config import check_base_url, default_database_url, ensure_secret_file, load_config
 from .extensions import babel, csrf, db
@@ -50,6 +50,7 @@ def create_app(config=None):
 
     db.init_app(app)
     csrf.init_app(app)
+    ratelimit.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     Talisman(
         app, force_https=False, strict_transport_security=https, session_cookie_secure=https,

@@ -11,6 +11,18 @@ from urllib.parse import urlsplit
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_PRODUCT_NAME = "まとめログイン"
 
+# Rate limits (idp/ratelimit.py documents them): setting name -> default, in the `limits` notation.
+RATELIMIT_DEFAULTS = {
+    "IDP_RATELIMIT_LOGIN_IP": "300/5minute;3000/hour",
+    "IDP_RATELIMIT_LOGIN_ACCOUNT": "10/minute;60/hour",
+    "IDP_RATELIMIT_RESET_REQUEST_IP": "60/5minute;600/hour",
+    "IDP_RATELIMIT_RESET_REQUEST_ACCOUNT": "3/15minute;10/day",
+    "IDP_RATELIMIT_LINK_IP": "300/5minute;3000/hour",
+    "IDP_RATELIMIT_LINK_ACCOUNT": "20/5minute;60/hour",
+    "IDP_RATELIMIT_CODE_IP": "300/5minute;3000/hour",
+    "IDP_RATELIMIT_CODE_ACCOUNT": "5/minute;30/hour",
+}
+
 
 class ConfigError(RuntimeError):
     """The configuration cannot be used; the app refuses to start."""
@@ -28,6 +40,9 @@ def load_config(environ=None):
         "IDP_MAIL_FROM": env.get("IDP_MAIL_FROM", "no-reply@localhost"),
         "IDP_HELP_URL": env.get("IDP_HELP_URL", "https://example.com/help"),
         "IDP_PRODUCT_NAME": env.get("IDP_PRODUCT_NAME", DEFAULT_PRODUCT_NAME),
+        "IDP_RATELIMIT_ENABLED": env.get("IDP_RATELIMIT_ENABLED") or "1",
+        "IDP_RATELIMIT_STORAGE": env.get("IDP_RATELIMIT_STORAGE") or "memory://",
+        **{name: env.get(name) or default for name, default in RATELIMIT_DEFAULTS.items()},
     }
 
 
