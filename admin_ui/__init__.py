@@ -8,6 +8,7 @@ from flask_babel import format_datetime, get_locale
 
 from .auth import bp as auth_bp
 from .errors import register_error_handlers
+from .password_reset import bp as password_reset_bp
 from .portal import bp as portal_bp
 
 
@@ -20,6 +21,7 @@ def init_app(app):
     app.register_blueprint(ui_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(portal_bp)
+    app.register_blueprint(password_reset_bp)
     register_error_handlers(app)
     app.context_processor(_layout_values)
     app.add_template_filter(_datetime, "datetime")

@@ -1,0 +1,126 @@
+"""Password reset through an emailed link ("パスワードを忘れた方はこちら").
+
+Flow (the `password_reset` blueprint calls these):
+  request_reset(email)   -> the same outcome whoever asks: for an account that
+                            may reset, the earlier link is retired, a new one
+                            (24 h, single use) is issued and mailed after commit;
+                            for an unknown email, or an account that may not
+                            log in (disabled, out of validity, tenant
+                            terminated), nothing is mailed. No password hashing
+                            on either path, so the timing says nothing either.
+  account_for_reset(raw) -> the account of a live link (the form page), or None
+  reset_password(raw)    -> policy check, new password, account activated
+                            (the mail proved the mailbox), lockout cleared,
+                            every sign-in ended (`end_all_sign_ins`), link spent.
+"""
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
+
+from . import action_tokens, lockout, mail, sessions
+from .accounts import find_by_email
+from .accounts_state import NOT_ACTIVATED, login_block_reason
+from .audit import Actor, record_audit
+from .emails import clean_email
+from .errors import ServiceError, ValidationError
+from .extensions import db
+from .models import ActionToken
+from .passwords import hash_password, policy_errors
+from .urls import external_url
+
+PURPOSE = "password_reset"
+END_REASON = "password_reset"
+MAIL_TEMPLATE = "password_reset"
+# Login-block reasons that still allow a reset (None: the account may log in).
+RESETTABLE = (None, NOT_ACTIVATED)
+# Whoever submits the form is not signed in: the request is theirs, not the account's.
+REQUESTER = Actor("anonymous", None, "")
+
+
+def reset_url(raw_token):
+    return external_url(f"/password/reset/{raw_token}")
+
+
+def may_reset(account, now):
+    """A reset must not open an account that could not log in afterwards; never activated is fine."""
+    return login_block_reason(account, now) in RESETTABLE
+
+
+def request_reset(email, *, now, client):
+    """Mail a reset link if `email` belongs to an account that may reset; return nothing either way.
+
+    Raises ValidationError only for an empty or malformed address (says nothing about accounts).
+    """
+    account = find_by_email(clean_email(email))
+    if account is None:
+        return
+    blocked = login_block_reason(account, now)
+    allowed = blocked in RESETTABLE
+    record_audit(tenant_id=account.tenant_id, actor=REQUESTER, action="password.reset_request",
+                 target=account, now=now, client=client,
+                 changes={"mail_sent": allowed, "blocked": blocked or ""})
+    if not allowed:
+        return
+    url = reset_url(action_tokens.issue(account, PURPOSE, now))
+    mail.send_after_commit(db.session, mail.build_message(
+        account.email, MAIL_TEMPLATE, account=account, tenant=account.tenant, reset_url=url))
+
+
+def account_for_reset(raw_token, now):
+    """The account a live reset link belongs to, or None (unknown, expired, used, or may no longer reset)."""
+    token = _usable_token(raw_token, now)
+    return token.account if token else None
+
+
+def reset_password(raw_token, *, password, confirm, now, client, browser_session=None):
+    """Set a new password through a reset link; the link is then spent.
+
+    `browser_session` is the SSO session of the browser that uses the link (if any):
+    it ends too, whichever account it belongs to, so that browser starts at the login page.
+    """
+    token = _usable_token(raw_token, now)
+    if token is None:
+        raise ServiceError(_l("このリンクは有効期限が切れているか、すでに使用されています。"))
+    account = token.account
+    errors = policy_errors(password or "", confirm or "", account.email)
+    if errors:
+        raise ValidationError({"password": errors})
+    changes = {"was_locked": lockout.is_locked(account, now), "activated": not account.activated}
+    account.password_hash = hash_password(password)
+    account.activated = True
+    account.failed_login_count = 0
+    account.locked_at = None
+    account.updated_at = now
+    action_tokens.consume(token, now)
+    _retire_activation_links(account, now)
+    end_all_sign_ins(account, now)
+    if browser_session is not None:
+        sessions.end(browser_session, now, reason=END_REASON)
+    record_audit(tenant_id=account.tenant_id, actor=Actor.of_account(account), action="password.reset",
+                 target=account, now=now, changes=changes, client=client)
+    return account
+
+
+def end_all_sign_ins(account, now):
+    """Hook: end everything signed in as `account` after its password was reset.
+
+    Today that is its SSO sessions. The OIDC work adds here: revoke its refresh
+    tokens and send back-channel logout to the apps of the ended sessions.
+    """
+    sessions.end_all_for_account(account.id, now, reason=END_REASON)
+
+
+def _usable_token(raw_token, now):
+    token = action_tokens.find_usable(raw_token, PURPOSE, now)
+    if token is None or not may_reset(token.account, now):
+        return None
+    return token
+
+
+def _retire_activation_links(account, now):
+    """A pending activation link must not overwrite the password just set."""
+    db.session.execute(
+        update(ActionToken)
+        .where(ActionToken.account_id == account.id, ActionToken.purpose == "activation",
+               ActionToken.used_at.is_(None))
+        .values(used_at=now)
+    )
