@@ -39,6 +39,7 @@ run: system-deps-run venv
 	$(BIN)/gunicorn --workers 2 --bind $(BIND) --access-logfile - 'idp:create_app()'
 
 test: system-deps venv
+	$(BIN)/flake8
 	$(BIN)/pytest $(if $(shell ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null),--postgres,) $(PYTEST_ARGS)
 
 i18n: venv

@@ -77,6 +77,7 @@ def app(tmp_path, clock, database_url, config_overrides):
         "IDP_SECRET_KEY": "test-secret-key",
         "IDP_BASE_URL": "http://127.0.0.1:8000",
         "IDP_MAIL_TRANSPORT": "outbox",
+        "IDP_MAIL_ASYNC": False,  # delivered at commit; tests/idp/test_mail.py covers the async worker
         "IDP_HELP_URL": "https://help.example.com/",
         "IDP_CLOCK": clock,
         "TESTING": True,
@@ -122,7 +123,7 @@ class Outbox:
         self.directory = directory
 
     def messages(self):
-        paths = sorted(glob.glob(os.path.join(self.directory, "*.eml")), key=os.path.getmtime)
+        paths = sorted(glob.glob(os.path.join(self.directory, "*.eml")))  # names sort in sending order
         result = []
         for path in paths:
             with open(path, "rb") as fh:

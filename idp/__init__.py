@@ -13,7 +13,7 @@ from sqlalchemy import event
 
 from . import mail, ratelimit
 from .clock import SystemClock
-from .config import check_base_url, default_database_url, ensure_secret_file, load_config
+from .config import check_base_url, default_database_url, ensure_secret_file, load_config, parse_flag
 from .extensions import babel, csrf, db
 from .web import load_sso_session
 
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 def create_app(config=None):
     settings = load_config()
     settings.update(config or {})
+    settings["IDP_BASE_URL"] = settings["IDP_BASE_URL"].rstrip("/")
+    settings["IDP_MAIL_ASYNC"] = parse_flag("IDP_MAIL_ASYNC", settings["IDP_MAIL_ASYNC"])
     https = check_base_url(settings["IDP_BASE_URL"])
     instance_dir = settings["IDP_INSTANCE_DIR"]
     os.makedirs(instance_dir, exist_ok=True)
@@ -46,7 +48,7 @@ def create_app(config=None):
         MAX_CONTENT_LENGTH=settings.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
     )
     app.extensions["idp_clock"] = settings.get("IDP_CLOCK") or SystemClock()
-    app.extensions["idp_mail"] = settings.get("IDP_MAIL") or mail.transport_from_config(app.config)
+    mail.init_app(app, settings.get("IDP_MAIL"))
 
     db.init_app(app)
     csrf.init_app(app)

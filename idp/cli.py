@@ -12,7 +12,8 @@ from functools import wraps
 
 import click
 from flask.cli import AppGroup, FlaskGroup
-from sqlalchemy.exc import IntegrityError
+from flask.cli import with_appcontext
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from . import accounts, groups, lockout, tenants
 from .audit import OPERATOR
@@ -24,12 +25,22 @@ from .urls import external_url
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 
 
+class Output:
+    """What a command prints; a transactional command prints it only once its commit succeeded."""
+
+    def __init__(self, as_json, data, text):
+        self.as_json, self.data, self.text = as_json, data, text
+
+    def echo(self):
+        click.echo(json.dumps(self.data, ensure_ascii=False, default=str) if self.as_json else self.text)
+
+
 def transactional(command):
-    """Commit on success; on a service or integrity error, roll back and exit with one clear line."""
+    """Commit, then print; on any error roll back and exit with one clear line, nothing printed to stdout."""
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
-            result = command(*args, **kwargs)
+            output = command(*args, **kwargs)
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()
@@ -38,7 +49,11 @@ def transactional(command):
             db.session.rollback()
             logging.getLogger(__name__).debug("integrity error: %s", exc)
             raise click.ClickException("conflicts with existing data (duplicate email, slug or name)")
-        return result
+        except OperationalError as exc:
+            db.session.rollback()
+            logging.getLogger(__name__).debug("database error: %s", exc)
+            raise click.ClickException("the database is unavailable or busy; nothing was changed, try again")
+        output.echo()
     return wrapper
 
 
@@ -50,7 +65,7 @@ def _service_message(exc):
 
 
 def emit(as_json, data, text):
-    click.echo(json.dumps(data, ensure_ascii=False, default=str) if as_json else text)
+    Output(as_json, data, text).echo()
 
 
 tenant_cli = AppGroup("tenant", help="Create and list tenants.")
@@ -72,8 +87,10 @@ def tenant_create(slug, company, owner_email, admin_email, owner_name, admin_nam
                                     admin_email=admin_email, owner_name=owner_name, admin_name=admin_name,
                                     now=current_time(), actor=OPERATOR)
     data = created.as_json()
-    emit(as_json, data, f"created tenant {data['slug']}\nissuer: {data['issuer']}\n"
-                        f"admin first-login link (24 h): {data['activation_url']}")
+    text = f"created tenant {data['slug']}\nissuer: {data['issuer']}"
+    if data["activation_url"]:
+        text += f"\nadmin first-login link (24 h): {data['activation_url']}"
+    return Output(as_json, data, text)
 
 
 @tenant_cli.command("list")
@@ -102,8 +119,10 @@ def account_create(slug, email, name, role, group_name, password, as_json):
                                       password=password, now=current_time(), actor=OPERATOR)
     db.session.flush()
     data = {"id": created.account.id, "email": created.account.email, "activation_url": created.activation_url}
-    emit(as_json, data, f"created account {data['email']} (id {data['id']})"
-                        + (f"\nfirst-login link (24 h): {data['activation_url']}" if data["activation_url"] else ""))
+    text = f"created account {data['email']} (id {data['id']})"
+    if data["activation_url"]:
+        text += f"\nfirst-login link (24 h): {data['activation_url']}"
+    return Output(as_json, data, text)
 
 
 @account_cli.command("list")
@@ -129,7 +148,7 @@ def account_unlock(slug, email, as_json):
     """Lift a lockout before its 30 minutes are up."""
     account = accounts.get_in_tenant(tenants.get_by_slug(slug), email)
     lockout.unlock(account, now=current_time(), actor=OPERATOR)
-    emit(as_json, {"id": account.id, "email": account.email, "locked": False}, f"unlocked {account.email}")
+    return Output(as_json, {"id": account.id, "email": account.email, "locked": False}, f"unlocked {account.email}")
 
 
 @group_cli.command("create")
@@ -141,11 +160,12 @@ def account_unlock(slug, email, as_json):
 def group_create(slug, name, description, as_json):
     tenant = tenants.get_by_slug(slug)
     group = groups.create_group(tenant, name, description=description, now=current_time(), actor=OPERATOR)
-    emit(as_json, {"id": group.id, "name": group.name}, f"created group {group.name} (id {group.id})")
+    return Output(as_json, {"id": group.id, "name": group.name}, f"created group {group.name} (id {group.id})")
 
 
 @click.command("demo")
 @json_option
+@with_appcontext
 @transactional
 def demo(as_json):
     """Create the demo tenant if missing and give its admin and user fresh passwords (for `make run`)."""
@@ -153,7 +173,7 @@ def demo(as_json):
     data = ensure_demo(now=current_time(), new_password=_demo_password)
     lines = [f"Log in at {external_url('/login')}"] + [
         f"  {who}: {cred['email']} / {cred['password']}" for who, cred in data["credentials"].items()]
-    emit(as_json, data, "\n".join(lines))
+    return Output(as_json, data, "\n".join(lines))
 
 
 def _demo_password():
@@ -168,7 +188,7 @@ def init_app(app):
 
 def _create_app():
     from . import create_app
-    return create_app()
+    return create_app({"IDP_MAIL_ASYNC": False})  # a short-lived process: send before exiting
 
 
 def main():

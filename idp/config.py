@@ -28,6 +28,22 @@ class ConfigError(RuntimeError):
     """The configuration cannot be used; the app refuses to start."""
 
 
+OFF_VALUES = ("0", "false", "no", "off")
+ON_VALUES = ("1", "true", "yes", "on")
+
+
+def parse_flag(name, value):
+    """True/False, or the usual spellings of on and off (ConfigError otherwise)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ON_VALUES:
+        return True
+    if text in OFF_VALUES:
+        return False
+    raise ConfigError(f"{name} must be one of {'/'.join(ON_VALUES + OFF_VALUES)}, got {value!r}")
+
+
 def load_config(environ=None):
     env = os.environ if environ is None else environ
     instance_dir = os.path.abspath(env.get("IDP_INSTANCE_DIR") or os.path.join(os.getcwd(), "instance"))
@@ -38,6 +54,7 @@ def load_config(environ=None):
         "IDP_SECRET_KEY": env.get("IDP_SECRET_KEY") or None,
         "IDP_MAIL_TRANSPORT": env.get("IDP_MAIL_TRANSPORT", "outbox"),
         "IDP_MAIL_FROM": env.get("IDP_MAIL_FROM", "no-reply@localhost"),
+        "IDP_MAIL_ASYNC": env.get("IDP_MAIL_ASYNC") or "1",
         "IDP_HELP_URL": env.get("IDP_HELP_URL", "https://example.com/help"),
         "IDP_PRODUCT_NAME": env.get("IDP_PRODUCT_NAME", DEFAULT_PRODUCT_NAME),
         "IDP_RATELIMIT_ENABLED": env.get("IDP_RATELIMIT_ENABLED") or "1",

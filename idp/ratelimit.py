@@ -101,7 +101,7 @@ from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from .config import RATELIMIT_DEFAULTS, ConfigError
+from .config import RATELIMIT_DEFAULTS, ConfigError, parse_flag
 from .emails import normalize_email
 from .errors import ServiceError
 
@@ -110,8 +110,6 @@ SCOPES = ("ip", "account")
 EXTENSION = "idp_ratelimit"
 IPV6_PREFIX = 64
 REDIS_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 1}
-OFF_VALUES = ("0", "false", "no", "off")
-ON_VALUES = ("1", "true", "yes", "on")
 log = logging.getLogger(__name__)
 
 
@@ -240,19 +238,6 @@ def parse_limits(name, value):
     return items
 
 
-def parse_enabled(value):
-    """True/False, or the usual spellings of on and off."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ON_VALUES:
-        return True
-    if text in OFF_VALUES:
-        return False
-    choices = "/".join(ON_VALUES + OFF_VALUES)
-    raise ConfigError(f"IDP_RATELIMIT_ENABLED must be one of {choices}, got {value!r}")
-
-
 def open_storage(uri):
     """The `limits` storage for a URI (redacted in every message); it must support the moving window."""
     scheme = urlsplit(uri).scheme
@@ -288,7 +273,7 @@ def init_app(app):
             name = setting_name(kind, scope)
             limits_by_kind[(kind, scope)] = parse_limits(name, config.get(name) or RATELIMIT_DEFAULTS[name])
     enabled = config.get("IDP_RATELIMIT_ENABLED")
-    enabled = parse_enabled("1" if enabled in (None, "") else enabled)
+    enabled = parse_flag("IDP_RATELIMIT_ENABLED", "1" if enabled in (None, "") else enabled)
     storage = open_storage(config.get("IDP_RATELIMIT_STORAGE") or "memory://") if enabled else None
     app.extensions[EXTENSION] = Limiter(limits_by_kind, storage, config["SECRET_KEY"])
 

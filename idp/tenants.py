@@ -94,7 +94,7 @@ def _send_service_start_mails(tenant, owner, created):
     same_person = owner.email_normalized == created.account.email_normalized
     mail.send_after_commit(db.session, mail.build_message(
         owner.email, "service_start", tenant=tenant, owner=owner,
-        contract_login_url=external_url("/contract/login"),
+        contract_login_url=external_url("/contract/login"), login_url=external_url("/login"),
         admin_account=created.account if same_person else None,
         activation_url=created.activation_url if same_person else None))
     if not same_person and created.activation_url:

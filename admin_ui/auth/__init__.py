@@ -95,4 +95,3 @@ def set_language(code):
         response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax",
                             secure=current_app.config["IDP_HTTPS"], httponly=True)
     return response
-

@@ -292,9 +292,6 @@ def test_usage_errors_exit_2_and_create_nothing(app, cli, outbox, existing, args
     assert snapshot(app, outbox) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "idp/cli.py transactional(): the command prints its JSON before db.session.commit(); when the commit "
-    "fails the operator gets a success object on stdout *and* exit 1, with nothing created"))
 def test_json_is_printed_only_after_a_successful_commit(app, cli, outbox):
     """Fault injection: a constraint that only fails at COMMIT (as a deferred one would)."""
     def fail_at_commit(session):
@@ -453,10 +450,6 @@ def demo(app):
     return invoke
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "idp/cli.py demo: a plain @click.command without @with_appcontext (unlike the AppGroup commands), so "
-    "it only works under a FlaskGroup; app.test_cli_runner() / app.cli raise "
-    "'Working outside of application context'"))
 def test_demo_works_with_flasks_cli_runner(cli):
     ok_json(cli("demo", "--json"))
 
@@ -493,10 +486,6 @@ def test_demo_twice_gives_new_passwords_and_old_ones_stop_working(app, demo, out
         assert_login_works(app, new["email"], new["password"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "idp/tenants.py _send_service_start_mails: for a tenant created with an admin password and "
-    "owner == admin (idp demo) the service-start mail still has the 'set your password from this link' "
-    "section, with the link rendered as 'None'"))
 def test_demo_service_start_mail_has_no_dead_link(demo, outbox):
     demo()
     [mail] = outbox.to("admin@demo.example.com")

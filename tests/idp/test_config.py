@@ -114,8 +114,6 @@ def test_trailing_slash_in_environment_base_url_is_dropped(tmp_path, make_app, m
         db.engine.dispose()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: create_app(config) does not normalise IDP_BASE_URL; only "
-                                       "load_config strips the trailing slash, so URLs get '//'")
 def test_trailing_slash_in_create_app_config_is_dropped(tmp_path, make_app):
     application = make_app(tmp_path / "instance", IDP_BASE_URL="https://idp.example.com/")
     with application.app_context():

@@ -90,7 +90,9 @@ def test_unknown_email_locks_like_a_real_one(login, account_id):
     known, known_pages = transcript(EMAIL)
     unknown, unknown_pages = transcript("ghost@acme.example.com")
     assert known == unknown == [(True, False)] * 4 + [(False, True)] * 2
-    strip = lambda html, email: re.sub(r'name="csrf_token" value="[^"]+"', "", html).replace(email, "X")
+
+    def strip(html, email):
+        return re.sub(r'name="csrf_token" value="[^"]+"', "", html).replace(email, "X")
     assert strip(known_pages[-1], EMAIL) == strip(unknown_pages[-1], "ghost@acme.example.com")
 
 
