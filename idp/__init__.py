@@ -11,7 +11,7 @@ from flask import Flask, has_request_context, request
 from flask_talisman import Talisman
 from sqlalchemy import event
 
-from . import mail, ratelimit
+from . import encryption, mail, ratelimit
 from .clock import SystemClock
 from .config import check_base_url, default_database_url, ensure_secret_file, load_config, parse_flag
 from .extensions import babel, csrf, db
@@ -49,6 +49,8 @@ def create_app(config=None):
     )
     app.extensions["idp_clock"] = settings.get("IDP_CLOCK") or SystemClock()
     mail.init_app(app, settings.get("IDP_MAIL"))
+    encryption.init_app(app, settings["IDP_KEY_ENCRYPTION_KEY"]
+                        or ensure_secret_file(os.path.join(instance_dir, "key_encryption_key")))
 
     db.init_app(app)
     csrf.init_app(app)
@@ -62,6 +64,8 @@ def create_app(config=None):
         content_security_policy_nonce_in=["script-src"],
     )
     app.before_request(load_sso_session)
+    import keys
+    keys.init_app(app)
     _init_database(app)
 
     from . import cli

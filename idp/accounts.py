@@ -5,7 +5,7 @@ from typing import Optional
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from . import action_tokens, mail, sessions
+from . import action_tokens, mail, sessions, signals
 from .audit import NO_CLIENT, Actor, record_audit
 from .clock import local_date
 from .emails import clean_email, normalize_email
@@ -160,11 +160,13 @@ def set_status(account, status, *, now, actor, client=NO_CLIENT):
     account.updated_at = now
     if status != STATUS_ENABLED:
         sessions.end_all_for_account(account.id, now, reason="account_disabled")
+        signals.credentials_changed.send(account, reason="account_disabled", now=now)
 
 
 def delete_account(account, *, now, actor, client=NO_CLIENT):
     """Delete an account; its sessions end first (so logout notifications can go out)."""
     sessions.end_all_for_account(account.id, now, reason="account_deleted")
+    signals.credentials_changed.send(account, reason="account_deleted", now=now)
     record_audit(tenant_id=account.tenant_id, actor=actor, action="account.delete", target=account, now=now,
                  changes={"email": account.email}, client=client)
     db.session.delete(account)

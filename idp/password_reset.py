@@ -16,7 +16,7 @@ Flow (the `password_reset` blueprint calls these):
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
-from . import action_tokens, lockout, mail, sessions
+from . import action_tokens, lockout, mail, sessions, signals
 from .accounts import find_by_email
 from .accounts_state import NOT_ACTIVATED, login_block_reason
 from .audit import Actor, record_audit
@@ -101,12 +101,10 @@ def reset_password(raw_token, *, password, confirm, now, client, browser_session
 
 
 def end_all_sign_ins(account, now):
-    """Hook: end everything signed in as `account` after its password was reset.
-
-    Today that is its SSO sessions. The OIDC work adds here: revoke its refresh
-    tokens and send back-channel logout to the apps of the ended sessions.
-    """
+    """End everything signed in as `account` after its password was reset: its SSO sessions
+    (subscribers send back-channel logouts) and, through the signal, its refresh tokens."""
     sessions.end_all_for_account(account.id, now, reason=END_REASON)
+    signals.credentials_changed.send(account, reason=END_REASON, now=now)
 
 
 def _usable_token(raw_token, now):

@@ -6,8 +6,9 @@ account may no longer log in (disabled, out of validity, tenant terminated).
 """
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from . import signals
 from .accounts_state import login_block_reason
 from .extensions import db
 from .models import SsoSession
@@ -41,16 +42,30 @@ def resolve(raw, now):
 
 
 def end(session, now, reason="logout"):
-    if session.ended_at is None:
-        session.ended_at = now
-        session.end_reason = reason
+    end_many([session], now, reason)
+
+
+def end_many(sso_sessions, now, reason):
+    """End the given sessions; subscribers (back-channel logout) hear about the ones that were live."""
+    ended = []
+    for session in sso_sessions:
+        if session.ended_at is None:
+            session.ended_at = now
+            session.end_reason = reason
+            ended.append(session)
+    if ended:
+        db.session.flush()
+        signals.sessions_ended.send(ended, reason=reason, now=now)
+    return ended
+
+
+def live_for_account(account_id, now):
+    return db.session.scalars(
+        select(SsoSession).where(SsoSession.account_id == account_id, SsoSession.ended_at.is_(None),
+                                 SsoSession.expires_at > now)).all()
 
 
 def end_all_for_account(account_id, now, reason, keep_session_id=None):
     """End every live session of an account (optionally keeping the current one)."""
-    stmt = (update(SsoSession)
-            .where(SsoSession.account_id == account_id, SsoSession.ended_at.is_(None))
-            .values(ended_at=now, end_reason=reason))
-    if keep_session_id is not None:
-        stmt = stmt.where(SsoSession.id != keep_session_id)
-    db.session.execute(stmt)
+    live = [s for s in live_for_account(account_id, now) if s.id != keep_session_id]
+    return end_many(live, now, reason)

@@ -6,7 +6,7 @@ from typing import Optional
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from . import mail
+from . import mail, signals
 from .accounts import create_account
 from .audit import NO_CLIENT, record_audit
 from .emails import clean_email, normalize_email
@@ -85,6 +85,7 @@ def create_tenant(*, slug, company_name, owner_email, admin_email, now, actor, o
     record_audit(tenant_id=tenant.id, actor=actor, action="tenant.create", target=tenant, now=now,
                  changes={"company_name": company_name, "owner_email": owner_email,
                           "admin_email": created.account.email}, client=client)
+    signals.tenant_created.send(tenant, now=now)
     _send_service_start_mails(tenant, owner, created)
     return CreatedTenant(tenant, owner, created.account, created.activation_url)
 

@@ -1,1 +1,25 @@
-"""Signing keys: creation, encrypted storage, rotation, JWKS/metadata export."""
+"""Signing keys: creation, encrypted storage, rotation, JWKS/metadata export.
+
+Protocols call `signing_key(tenant, alg, now)`, `jwks(tenant_id, now)` and
+`saml_certificates(tenant_id, now)`; operators rotate with `idp keys rotate`.
+"""
+from idp import signals
+
+from .store import (LoadedKey, create_tenant_keys, jwks, key_states, load, rotate, saml_certificates,
+                    signing_key)
+
+__all__ = ["LoadedKey", "create_tenant_keys", "init_app", "jwks", "key_states", "load", "rotate",
+           "saml_certificates", "signing_key"]
+
+
+def _on_tenant_created(tenant, now, **_):
+    create_tenant_keys(tenant, now)
+
+
+signals.tenant_created.connect(_on_tenant_created, weak=False)
+
+
+def init_app(app):
+    from . import models  # noqa: F401  (registers the table before create_all)
+    from .cli import keys_cli
+    app.cli.add_command(keys_cli)
