@@ -6,7 +6,9 @@ call one `idp` service, then render plain values or redirect.
 from flask import Blueprint, current_app, g
 from flask_babel import format_datetime, get_locale
 
+from .admin import bp as admin_bp
 from .auth import bp as auth_bp
+from .contract import bp as contract_bp
 from .errors import register_error_handlers
 from .password_reset import bp as password_reset_bp
 from .portal import bp as portal_bp
@@ -22,6 +24,8 @@ def init_app(app):
     app.register_blueprint(auth_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(password_reset_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(contract_bp)
     register_error_handlers(app)
     app.context_processor(_layout_values)
     app.add_template_filter(_datetime, "datetime")

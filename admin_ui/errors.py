@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from idp.audit import record_login
+from idp.clock import current_time
 from idp.errors import ServiceError
 from idp.extensions import db
 from idp.ratelimit import RateLimited
@@ -38,8 +40,12 @@ def _service_error(exc):
 
 
 def _rate_limited(exc):
-    """429 with Retry-After (whole seconds); idp.ratelimit already logged which limit was hit."""
+    """429 with Retry-After (whole seconds); idp.ratelimit already logged which limit was hit.
+    The refusal itself is kept as a login event (reason `rate_limited`)."""
     db.session.rollback()
+    if exc.login_event:
+        record_login(**{**exc.login_event, "now": exc.login_event["now"] or current_time()})
+        db.session.commit()
     body, status = _page(429, str(exc.message))
     return body, status, {"Retry-After": str(exc.retry_after)}
 

@@ -66,6 +66,8 @@ def create_app(config=None):
     app.before_request(load_sso_session)
     import keys
     keys.init_app(app)
+    import protocols
+    protocols.init_app(app)
     _init_database(app)
 
     from . import cli

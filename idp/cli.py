@@ -71,6 +71,8 @@ def emit(as_json, data, text):
 tenant_cli = AppGroup("tenant", help="Create and list tenants.")
 account_cli = AppGroup("account", help="Create and list accounts.")
 group_cli = AppGroup("group", help="Create groups.")
+app_cli = AppGroup("app", help="Register apps (OIDC clients, SAML service providers).")
+mfa_cli = AppGroup("mfa", help="Multi-factor authentication policy.")
 
 
 @tenant_cli.command("create")
@@ -181,7 +183,8 @@ def _demo_password():
 
 
 def init_app(app):
-    for group in (tenant_cli, account_cli, group_cli):
+    from . import cli_mfa, cli_oidc, cli_saml, cli_tenant_lifecycle  # noqa: F401  (add their commands)
+    for group in (tenant_cli, account_cli, group_cli, app_cli, mfa_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)
 

@@ -12,7 +12,8 @@ Unknown and known emails get the same answers, in about the same time.
 from dataclasses import dataclass
 from typing import Optional
 
-from . import lockout
+from . import lockout, ratelimit
+from .emails import normalize_email
 from .accounts import find_by_email
 from .accounts_state import login_block_reason
 from .audit import record_login
@@ -36,6 +37,7 @@ class LoginResult:
 def authenticate(email, password, *, now, client):
     email = (email or "").strip()
     password = password or ""
+    ratelimit.guard("login", client=client, account=normalize_email(email[:254]), login_id=email, now=now)
     if not email or not password or len(email) > 254 or len(password) > 1024:
         burn_time(password[:1024])
         record_login(result="failure", reason="missing_input", login_id=email[:254], now=now, client=client)

@@ -16,11 +16,11 @@ Flow (the `password_reset` blueprint calls these):
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
-from . import action_tokens, lockout, mail, sessions, signals
+from . import action_tokens, lockout, mail, ratelimit, sessions, signals
 from .accounts import find_by_email
 from .accounts_state import NOT_ACTIVATED, login_block_reason
 from .audit import Actor, record_audit
-from .emails import clean_email
+from .emails import clean_email, normalize_email
 from .errors import ServiceError, ValidationError
 from .extensions import db
 from .models import ActionToken
@@ -50,7 +50,9 @@ def request_reset(email, *, now, client):
 
     Raises ValidationError only for an empty or malformed address (says nothing about accounts).
     """
-    account = find_by_email(clean_email(email))
+    address = clean_email(email)
+    ratelimit.guard("reset_request", client=client, account=normalize_email(address), login_id=address, now=now)
+    account = find_by_email(address)
     if account is None:
         return
     blocked = login_block_reason(account, now)

@@ -122,6 +122,7 @@ class RateLimited(ServiceError):
         self.retry_after = max(1, int(retry_after))
         self.kind = kind
         self.scope = scope
+        self.login_event = None  # set by `guard`: kwargs for audit.record_login
         super().__init__(_l("リクエストが多すぎます。しばらく待ってから再度お試しください。"),
                          f"rate limited: kind={kind} scope={scope} limit={limit!r} "
                          f"retry_after={self.retry_after}s")
@@ -288,6 +289,17 @@ def limiter():
 
 def hit(kind, *, ip=None, account=None):
     limiter().hit(kind, ip=ip, account=account)
+
+
+def guard(kind, *, client, account=None, login_id="", now=None):
+    """`hit` for a request from `client`; a refusal carries the login event the 429 page records
+    (reason `rate_limited`), since the error handler rolls the request's transaction back."""
+    try:
+        hit(kind, ip=client.ip, account=account)
+    except RateLimited as exc:
+        exc.login_event = {"result": "failure", "reason": "rate_limited", "login_id": (login_id or "")[:254],
+                           "target": kind, "now": now, "client": client}
+        raise
 
 
 def is_limited(kind, *, ip=None, account=None):

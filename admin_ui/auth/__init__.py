@@ -2,7 +2,7 @@
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import accounts, sessions
+from idp import accounts, ratelimit, sessions
 from idp import login as login_service
 from idp.accounts_state import DISABLED, EXPIRED, NOT_ACTIVATED, NOT_YET_VALID, TENANT_TERMINATED
 from idp.clock import current_time
@@ -30,10 +30,15 @@ LOGIN_ERRORS = {
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    """`next` resumes a pending request (local paths only); `login_hint` pre-fills the email;
+    `reauth=1` asks for the password even with a live session (OIDC prompt=login / max_age,
+    SAML ForceAuthn: the protocol then checks the new session's auth_time)."""
     form = LoginForm(next=request.args.get("next", ""))
     target = safe_next(form.next.data)
-    if request.method == "GET" and g.account is not None:
-        return redirect(target)
+    if request.method == "GET":
+        if g.account is not None and request.args.get("reauth") != "1":
+            return redirect(target)
+        form.email.data = request.args.get("login_hint", "")[:254] or (g.account.email if g.account else "")
     error = None
     if form.validate_on_submit():
         now = current_time()
@@ -70,6 +75,7 @@ def logout():
 @bp.route("/activate/<token>", methods=["GET", "POST"])
 def activate(token):
     now = current_time()
+    ratelimit.guard("link", client=client_info(), account=token, now=now)
     account = accounts.account_for_activation(token, now)
     if account is None:
         return render_template("auth/link_invalid.html"), 410

@@ -7,7 +7,7 @@ The rules (who gets a mail, what a reset ends) live in `idp.password_reset`.
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import password_reset
+from idp import password_reset, ratelimit
 from idp.clock import current_time
 from idp.errors import ValidationError
 from idp.extensions import db
@@ -37,6 +37,7 @@ def forgot():
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset(token):
     now = current_time()
+    ratelimit.guard("link", client=client_info(), account=token, now=now)
     account = password_reset.account_for_reset(token, now)
     if account is None:
         return render_template("password_reset/link_invalid.html"), 410

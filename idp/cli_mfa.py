@@ -1,0 +1,1 @@
+"""Operator commands: `idp mfa set` (commands on idp.cli.mfa_cli)."""

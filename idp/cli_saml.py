@@ -1,0 +1,1 @@
+"""Operator commands: `idp app add-saml` (commands on idp.cli.app_cli)."""
