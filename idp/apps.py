@@ -21,6 +21,15 @@ def tiles_for(account):
             for app in rows]
 
 
+def may_use(account, app):
+    """Whether the account's group is assigned to the app (same tenant only)."""
+    if app is None or app.tenant_id != account.tenant_id:
+        return False
+    return db.session.scalar(
+        select(group_apps.c.app_id).where(group_apps.c.app_id == app.id,
+                                          group_apps.c.group_id == account.group_id)) is not None
+
+
 def create_bookmark_app(tenant, *, name, launch_url, now, actor, groups=(), client=NO_CLIENT):
     """An app that the portal tile simply links to (protocol apps come from the protocol packages)."""
     name = (name or "").strip()
