@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from idp.audit import record_login
+from idp.login import record_rate_limited
 from idp.clock import current_time
 from idp.errors import ServiceError
 from idp.extensions import db
@@ -44,7 +44,7 @@ def _rate_limited(exc):
     The refusal itself is kept as a login event (reason `rate_limited`)."""
     db.session.rollback()
     if exc.login_event:
-        record_login(**{**exc.login_event, "now": exc.login_event["now"] or current_time()})
+        record_rate_limited({**exc.login_event, "now": exc.login_event["now"] or current_time()})
         db.session.commit()
     body, status = _page(429, str(exc.message))
     return body, status, {"Retry-After": str(exc.retry_after)}

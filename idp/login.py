@@ -67,6 +67,12 @@ def authenticate(email, password, *, now, client):
     return LoginResult(account=account)
 
 
+def record_rate_limited(event):
+    """Keep a refused (HTTP 429) attempt as a login event, attributed to the account if the ID is known."""
+    account = find_by_email(event["login_id"]) if event.get("login_id") else None
+    record_login(account=account, **event)
+
+
 def _unknown_account(email, password, now, client):
     burn_time(password)
     record = lockout.unknown_record(email, now, create=True)
