@@ -62,6 +62,7 @@ def load_config(environ=None):
         "IDP_PRODUCT_NAME": env.get("IDP_PRODUCT_NAME", DEFAULT_PRODUCT_NAME),
         "IDP_RATELIMIT_ENABLED": env.get("IDP_RATELIMIT_ENABLED") or "1",
         "IDP_RATELIMIT_STORAGE": env.get("IDP_RATELIMIT_STORAGE") or "memory://",
+        "IDP_OIDC_BACKCHANNEL_ALLOW_PRIVATE": env.get("IDP_OIDC_BACKCHANNEL_ALLOW_PRIVATE") or "auto",
         **{name: env.get(name) or default for name, default in RATELIMIT_DEFAULTS.items()},
     }
 

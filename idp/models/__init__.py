@@ -7,6 +7,7 @@ from .account import Account
 from .app import App, group_apps
 from .events import AuditEvent, LoginEvent
 from .lockout import UnknownLoginFailure
+from .oidc import OidcAuthorizationCode, OidcClient, OidcGrant, OidcToken  # noqa: F401  (OIDC: import from .oidc)
 from .session import SsoSession
 from .tenancy import Group, Owner, Tenant
 from .tokens import ActionToken

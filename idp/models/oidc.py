@@ -1,0 +1,122 @@
+"""OpenID Connect: registered clients, authorization codes, grants and their tokens.
+
+A grant is one authorization (a code exchange or a client-credentials request); every access
+and refresh token belongs to exactly one grant, so revoking the grant revokes the whole token
+family (code replay, refresh-token reuse, credential change, logout). Codes and tokens are
+stored as SHA-256 digests only.
+"""
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+
+TOKEN_ACCESS = "access"
+TOKEN_REFRESH = "refresh"
+
+
+class OidcClient(db.Model):
+    __tablename__ = "oidc_clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), nullable=False, unique=True)
+    client_id: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    client_secret_hash: Mapped[Optional[str]] = mapped_column(String(64))  # None: public client
+    redirect_uris: Mapped[str] = mapped_column(Text, nullable=False)  # one per line
+    post_logout_redirect_uris: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    backchannel_logout_uri: Mapped[str] = mapped_column(String(2000), nullable=False, default="")
+    initiate_login_uri: Mapped[str] = mapped_column(String(2000), nullable=False, default="")
+    jwks: Mapped[str] = mapped_column(Text, nullable=False, default="")  # JSON, for private_key_jwt
+    id_token_alg: Mapped[str] = mapped_column(String(10), nullable=False, default="RS256")
+    access_token_format: Mapped[str] = mapped_column(String(10), nullable=False, default="jwt")  # jwt|opaque
+    allow_refresh: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    app = relationship("App")
+
+    @property
+    def public(self):
+        return self.client_secret_hash is None
+
+    @property
+    def redirect_uri_list(self):
+        return [u for u in self.redirect_uris.split("\n") if u]
+
+    @property
+    def post_logout_redirect_uri_list(self):
+        return [u for u in self.post_logout_redirect_uris.split("\n") if u]
+
+
+class OidcAuthorizationCode(db.Model):
+    __tablename__ = "oidc_authorization_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    client_pk: Mapped[int] = mapped_column(ForeignKey("oidc_clients.id", ondelete="CASCADE"), nullable=False)
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
+    sso_session_id: Mapped[Optional[int]] = mapped_column(ForeignKey("sso_sessions.id", ondelete="SET NULL"))
+    redirect_uri: Mapped[str] = mapped_column(String(2000), nullable=False)
+    scope: Mapped[str] = mapped_column(String(500), nullable=False)
+    nonce: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    code_challenge: Mapped[str] = mapped_column(String(128), nullable=False, default="")
+    claims: Mapped[str] = mapped_column(Text, nullable=False, default="")  # the `claims` parameter, JSON
+    auth_time: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    amr: Mapped[str] = mapped_column(String(64), nullable=False, default="pwd")
+    sid: Mapped[str] = mapped_column(String(43), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    used_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+    client = relationship("OidcClient")
+    account = relationship("Account")
+
+
+class OidcGrant(db.Model):
+    """One authorization; its tokens form one family that is revoked together."""
+
+    __tablename__ = "oidc_grants"
+    __table_args__ = (Index("ix_oidc_grants_account", "account_id", "revoked_at"),
+                      Index("ix_oidc_grants_session", "sso_session_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    client_pk: Mapped[int] = mapped_column(ForeignKey("oidc_clients.id", ondelete="CASCADE"), nullable=False)
+    account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    sso_session_id: Mapped[Optional[int]] = mapped_column(ForeignKey("sso_sessions.id", ondelete="SET NULL"))
+    code_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("oidc_authorization_codes.id", ondelete="SET NULL"), unique=True)
+    scope: Mapped[str] = mapped_column(String(500), nullable=False)
+    claims: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    auth_time: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    amr: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    sid: Mapped[str] = mapped_column(String(43), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    revoke_reason: Mapped[str] = mapped_column(String(32), nullable=False, default="")
+
+    client = relationship("OidcClient")
+    account = relationship("Account")
+
+
+class OidcToken(db.Model):
+    """An access or refresh token of a grant (SHA-256 of the token string)."""
+
+    __tablename__ = "oidc_tokens"
+    __table_args__ = (Index("ix_oidc_tokens_grant", "grant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("oidc_grants.id", ondelete="CASCADE"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)  # access | refresh
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    scope: Mapped[str] = mapped_column(String(500), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    used_at: Mapped[Optional[datetime]] = mapped_column(DateTime)  # refresh: rotated
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+    grant = relationship("OidcGrant")

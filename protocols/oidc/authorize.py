@@ -1,0 +1,176 @@
+"""Authorization endpoint (OIDC Core §3.1.2), GET and POST, response_type=code only.
+
+Flow: parse → (client_id, redirect_uri) must name a registered client and one of its exact
+redirect URIs, else an error page and never a redirect → every later error goes back to that
+redirect URI with `state` and `iss` (RFC 9207) → a live SSO session of this tenant goes straight
+through, otherwise the browser logs in at /login and `next` brings it back here with the
+moment the request was first seen (signed), which prompt=login / max_age compare against.
+"""
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import urlencode
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc6749.errors import (InvalidRequestError, InvalidScopeError, OAuth2Error,
+                                           UnsupportedResponseTypeError)
+from authlib.oidc.core.errors import LoginRequiredError, RequestNotSupportedError, RequestURINotSupportedError
+from flask import current_app, g, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from idp import oidc_authorization, oidc_clients
+from idp.clock import current_time
+from idp.errors import ServiceError
+from idp.extensions import db
+from idp.urls import issuer_for
+from idp.web import client_info
+
+from .blueprint import bp
+from .claims import SCOPES_SUPPORTED, parse_claims_request
+from .jwt import epoch, verified_claims
+
+SEEN_PARAM = "_oidc_seen"
+PKCE_CHALLENGE_RE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
+
+
+class AuthorizationPageError(ServiceError):
+    """The request cannot be answered to the client (unknown client or redirect URI): an error page."""
+
+
+@dataclass
+class AuthorizationRequest:
+    client: object
+    redirect_uri: str
+    state: str
+    scope: str
+    nonce: str
+    prompt: set
+    max_age: object
+    hint_subject: str
+    login_hint: str
+    code_challenge: str
+    claims: str
+
+
+def _seen_serializer():
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="oidc-authorization-seen")
+
+
+def _first_seen(params, now):
+    try:
+        return _from_epoch(int(_seen_serializer().loads(params.get(SEEN_PARAM, ""))))
+    except (BadSignature, ValueError, TypeError):
+        return now
+
+
+def _from_epoch(seconds):
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
+
+
+def parse(tenant, params, now):
+    client = oidc_clients.find(tenant, params.get("client_id"))
+    if client is None:
+        raise AuthorizationPageError(_l("アプリが登録されていません。アプリの管理者にお問い合わせください。"),
+                                     detail=f"unknown client_id {params.get('client_id')!r}")
+    redirect_uri = params.get("redirect_uri", "")
+    if redirect_uri not in client.redirect_uri_list:  # exact string match (RFC 9700 §4.1.3)
+        raise AuthorizationPageError(_l("アプリの設定に誤りがあります（リダイレクトURIが登録されていません）。"),
+                                     detail=f"unregistered redirect_uri {redirect_uri!r}")
+    state = params.get("state") or None
+
+    def error(cls, description):
+        return cls(description, redirect_uri=redirect_uri, state=state)
+
+    if "request" in params:
+        raise error(RequestNotSupportedError, "request objects are not supported")
+    if "request_uri" in params:
+        raise error(RequestURINotSupportedError, "request_uri is not supported")
+    response_type = params.get("response_type")
+    if not response_type:
+        raise error(InvalidRequestError, "response_type is required")
+    if response_type != "code":
+        raise UnsupportedResponseTypeError(response_type, redirect_uri=redirect_uri, state=state)
+    if params.get("response_mode", "query") != "query":
+        raise error(InvalidRequestError, "only response_mode=query is supported")
+    scopes = params.get("scope", "").split()
+    if "openid" not in scopes:
+        raise error(InvalidScopeError, "the openid scope is required")
+    prompt = set(params.get("prompt", "").split())
+    if "none" in prompt and len(prompt) > 1:
+        raise error(InvalidRequestError, "prompt=none cannot be combined with other values")
+    max_age = params.get("max_age")
+    if max_age is not None:
+        if not max_age.isdigit():
+            raise error(InvalidRequestError, "max_age must be a non-negative integer")
+        max_age = int(max_age)
+    if parse_claims_request(params.get("claims")) is None:
+        raise error(InvalidRequestError, "claims must be a JSON object")
+    nonce = params.get("nonce", "")
+    if len(nonce) > 500:
+        raise error(InvalidRequestError, "nonce is too long")
+    challenge = _code_challenge(params, client, error)
+    hint_subject = ""
+    if params.get("id_token_hint"):
+        hint = verified_claims(tenant, params["id_token_hint"], now)
+        if hint is None:
+            raise error(InvalidRequestError, "invalid id_token_hint")
+        hint_subject = str(hint.get("sub", ""))
+    return AuthorizationRequest(
+        client=client, redirect_uri=redirect_uri, state=state,
+        scope=" ".join(s for s in dict.fromkeys(scopes) if s in SCOPES_SUPPORTED), nonce=nonce, prompt=prompt,
+        max_age=max_age, hint_subject=hint_subject, login_hint=params.get("login_hint", ""),
+        code_challenge=challenge, claims=params.get("claims", ""))
+
+
+def _code_challenge(params, client, error):
+    """RFC 7636 with S256 only; required of public clients (RFC 9700 §2.1.1)."""
+    challenge = params.get("code_challenge", "")
+    if not challenge:
+        if client.public:
+            raise error(InvalidRequestError, "code_challenge (PKCE, S256) is required for public clients")
+        return ""
+    if params.get("code_challenge_method", "plain") != "S256":
+        raise error(InvalidRequestError, "code_challenge_method must be S256")
+    if not PKCE_CHALLENGE_RE.match(challenge):
+        raise error(InvalidRequestError, "invalid code_challenge")
+    return challenge
+
+
+def _redirect_with(tenant, uri, params):
+    return redirect(add_params_to_uri(uri, params + [("iss", issuer_for(tenant.slug))]), code=302)
+
+
+def _login_redirect(tenant, params, req, now):
+    resume = {k: v for k, v in params.items() if k != SEEN_PARAM}
+    resume[SEEN_PARAM] = _seen_serializer().dumps(epoch(now))
+    path = f"{url_for('oidc.authorize', tenant_slug=tenant.slug)}?{urlencode(resume)}"
+    args = {"next": path}
+    if req.login_hint:
+        args["login_hint"] = req.login_hint
+    if g.sso_session is not None:
+        args["reauth"] = "1"
+    return redirect(url_for("auth.login", **args))
+
+
+@bp.route("/oidc/authorize", methods=["GET", "POST"], endpoint="authorize")
+def authorize():
+    tenant, now = g.oidc_tenant, current_time()
+    params = request.values.to_dict()
+    try:
+        req = parse(tenant, params, now)
+        first_seen = _first_seen(params, now)
+        if oidc_authorization.needs_login(g.sso_session, tenant, prompt=req.prompt, max_age=req.max_age,
+                                          hint_subject=req.hint_subject, first_seen=first_seen, now=now):
+            if "none" in req.prompt:
+                raise LoginRequiredError(redirect_uri=req.redirect_uri, state=req.state)
+            return _login_redirect(tenant, params, req, now)
+        code = oidc_authorization.grant_code(
+            tenant, req.client, g.sso_session, redirect_uri=req.redirect_uri, scope=req.scope, nonce=req.nonce,
+            code_challenge=req.code_challenge, claims=req.claims, now=now, client_info=client_info(),
+            state=req.state)
+    except OAuth2Error as exc:
+        db.session.commit()  # keep the refusal's login event
+        return _redirect_with(tenant, exc.redirect_uri, exc.get_body())
+    db.session.commit()
+    return _redirect_with(tenant, req.redirect_uri, [("code", code)] + ([("state", req.state)] if req.state else []))
