@@ -12,6 +12,7 @@ from .contract import bp as contract_bp
 from .errors import register_error_handlers
 from .password_reset import bp as password_reset_bp
 from .portal import bp as portal_bp
+from .signup import bp as signup_bp
 
 
 # Shared layout, macros and static files of every page blueprint.
@@ -26,6 +27,7 @@ def init_app(app):
     app.register_blueprint(password_reset_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(contract_bp)
+    app.register_blueprint(signup_bp)
     register_error_handlers(app)
     app.context_processor(_layout_values)
     app.add_template_filter(_datetime, "datetime")

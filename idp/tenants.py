@@ -6,7 +6,7 @@ from typing import Optional
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from . import mail, signals
+from . import mail, owners, signals
 from .accounts import create_account
 from .audit import NO_CLIENT, record_audit
 from .emails import clean_email, normalize_email
@@ -71,6 +71,8 @@ def create_tenant(*, slug, company_name, owner_email, admin_email, now, actor, o
     owner_email = clean_email(owner_email, "owner_email")
     if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
         raise Conflict(_l("テナントID「%(slug)s」はすでに使われています。", slug=slug))
+    if owners.email_in_use(owner_email):
+        raise Conflict(_l("このメールアドレスはすでに契約者として登録されています。"))
     tenant = Tenant(slug=slug, company_name=company_name, created_at=now)
     db.session.add(tenant)
     db.session.flush()
@@ -86,16 +88,19 @@ def create_tenant(*, slug, company_name, owner_email, admin_email, now, actor, o
                  changes={"company_name": company_name, "owner_email": owner_email,
                           "admin_email": created.account.email}, client=client)
     signals.tenant_created.send(tenant, now=now)
-    _send_service_start_mails(tenant, owner, created)
+    _send_service_start_mails(tenant, owner, created, now)
     return CreatedTenant(tenant, owner, created.account, created.activation_url)
 
 
-def _send_service_start_mails(tenant, owner, created):
-    """One mail when owner and admin are the same person, as in the seed; otherwise one each."""
+def _send_service_start_mails(tenant, owner, created, now):
+    """One mail when owner and admin are the same person, as in the seed; otherwise one each.
+    The owner's mail carries the contract-login activation link (24 h)."""
     same_person = owner.email_normalized == created.account.email_normalized
+    db.session.flush()
     mail.send_after_commit(db.session, mail.build_message(
         owner.email, "service_start", tenant=tenant, owner=owner,
         contract_login_url=external_url("/contract/login"), login_url=external_url("/login"),
+        owner_activation_url=owners.issue_activation(owner, now),
         admin_account=created.account if same_person else None,
         activation_url=created.activation_url if same_person else None))
     if not same_person and created.activation_url:

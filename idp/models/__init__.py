@@ -8,6 +8,7 @@ from .app import App, group_apps
 from .events import AuditEvent, LoginEvent
 from .lockout import UnknownLoginFailure
 from .oidc import OidcAuthorizationCode, OidcClient, OidcGrant, OidcToken  # noqa: F401  (OIDC: import from .oidc)
+from .owner import OwnerSession, OwnerToken, SignupRequest  # noqa: F401  (owner side: import from .owner)
 from .session import SsoSession
 from .tenancy import Group, Owner, Tenant
 from .tokens import ActionToken

@@ -8,6 +8,7 @@ from ..extensions import db
 
 TENANT_ACTIVE = "active"
 TENANT_TERMINATED = "terminated"
+PLAN_FREE = "free"
 
 
 class Tenant(db.Model):
@@ -17,6 +18,7 @@ class Tenant(db.Model):
     slug: Mapped[str] = mapped_column(String(63), unique=True, nullable=False)
     company_name: Mapped[str] = mapped_column(String(200), nullable=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False, default=TENANT_ACTIVE)
+    plan: Mapped[str] = mapped_column(String(20), nullable=False, default=PLAN_FREE)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     terminated_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
@@ -56,6 +58,10 @@ class Owner(db.Model):
     name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     password_hash: Mapped[Optional[str]] = mapped_column(String(255))
     activated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    failed_login_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    locked_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    last_login_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    updated_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
     tenant = relationship("Tenant")

@@ -1,0 +1,105 @@
+"""Contract login and logout, the owner's activation and reset links, and the reset request."""
+from flask import current_app, flash, g, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+
+from idp import owner_federation, owner_sessions, owner_tokens, owners, ratelimit
+from idp.clock import current_time
+from idp.errors import ValidationError
+from idp.extensions import db
+from idp.web import client_info
+
+from ..auth.forms import ConfirmForm, LoginForm, NewPasswordForm
+from ..password_reset.forms import ForgotPasswordForm
+from . import bp, clear_owner_cookie, set_owner_cookie
+
+LOGIN_ERRORS = {
+    owners.INVALID_CREDENTIALS: _l("メールアドレスまたはパスワードが正しくありません。"),
+    owners.LOCKED: _l("ログインに連続で失敗したため、ロックされています。30分後に再度お試しください。"),
+    owners.TENANT_TERMINATED: _l("ご契約が終了しているため、ログインできません。"),
+}
+LINK_PAGES = {
+    owner_tokens.ACTIVATION: (_l("契約管理のパスワード設定"), _l("パスワードを設定しました。ログインしてください。")),
+    owner_tokens.PASSWORD_RESET: (_l("契約管理のパスワード再設定"),
+                                  _l("パスワードを再設定しました。新しいパスワードでログインしてください。")),
+}
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if g.owner is not None:
+        return redirect(url_for("contract.home"))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        now = current_time()
+        result = owners.authenticate(form.email.data, form.password.data, now=now, client=client_info())
+        if result.ok:
+            raw, _session = owner_sessions.start(result.owner, now, client_info())
+            db.session.commit()
+            return set_owner_cookie(redirect(url_for("contract.home")), raw)
+        db.session.commit()  # keep the login event and the failure count
+        error = LOGIN_ERRORS[result.error]
+    federation = owner_federation.UpstreamSettings.from_config(current_app.config) is not None
+    return render_template("contract/login.html", form=form, error=error, federation=federation)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    form = ConfirmForm()
+    if g.owner is None:
+        return clear_owner_cookie(redirect(url_for("contract.login")))
+    if form.validate_on_submit():
+        owner_sessions.end(g.owner_session, current_time(), reason="logout")
+        db.session.commit()
+        flash(_l("ログアウトしました。"), "info")
+        return clear_owner_cookie(redirect(url_for("contract.login")))
+    return render_template("contract/logout.html", form=form)
+
+
+@bp.route("/activate/<token>", methods=["GET", "POST"])
+def activate(token):
+    return _password_link(token, owner_tokens.ACTIVATION)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset(token):
+    return _password_link(token, owner_tokens.PASSWORD_RESET)
+
+
+def _password_link(token, purpose):
+    """Activation and reset links: the same page, the same rules, another purpose."""
+    now = current_time()
+    ratelimit.guard("link", client=client_info(), account=token, now=now)
+    owner = owners.owner_for_link(token, purpose, now)
+    if owner is None:
+        return render_template("contract/link_invalid.html"), 410
+    title, done = LINK_PAGES[purpose]
+    form = NewPasswordForm()
+    errors = []
+    if form.validate_on_submit():
+        try:
+            owners.set_password_by_link(token, purpose, password=form.password.data,
+                                        confirm=form.password_confirm.data, now=now, client=client_info())
+        except ValidationError as exc:
+            errors = exc.errors.get("password", [])
+        else:
+            db.session.commit()
+            flash(done, "info")
+            return clear_owner_cookie(redirect(url_for("contract.login")))
+    return render_template("contract/set_password.html", form=form, title=title, email=owner.email,
+                           errors=errors)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot():
+    form = ForgotPasswordForm()
+    errors = {}
+    if form.validate_on_submit():
+        try:
+            owners.request_reset(form.email.data, now=current_time(), client=client_info())
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
+            db.session.commit()
+            return render_template("contract/reset_sent.html", email=form.email.data.strip())
+    return render_template("contract/forgot.html", form=form, errors=errors)

@@ -1,0 +1,68 @@
+"""Contract login through the upstream OpenID Connect provider (when configured; 404 otherwise)."""
+from flask import abort, current_app, redirect, render_template, request, url_for
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from idp import owner_federation, owner_sessions
+from idp.clock import current_time
+from idp.extensions import db
+from idp.web import client_info
+
+from ..auth.forms import LoginForm
+from . import bp, set_owner_cookie
+
+# The pending state/nonce/PKCE verifier ride in a signed cookie of their own (the form session is
+# cleared when the person signs in upstream, which may be this same IdP).
+PENDING_COOKIE = "idp_owner_federation"
+PENDING_PATH = "/contract/login/federated"
+PENDING_MAX_AGE = 600
+
+
+def _serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="owner-federation")
+
+
+def _pending_from_cookie():
+    try:
+        return _serializer().loads(request.cookies.get(PENDING_COOKIE, ""), max_age=PENDING_MAX_AGE)
+    except BadSignature:
+        return None
+
+
+def _settings():
+    settings = owner_federation.UpstreamSettings.from_config(current_app.config)
+    if settings is None:
+        abort(404)
+    return settings
+
+
+@bp.route("/login/federated")
+def federated_login():
+    url, pending = owner_federation.begin(_settings())
+    response = redirect(url)
+    response.set_cookie(PENDING_COOKIE, _serializer().dumps(pending), max_age=PENDING_MAX_AGE, path=PENDING_PATH,
+                        httponly=True, samesite="Lax", secure=current_app.config["IDP_HTTPS"])
+    return response
+
+
+@bp.route("/login/federated/callback")
+def federated_callback():
+    settings = _settings()
+    now = current_time()
+    try:
+        owner = owner_federation.complete(settings, _pending_from_cookie(), code=request.args.get("code"),
+                                          state=request.args.get("state"), error=request.args.get("error"),
+                                          now=now, client=client_info())
+    except owner_federation.FederationFailed as exc:
+        db.session.commit()  # keep the login event
+        page = render_template("contract/login.html", form=LoginForm(), error=exc.message, federation=True)
+        return _forget_pending(current_app.make_response((page, 401)))
+    raw, _session = owner_sessions.start(owner, now, client_info())
+    db.session.commit()
+    return _forget_pending(set_owner_cookie(redirect(url_for("contract.home")), raw))
+
+
+def _forget_pending(response):
+    """The pending values serve one callback only (the state and code are single-use anyway)."""
+    response.delete_cookie(PENDING_COOKIE, path=PENDING_PATH, httponly=True, samesite="Lax",
+                           secure=current_app.config["IDP_HTTPS"])
+    return response

@@ -1,0 +1,91 @@
+"""The contract page, hand-over (契約者の切り替え), CSV exports and termination (利用終了)."""
+from flask import Response, abort, current_app, flash, g, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+
+from idp import contract, ratelimit, tenant_lifecycle
+from idp.clock import current_time
+from idp.errors import ValidationError
+from idp.extensions import db
+from idp.web import client_info
+
+from ..auth.forms import NewPasswordForm
+from . import bp, clear_owner_cookie, owner_required
+from .forms import HandoverForm, TerminateForm
+
+
+@bp.route("/")
+@owner_required
+def home():
+    return render_template("contract/home.html", info=contract.summary(g.owner))
+
+
+@bp.route("/handover", methods=["GET", "POST"])
+@owner_required
+def handover():
+    form = HandoverForm()
+    errors = {}
+    if form.validate_on_submit():
+        try:
+            email = contract.request_handover(g.owner, email=form.email.data, name=form.name.data,
+                                              now=current_time(), client=client_info())
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
+            db.session.commit()
+            flash(_l("%(email)s に契約者の切り替えのご案内を送信しました。", email=email), "info")
+            return redirect(url_for("contract.home"))
+    return render_template("contract/handover.html", form=form, errors=errors)
+
+
+@bp.route("/handover/<token>", methods=["GET", "POST"])
+def accept_handover(token):
+    now = current_time()
+    ratelimit.guard("link", client=client_info(), account=token, now=now)
+    offer = contract.handover_offer(token, now)
+    if offer is None:
+        return render_template("contract/link_invalid.html"), 410
+    form = NewPasswordForm()
+    errors = []
+    if form.validate_on_submit():
+        try:
+            contract.accept_handover(token, password=form.password.data, confirm=form.password_confirm.data,
+                                     now=now, client=client_info())
+        except ValidationError as exc:
+            errors = exc.errors.get("password", [])
+        else:
+            db.session.commit()
+            flash(_l("契約者の切り替えが完了しました。ログインしてください。"), "info")
+            return clear_owner_cookie(redirect(url_for("contract.login")))
+    return render_template("contract/handover_accept.html", form=form, offer=offer, errors=errors)
+
+
+@bp.route("/export/<kind>.csv")
+@owner_required
+def export(kind):
+    if kind not in contract.EXPORTS:
+        abort(404)
+    filename = f"{g.owner.tenant.slug}-{kind}.csv"
+    return Response(contract.export_csv(g.owner.tenant, kind), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/terminate", methods=["GET", "POST"])
+@owner_required
+def terminate():
+    form = TerminateForm()
+    errors = {}
+    if form.validate_on_submit():
+        retention = tenant_lifecycle.retention_period(current_app.config["IDP_TENANT_RETENTION_DAYS"])
+        try:
+            tenant = tenant_lifecycle.terminate(g.owner, password=form.password.data,
+                                                company_name=form.company_name.data, now=current_time(),
+                                                retention=retention, client=client_info())
+        except ValidationError as exc:
+            db.session.commit()  # keep the failure count of a wrong password
+            errors = exc.errors
+        else:
+            db.session.commit()
+            return clear_owner_cookie(Response(render_template(
+                "contract/terminated.html", company_name=tenant.company_name, retention_days=retention.days)))
+    return render_template("contract/terminate.html", form=form, errors=errors,
+                           company_name=g.owner.tenant.company_name, exports=list(contract.EXPORTS))

@@ -1,0 +1,68 @@
+"""Self-service sign-up (/signup): the form, the verification link, the confirmation.
+
+Switched off with IDP_SIGNUP=closed (every page answers 404). The rules (rate
+limits, the same answer for every address, no tenant before the link is used)
+live in `idp.signup`.
+"""
+from flask import Blueprint, abort, current_app, render_template
+
+from idp import ratelimit, signup
+from idp.clock import current_time
+from idp.errors import ValidationError
+from idp.extensions import db
+from idp.web import client_info
+
+from .forms import SignupConfirmForm, SignupForm
+
+bp = Blueprint("signup", __name__, url_prefix="/signup")
+
+
+@bp.before_request
+def signup_must_be_open():
+    if current_app.config.get("IDP_SIGNUP", "open") != "open":
+        abort(404)
+
+
+@bp.route("", methods=["GET", "POST"])
+def form():
+    form = SignupForm()
+    errors = {}
+    if form.validate_on_submit():
+        try:
+            signup.request_signup(company_name=form.company_name.data, owner_name=form.owner_name.data,
+                                  owner_email=form.owner_email.data, admin_email=form.admin_email.data,
+                                  agreed=form.agreed.data, now=current_time(), client=client_info())
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
+            db.session.commit()
+            return render_template("signup/sent.html", email=form.owner_email.data.strip())
+    return render_template("signup/form.html", form=form, errors=errors,
+                           terms_url=current_app.config["IDP_TERMS_URL"])
+
+
+@bp.route("/verify/<token>", methods=["GET", "POST"])
+def verify(token):
+    now = current_time()
+    ratelimit.guard("link", client=client_info(), account=token, now=now)
+    pending = signup.pending_for_link(token, now)
+    if pending is None:
+        return render_template("signup/link_invalid.html"), 410
+    form = SignupConfirmForm()
+    errors = {}
+    if form.validate_on_submit():
+        try:
+            created = signup.complete_signup(token, slug=form.slug.data, admin_email=form.admin_email.data,
+                                             now=now, client=client_info())
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
+            db.session.commit()  # the service-start mail goes out after the commit
+            return render_template("signup/done.html", company_name=created.tenant.company_name,
+                                   slug=created.tenant.slug, owner_email=created.owner.email,
+                                   admin_email=created.admin.email)
+    else:
+        form.slug.data = signup.suggested_slug(pending.company_name, pending.owner_email)
+        form.admin_email.data = pending.admin_email
+    return render_template("signup/confirm.html", form=form, errors=errors, company_name=pending.company_name,
+                           owner_name=pending.owner_name, owner_email=pending.owner_email)
