@@ -66,6 +66,7 @@ def load_config(environ=None):
         "IDP_OWNER_OIDC_ISSUER": env.get("IDP_OWNER_OIDC_ISSUER") or "",
         "IDP_OWNER_OIDC_CLIENT_ID": env.get("IDP_OWNER_OIDC_CLIENT_ID") or "",
         "IDP_OWNER_OIDC_CLIENT_SECRET": env.get("IDP_OWNER_OIDC_CLIENT_SECRET") or "",
+        "IDP_OWNER_LOCAL_LOGIN": env.get("IDP_OWNER_LOCAL_LOGIN") or "auto",
         "IDP_RATELIMIT_ENABLED": env.get("IDP_RATELIMIT_ENABLED") or "1",
         "IDP_RATELIMIT_STORAGE": env.get("IDP_RATELIMIT_STORAGE") or "memory://",
         "IDP_OIDC_BACKCHANNEL_ALLOW_PRIVATE": env.get("IDP_OIDC_BACKCHANNEL_ALLOW_PRIVATE") or "auto",

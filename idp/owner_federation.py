@@ -28,6 +28,7 @@ from joserfc.jwt import JWTClaimsRegistry
 
 from . import owners
 from .audit import record_login
+from .config import parse_flag
 from .errors import ServiceError
 from .secrets_util import new_token, same
 from .urls import external_url
@@ -63,6 +64,15 @@ class UpstreamSettings:
         return OAuth2Session(self.client_id, self.client_secret, scope="openid email",
                              redirect_uri=external_url(CALLBACK_PATH), code_challenge_method="S256",
                              token_endpoint_auth_method="client_secret_basic")
+
+
+def local_login_enabled(config):
+    """Local owner passwords are used unless the login is delegated upstream (IDP_OWNER_LOCAL_LOGIN=auto);
+    `1` keeps them next to the federation (e.g. during a migration), `0` turns them off."""
+    setting = str(config.get("IDP_OWNER_LOCAL_LOGIN") or "auto").strip().lower()
+    if setting == "auto":
+        return UpstreamSettings.from_config(config) is None
+    return parse_flag("IDP_OWNER_LOCAL_LOGIN", setting)
 
 
 def begin(settings):

@@ -1,5 +1,5 @@
 """Contract login and logout, the owner's activation and reset links, and the reset request."""
-from flask import current_app, flash, g, redirect, render_template, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
 from idp import owner_federation, owner_sessions, owner_tokens, owners, ratelimit
@@ -30,7 +30,10 @@ def login():
         return redirect(url_for("contract.home"))
     form = LoginForm()
     error = None
+    local = owner_federation.local_login_enabled(current_app.config)
     if form.validate_on_submit():
+        if not local:
+            abort(404)
         now = current_time()
         result = owners.authenticate(form.email.data, form.password.data, now=now, client=client_info())
         if result.ok:
@@ -40,7 +43,8 @@ def login():
         db.session.commit()  # keep the login event and the failure count
         error = LOGIN_ERRORS[result.error]
     federation = owner_federation.UpstreamSettings.from_config(current_app.config) is not None
-    return render_template("contract/login.html", form=form, error=error, federation=federation)
+    return render_template("contract/login.html", form=form, error=error, federation=federation,
+                           local_login=local)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -66,8 +70,15 @@ def reset(token):
     return _password_link(token, owner_tokens.PASSWORD_RESET)
 
 
+def _require_local_login():
+    """Password pages exist only while owners log in with a local password."""
+    if not owner_federation.local_login_enabled(current_app.config):
+        abort(404)
+
+
 def _password_link(token, purpose):
     """Activation and reset links: the same page, the same rules, another purpose."""
+    _require_local_login()
     now = current_time()
     ratelimit.guard("link", client=client_info(), account=token, now=now)
     owner = owners.owner_for_link(token, purpose, now)
@@ -92,6 +103,7 @@ def _password_link(token, purpose):
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 def forgot():
+    _require_local_login()
     form = ForgotPasswordForm()
     errors = {}
     if form.validate_on_submit():

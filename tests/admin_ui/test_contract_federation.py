@@ -97,3 +97,20 @@ def test_a_callback_with_a_forged_state_is_refused(upstream):
 def test_federation_is_off_unless_configured(client):
     assert client.get("/contract/login/federated").status_code == 404
     assert "外部IDでログイン" not in client.get("/contract/login").get_data(as_text=True)
+
+
+def test_with_federation_the_local_password_login_is_off(upstream):
+    browser = requests.Session()
+    page = browser.get(upstream.url + "/contract/login").text
+    assert "外部IDでログイン" in page and 'name="password"' not in page
+    posted = browser.post(upstream.url + "/contract/login", allow_redirects=False, data={
+        "csrf_token": _csrf(page if "csrf_token" in page else browser.get(upstream.url + "/login").text),
+        "email": OWNER, "password": STRONG_PASSWORD})
+    assert posted.status_code == 404
+    assert browser.get(upstream.url + "/contract/password/forgot").status_code == 404
+
+
+def test_local_login_can_be_kept_next_to_the_federation(upstream):
+    upstream.app.config["IDP_OWNER_LOCAL_LOGIN"] = "1"
+    page = requests.get(upstream.url + "/contract/login").text
+    assert "外部IDでログイン" in page and 'name="password"' in page
