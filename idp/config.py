@@ -21,6 +21,8 @@ RATELIMIT_DEFAULTS = {
     "IDP_RATELIMIT_LINK_ACCOUNT": "20/5minute;60/hour",
     "IDP_RATELIMIT_CODE_IP": "300/5minute;3000/hour",
     "IDP_RATELIMIT_CODE_ACCOUNT": "5/minute;30/hour",
+    "IDP_RATELIMIT_SIGNUP_IP": "20/hour;100/day",
+    "IDP_RATELIMIT_SIGNUP_ACCOUNT": "3/hour;10/day",
 }
 
 

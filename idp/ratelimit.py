@@ -9,7 +9,7 @@ so a client that keeps hammering does not push its own window further out.
 
 Kinds: `login` (password form), `reset_request` (asking for a reset mail),
 `link` (opening/submitting an activation or reset link), `code` (entering a
-one-time code, MFA).
+one-time code, MFA), `signup` (asking for a sign-up verification mail).
 
 API (views and services; reads `current_app`, never `flask.request`)::
 
@@ -59,6 +59,8 @@ scope off; empty means the default):
 | `IDP_RATELIMIT_LINK_ACCOUNT` | `20/5minute;60/hour` | Uses of one activation/reset link. |
 | `IDP_RATELIMIT_CODE_IP` | `300/5minute;3000/hour` | One-time code entries per client IP. |
 | `IDP_RATELIMIT_CODE_ACCOUNT` | `5/minute;30/hour` | One-time code entries per account. |
+| `IDP_RATELIMIT_SIGNUP_IP` | `20/hour;100/day` | Sign-up requests per client IP. |
+| `IDP_RATELIMIT_SIGNUP_ACCOUNT` | `3/hour;10/day` | Sign-up requests per owner email. |
 
 Per-IP limits are high because a whole company often shares one office IP:
 100 staff logging in around 9:00 (with some typos) stay well under 300 per 5
@@ -105,7 +107,7 @@ from .config import RATELIMIT_DEFAULTS, ConfigError, parse_flag
 from .emails import normalize_email
 from .errors import ServiceError
 
-KINDS = ("login", "reset_request", "link", "code")
+KINDS = ("login", "reset_request", "link", "code", "signup")
 SCOPES = ("ip", "account")
 EXTENSION = "idp_ratelimit"
 IPV6_PREFIX = 64

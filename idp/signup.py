@@ -39,7 +39,7 @@ def request_signup(*, company_name, owner_name, owner_email, admin_email, agreed
     """Validate the form and mail the verification (or already-registered) mail; return nothing."""
     values = _clean_form(company_name, owner_name, owner_email, admin_email, agreed)
     key = "signup:" + normalize_email(values["owner_email"])
-    ratelimit.guard("reset_request", client=client, account=key, login_id=values["owner_email"], now=now)
+    ratelimit.guard("signup", client=client, account=key, login_id=values["owner_email"], now=now)
     db.session.execute(delete(SignupRequest).where(SignupRequest.expires_at < now - KEEP_EXPIRED))
     if owners.email_in_use(values["owner_email"]):
         mail.send_after_commit(db.session, mail.build_message(

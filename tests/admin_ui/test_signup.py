@@ -157,8 +157,8 @@ def test_existing_owner_gets_the_same_answer_and_no_link(app, factory, submit, o
     assert not any("/signup/verify/" in link for link in outbox.links(mail))
 
 
-@pytest.mark.parametrize("config_overrides", [{"IDP_RATELIMIT_RESET_REQUEST_ACCOUNT": "2/hour",
-                                               "IDP_RATELIMIT_RESET_REQUEST_IP": "3/hour"}])
+@pytest.mark.parametrize("config_overrides", [{"IDP_RATELIMIT_SIGNUP_ACCOUNT": "2/hour",
+                                               "IDP_RATELIMIT_SIGNUP_IP": "3/hour"}])
 def test_signup_is_rate_limited_per_email_and_ip(submit, outbox, config_overrides):
     assert _sign_up(submit).status_code == 200
     assert _sign_up(submit).status_code == 200
