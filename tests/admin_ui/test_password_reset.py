@@ -324,3 +324,39 @@ def test_malformed_email_is_a_form_error(submit, outbox, account_id, email, mess
     assert response.status_code == 200
     assert message in html and SENT not in html
     assert _reset_links(outbox) == []
+
+
+class _SlowMailServer:
+    """A transport that takes half a second per message, like a distant SMTP server."""
+
+    def __init__(self):
+        self.sent = []
+
+    def send(self, message):
+        import time
+        time.sleep(0.5)
+        self.sent.append(message)
+
+
+@pytest.fixture
+def slow_mail_server():
+    return _SlowMailServer()
+
+
+@pytest.mark.parametrize("config_overrides", [{"IDP_MAIL_ASYNC": True}])
+def test_known_and_unknown_emails_answer_in_about_the_same_time(app, submit, account_id, slow_mail_server):
+    """The page does not wait for the mail server, so its timing does not tell whether a mail went out."""
+    import time
+    from idp import mail
+
+    def timed(email):
+        started = time.perf_counter()
+        assert _request(submit, email).status_code == 200
+        return time.perf_counter() - started
+
+    app.extensions["idp_mail"].transport = slow_mail_server
+    _request(submit, UNKNOWN)  # warm-up
+    known, unknown = timed(EMAIL), timed(UNKNOWN)
+    assert known < 0.3 and unknown < 0.3, (known, unknown)
+    mail.flush(app)
+    assert [m["To"] for m in slow_mail_server.sent] == [EMAIL]
