@@ -131,14 +131,18 @@ def account_create(slug, email, name, role, group_name, password, as_json):
 @click.option("--tenant", "slug", required=True)
 @json_option
 def account_list(slug, as_json):
+    now = current_time()
     try:
         tenant = tenants.get_by_slug(slug)
     except ServiceError as exc:
         raise click.ClickException(_service_message(exc))
     rows = [{"id": a.id, "email": a.email, "name": a.name, "role": a.role, "group": a.group.name,
-             "status": a.status, "activated": a.activated} for a in accounts.list_accounts(tenant)]
+             "status": a.status, "activated": a.activated,
+             "locked_at": a.locked_at.isoformat() if lockout.is_locked(a, now) else None}
+            for a in accounts.list_accounts(tenant)]
     emit(as_json, {"accounts": rows},
-         "\n".join(f"{r['email']}\t{r['role']}\t{r['status']}\t{r['group']}" for r in rows) or "(no accounts)")
+         "\n".join(f"{r['email']}\t{r['role']}\t{r['status']}\t{r['group']}"
+                   + (f"\tlocked since {r['locked_at']}" if r["locked_at"] else "") for r in rows) or "(no accounts)")
 
 
 @account_cli.command("unlock")

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from conftest import START, STRONG_PASSWORD, csrf_token_from
+from idp import lockout
 from idp.extensions import db
 from idp.models import ActionToken, Account, AuditEvent, Group, Owner, Tenant
 
@@ -419,6 +420,22 @@ def test_tenant_list(cli):
     assert text.stdout.splitlines() == ["acme\tactive\tACME株式会社", "beta\tactive\tBeta"]
 
 
+def test_account_list_shows_when_an_account_is_locked(app, cli, clock):
+    ok_json(tenant_create(cli))
+    ok_json(cli("account", "create", "--tenant", "acme", "--email", "taro@acme.test", "--name", "山田 太郎",
+                "--password", STRONG_PASSWORD, "--json"))
+    with app.app_context():
+        account = db.session.scalar(select(Account).where(Account.email_normalized == "taro@acme.test"))
+        for _ in range(5):
+            lockout.register_failure(account, clock.now())
+        db.session.commit()
+    rows = {r["email"]: r for r in ok_json(cli("account", "list", "--tenant", "acme", "--json"))["accounts"]}
+    assert rows["taro@acme.test"]["locked_at"] == clock.now().isoformat()
+    ok_json(cli("account", "unlock", "--tenant", "acme", "taro@acme.test", "--json"))
+    rows = {r["email"]: r for r in ok_json(cli("account", "list", "--tenant", "acme", "--json"))["accounts"]}
+    assert rows["taro@acme.test"]["locked_at"] is None
+
+
 def test_account_list(app, cli):
     tenant = ok_json(tenant_create(cli))
     ok_json(cli("group", "create", "--tenant", "acme", "Sales", "--json"))
@@ -428,9 +445,9 @@ def test_account_list(app, cli):
     data = ok_json(cli("account", "list", "--tenant", "acme", "--json"))
     assert data == {"accounts": [
         {"id": tenant["admin_id"], "email": "admin@acme.test", "name": "ACME株式会社", "role": "admin",
-         "group": "ACME株式会社", "status": "enabled", "activated": False},
+         "group": "ACME株式会社", "status": "enabled", "activated": False, "locked_at": None},
         {"id": user["id"], "email": "taro@acme.test", "name": "山田 太郎", "role": "user",
-         "group": "Sales", "status": "enabled", "activated": True},
+         "group": "Sales", "status": "enabled", "activated": True, "locked_at": None},
     ]}
     assert [a["email"] for a in ok_json(cli("account", "list", "--tenant", "beta", "--json"))["accounts"]] \
         == ["a@beta.test"]
