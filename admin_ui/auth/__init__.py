@@ -2,16 +2,16 @@
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import accounts, ratelimit, sessions
+from idp import accounts, sessions
 from idp import login as login_service
 from idp.accounts_state import DISABLED, EXPIRED, NOT_ACTIVATED, NOT_YET_VALID, TENANT_TERMINATED
 from idp.clock import current_time
-from idp.errors import ValidationError
 from idp.extensions import db
 from idp.urls import safe_next
 from idp.web import clear_sso_cookie, client_info, set_sso_cookie
 
-from .forms import ConfirmForm, LoginForm, NewPasswordForm
+from ..link_pages import set_password_page
+from .forms import ConfirmForm, LoginForm
 
 bp = Blueprint("auth", __name__)
 
@@ -74,24 +74,10 @@ def logout():
 
 @bp.route("/activate/<token>", methods=["GET", "POST"])
 def activate(token):
-    now = current_time()
-    ratelimit.guard("link", client=client_info(), account=token, now=now)
-    account = accounts.account_for_activation(token, now)
-    if account is None:
-        return render_template("auth/link_invalid.html"), 410
-    form = NewPasswordForm()
-    errors = []
-    if form.validate_on_submit():
-        try:
-            accounts.activate(token, password=form.password.data, confirm=form.password_confirm.data,
-                              now=now, client=client_info())
-        except ValidationError as exc:
-            errors = exc.errors.get("password", [])
-        else:
-            db.session.commit()
-            flash(_l("パスワードを設定しました。ログインしてください。"), "info")
-            return redirect(url_for("auth.login"))
-    return render_template("auth/activate.html", form=form, email=account.email, errors=errors)
+    return set_password_page(
+        token, find=accounts.account_for_activation, apply=accounts.activate, template="auth/activate.html",
+        invalid_template="auth/link_invalid.html", done_message=_l("パスワードを設定しました。ログインしてください。"),
+        done=lambda: redirect(url_for("auth.login")), context=lambda account: {"email": account.email})
 
 
 @bp.route("/lang/<code>")

@@ -2,13 +2,14 @@
 from flask import abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import owner_federation, owner_sessions, owner_tokens, owners, ratelimit
+from idp import owner_federation, owner_sessions, owner_tokens, owners
 from idp.clock import current_time
 from idp.errors import ValidationError
 from idp.extensions import db
 from idp.web import client_info
 
-from ..auth.forms import ConfirmForm, LoginForm, NewPasswordForm
+from ..auth.forms import ConfirmForm, LoginForm
+from ..link_pages import set_password_page
 from ..password_reset.forms import ForgotPasswordForm
 from . import bp, clear_owner_cookie, set_owner_cookie
 
@@ -79,26 +80,13 @@ def _require_local_login():
 def _password_link(token, purpose):
     """Activation and reset links: the same page, the same rules, another purpose."""
     _require_local_login()
-    now = current_time()
-    ratelimit.guard("link", client=client_info(), account=token, now=now)
-    owner = owners.owner_for_link(token, purpose, now)
-    if owner is None:
-        return render_template("contract/link_invalid.html"), 410
     title, done = LINK_PAGES[purpose]
-    form = NewPasswordForm()
-    errors = []
-    if form.validate_on_submit():
-        try:
-            owners.set_password_by_link(token, purpose, password=form.password.data,
-                                        confirm=form.password_confirm.data, now=now, client=client_info())
-        except ValidationError as exc:
-            errors = exc.errors.get("password", [])
-        else:
-            db.session.commit()
-            flash(done, "info")
-            return clear_owner_cookie(redirect(url_for("contract.login")))
-    return render_template("contract/set_password.html", form=form, title=title, email=owner.email,
-                           errors=errors)
+    return set_password_page(
+        token, find=lambda token, now: owners.owner_for_link(token, purpose, now),
+        apply=lambda token, **values: owners.set_password_by_link(token, purpose, **values),
+        template="_set_password.html", invalid_template="contract/link_invalid.html", done_message=done,
+        done=lambda: clear_owner_cookie(redirect(url_for("contract.login"))),
+        context=lambda owner: {"title": title, "email": owner.email})
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])

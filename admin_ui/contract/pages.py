@@ -2,13 +2,13 @@
 from flask import Response, abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import contract, ratelimit, tenant_lifecycle
+from idp import contract, tenant_lifecycle
 from idp.clock import current_time
 from idp.errors import ValidationError
 from idp.extensions import db
 from idp.web import client_info
 
-from ..auth.forms import NewPasswordForm
+from ..link_pages import set_password_page
 from . import bp, clear_owner_cookie, owner_required
 from .forms import HandoverForm, TerminateForm
 
@@ -39,24 +39,11 @@ def handover():
 
 @bp.route("/handover/<token>", methods=["GET", "POST"])
 def accept_handover(token):
-    now = current_time()
-    ratelimit.guard("link", client=client_info(), account=token, now=now)
-    offer = contract.handover_offer(token, now)
-    if offer is None:
-        return render_template("contract/link_invalid.html"), 410
-    form = NewPasswordForm()
-    errors = []
-    if form.validate_on_submit():
-        try:
-            contract.accept_handover(token, password=form.password.data, confirm=form.password_confirm.data,
-                                     now=now, client=client_info())
-        except ValidationError as exc:
-            errors = exc.errors.get("password", [])
-        else:
-            db.session.commit()
-            flash(_l("契約者の切り替えが完了しました。ログインしてください。"), "info")
-            return clear_owner_cookie(redirect(url_for("contract.login")))
-    return render_template("contract/handover_accept.html", form=form, offer=offer, errors=errors)
+    return set_password_page(
+        token, find=contract.handover_offer, apply=contract.accept_handover,
+        template="contract/handover_accept.html", invalid_template="contract/link_invalid.html",
+        done_message=_l("契約者の切り替えが完了しました。ログインしてください。"),
+        done=lambda: clear_owner_cookie(redirect(url_for("contract.login"))), context=lambda offer: {"offer": offer})
 
 
 @bp.route("/export/<kind>.csv")

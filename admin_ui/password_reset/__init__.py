@@ -4,16 +4,16 @@ GET/POST /password/forgot answers the same page whether or not the address is
 registered; the mailed link leads to /password/reset/<token> (24 h, single use).
 The rules (who gets a mail, what a reset ends) live in `idp.password_reset`.
 """
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask import Blueprint, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import password_reset, ratelimit
+from idp import password_reset
 from idp.clock import current_time
 from idp.errors import ValidationError
 from idp.extensions import db
 from idp.web import clear_sso_cookie, client_info
 
-from ..auth.forms import NewPasswordForm
+from ..link_pages import set_password_page
 from .forms import ForgotPasswordForm
 
 bp = Blueprint("password_reset", __name__, url_prefix="/password")
@@ -36,22 +36,11 @@ def forgot():
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 def reset(token):
-    now = current_time()
-    ratelimit.guard("link", client=client_info(), account=token, now=now)
-    account = password_reset.account_for_reset(token, now)
-    if account is None:
-        return render_template("password_reset/link_invalid.html"), 410
-    form = NewPasswordForm()
-    errors = []
-    if form.validate_on_submit():
-        try:
-            password_reset.reset_password(token, password=form.password.data,
-                                          confirm=form.password_confirm.data, now=now, client=client_info(),
-                                          browser_session=g.sso_session)
-        except ValidationError as exc:
-            errors = exc.errors.get("password", [])
-        else:
-            db.session.commit()
-            flash(_l("パスワードを再設定しました。新しいパスワードでログインしてください。"), "info")
-            return clear_sso_cookie(redirect(url_for("auth.login")))
-    return render_template("password_reset/reset.html", form=form, email=account.email, errors=errors)
+    def apply(token, **values):
+        password_reset.reset_password(token, browser_session=g.sso_session, **values)
+    return set_password_page(
+        token, find=password_reset.account_for_reset, apply=apply, template="password_reset/reset.html",
+        invalid_template="password_reset/link_invalid.html",
+        done_message=_l("パスワードを再設定しました。新しいパスワードでログインしてください。"),
+        done=lambda: clear_sso_cookie(redirect(url_for("auth.login"))),
+        context=lambda account: {"email": account.email})
