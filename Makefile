@@ -35,6 +35,7 @@ system-deps-run:
 run: system-deps-run venv
 	@$(BIN)/idp demo
 	@echo "Mail outbox: $(IDP_INSTANCE_DIR)/outbox/"
+	@echo "SMS outbox (MFA codes, when IDP_SMS_URL is unset): $(IDP_INSTANCE_DIR)/sms/"
 	@echo "Serving on $(IDP_BASE_URL) (Ctrl-C to stop)"
 	$(BIN)/gunicorn --workers 2 --bind $(BIND) --access-logfile - 'idp:create_app()'
 

@@ -1,1 +1,56 @@
-"""Operator commands: `idp mfa set` (commands on idp.cli.mfa_cli)."""
+"""Operator commands: `idp mfa set|show|reset` (commands on idp.cli.mfa_cli)."""
+import click
+
+from . import accounts, groups, mfa, mfa_policy, tenants
+from .audit import OPERATOR
+from .cli import Output, _service_message, emit, json_option, mfa_cli, transactional
+from .clock import current_time
+from .errors import ServiceError
+
+
+@mfa_cli.command("set")
+@click.option("--tenant", "slug", required=True)
+@click.option("--group", "group_name", default=None, help="Override for one group (`inherit` removes it).")
+@click.argument("mode", type=click.Choice(list(mfa_policy.MODES) + [mfa_policy.INHERIT]))
+@json_option
+@transactional
+def mfa_set(slug, group_name, mode, as_json):
+    """Who needs a second factor: off, totp, sms or any (the user's choice)."""
+    tenant = tenants.get_by_slug(slug)
+    group = groups.get_by_name(tenant, group_name) if group_name else None
+    if mode == mfa_policy.INHERIT and group is None:
+        raise click.UsageError("`inherit` needs --group")
+    mfa_policy.set_policy(tenant, mode, group=group, now=current_time(), actor=OPERATOR)
+    data = {"tenant": tenant.slug, "group": group.name if group else None,
+            "mode": None if mode == mfa_policy.INHERIT else mode}
+    where = f"group {group.name} of {tenant.slug}" if group else f"tenant {tenant.slug}"
+    return Output(as_json, data, f"MFA for {where}: {data['mode'] or 'inherits the tenant policy'}")
+
+
+@mfa_cli.command("show")
+@click.option("--tenant", "slug", required=True)
+@json_option
+def mfa_show(slug, as_json):
+    """The tenant's mode and the group overrides."""
+    try:
+        tenant = tenants.get_by_slug(slug)
+    except ServiceError as exc:
+        raise click.ClickException(_service_message(exc))
+    names = {g.id: g.name for g in tenant.groups}
+    overrides = {names[group_id]: mode for group_id, mode in mfa_policy.list_overrides(tenant).items()}
+    data = {"tenant": tenant.slug, "mode": mfa_policy.get_policy(tenant), "groups": overrides}
+    emit(as_json, data, "\n".join([f"tenant {tenant.slug}: {data['mode']}"]
+                                  + [f"  group {name}: {mode}" for name, mode in sorted(overrides.items())]))
+
+
+@mfa_cli.command("reset")
+@click.option("--tenant", "slug", required=True)
+@click.argument("email")
+@json_option
+@transactional
+def mfa_reset(slug, email, as_json):
+    """Forget an account's second factor; it enrols again at its next login."""
+    account = accounts.get_in_tenant(tenants.get_by_slug(slug), email)
+    mfa.reset_mfa(account, now=current_time(), actor=OPERATOR)
+    return Output(as_json, {"id": account.id, "email": account.email, "reset": True},
+                  f"MFA reset for {account.email}: enrols again at the next login")

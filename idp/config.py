@@ -72,6 +72,11 @@ def load_config(environ=None):
         "IDP_RATELIMIT_ENABLED": env.get("IDP_RATELIMIT_ENABLED") or "1",
         "IDP_RATELIMIT_STORAGE": env.get("IDP_RATELIMIT_STORAGE") or "memory://",
         "IDP_OIDC_BACKCHANNEL_ALLOW_PRIVATE": env.get("IDP_OIDC_BACKCHANNEL_ALLOW_PRIVATE") or "auto",
+        # SMS (idp/sms.py, docs/mfa.md): no URL -> files in {instance}/sms/
+        "IDP_SMS_URL": env.get("IDP_SMS_URL") or "",
+        "IDP_SMS_USER": env.get("IDP_SMS_USER") or "",
+        "IDP_SMS_PASSWORD": env.get("IDP_SMS_PASSWORD") or "",
+        "IDP_SMS_FROM": env.get("IDP_SMS_FROM") or "",
         **{name: env.get(name) or default for name, default in RATELIMIT_DEFAULTS.items()},
     }
 

@@ -7,12 +7,14 @@ Flow (the views call `authenticate`, then `sessions.start` on success):
   right password but the account may not log in -> a specific reason (safe:
                         only someone who knows the password learns it)
   success            -> counter reset, last login updated, rehash if outdated
+  success, MFA required by policy -> second_factor=True; the counter and the
+                        success event wait for the code (idp/mfa.py calls `complete`)
 Unknown and known emails get the same answers, in about the same time.
 """
 from dataclasses import dataclass
 from typing import Optional
 
-from . import lockout, ratelimit
+from . import lockout, mfa_policy, ratelimit
 from .emails import normalize_email
 from .accounts import find_by_email
 from .accounts_state import login_block_reason
@@ -28,6 +30,7 @@ LOCKED = "locked"
 class LoginResult:
     account: Optional[Account] = None
     error: Optional[str] = None
+    second_factor: bool = False  # password ok; the login goes on with MFA (idp/mfa.py)
 
     @property
     def ok(self):
@@ -60,11 +63,18 @@ def authenticate(email, password, *, now, client):
         return LoginResult(error=blocked)
     if needs_rehash:
         account.password_hash = hash_password(password)
+    if mfa_policy.required_for(account):  # the failure count stays until the code (idp/mfa.py)
+        return LoginResult(account=account, second_factor=True)
+    complete(account, now=now, client=client)
+    return LoginResult(account=account)
+
+
+def complete(account, *, now, client):
+    """Every credential of the login checked: reset the counter, note the login, record the event."""
     lockout.register_success(account)
     account.previous_login_at = account.last_login_at
     account.last_login_at = now
     record_login(result="success", account=account, now=now, client=client)
-    return LoginResult(account=account)
 
 
 def record_rate_limited(event):

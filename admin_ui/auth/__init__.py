@@ -43,20 +43,23 @@ def login():
     if form.validate_on_submit():
         now = current_time()
         result = login_service.authenticate(form.email.data, form.password.data, now=now, client=client_info())
+        if result.second_factor:
+            return begin_second_factor(result.account, now, target)
         if result.ok:
-            return _start_session(result.account, now, target)
+            return start_session(result.account, now, redirect(target))
         db.session.commit()  # keep the login event and the failure count
         error = LOGIN_ERRORS[result.error]
     return render_template("auth/login.html", form=form, error=error)
 
 
-def _start_session(account, now, target):
+def start_session(account, now, response, amr=("pwd",)):
+    """Sign the browser in (SSO cookie on `response`); `amr` says how (pwd, otp/sms, mfa)."""
     if g.sso_session is not None:  # the browser's previous session ends: the session id rotates
         sessions.end(g.sso_session, now, reason="replaced")
-    raw, _session = sessions.start(account, now, client_info())
+    raw, _session = sessions.start(account, now, client_info(), amr=amr)
     db.session.commit()
     session.clear()  # fresh form session (and CSRF token) for the signed-in user
-    return set_sso_cookie(redirect(target), raw)
+    return set_sso_cookie(response, raw)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -87,3 +90,7 @@ def set_language(code):
         response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax",
                             secure=current_app.config["IDP_HTTPS"], httponly=True)
     return response
+
+
+from .mfa_views import begin_second_factor  # noqa: E402  (routes of the second factor on `bp`)
+from . import mfa_settings  # noqa: E402,F401  (the user's own factor, /mfa)

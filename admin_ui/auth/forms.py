@@ -17,3 +17,18 @@ class NewPasswordForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A bare POST with its CSRF token (logout and other confirmations)."""
+
+
+class CodeForm(FlaskForm):
+    """A one-time code: TOTP, SMS or a recovery code (MFA)."""
+
+    code = StringField()
+
+
+class MethodForm(FlaskForm):
+    method = StringField()
+
+
+class PhoneForm(FlaskForm):
+    phone = StringField()
+    phone_confirm = StringField()

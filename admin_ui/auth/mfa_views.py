@@ -1,0 +1,153 @@
+"""The second factor after the password (idp/mfa.py holds the rules).
+
+The browser keeps the half-done login's token in its form session; `/login/mfa`
+is the one dispatcher: it sends the browser to the page of the current step,
+and every step page returns to it when it is not (or no longer) the step.
+"""
+from functools import wraps
+
+from flask import current_app, flash, g, redirect, render_template, session, url_for
+from flask_babel import lazy_gettext as _l
+
+from idp import mfa
+from idp.clock import current_time
+from idp.errors import ValidationError
+from idp.extensions import db
+from idp.mfa_sms import SmsNotSent, SmsThrottled
+from idp.urls import safe_next
+from idp.web import client_info
+
+from . import LOGIN_ERRORS, bp, start_session
+from .forms import CodeForm, ConfirmForm, MethodForm, PhoneForm
+
+PENDING_KEY = "mfa_login"
+CODE_ERRORS = {mfa.INVALID_CODE: _l("認証コードが正しくありません。"), mfa.LOCKED: LOGIN_ERRORS[mfa.LOCKED]}
+STEP_ENDPOINTS = {mfa.CHOOSE: "auth.mfa_choose", mfa.TOTP_ENROL: "auth.mfa_totp", mfa.SMS_PHONE: "auth.mfa_phone",
+                  mfa.SMS_SEND: "auth.mfa_sms", mfa.CODE: "auth.mfa_code"}
+
+
+def begin_second_factor(account, now, target):
+    """Password accepted and MFA required: open the half-done login and go to its first step."""
+    raw = mfa.begin(account, now, target)
+    db.session.commit()
+    session[PENDING_KEY] = raw
+    return redirect(url_for("auth.mfa_step"))
+
+
+def pending_step(*steps):
+    """The view needs a live half-done login (g.pending) at one of `steps`; otherwise go where it belongs."""
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            g.pending = mfa.resolve(session.get(PENDING_KEY), current_time())
+            if g.pending is None:
+                session.pop(PENDING_KEY, None)
+                flash(_l("認証の有効期限が切れました。もう一度ログインしてください。"), "error")
+                return redirect(url_for("auth.login"))
+            if steps and mfa.step(g.pending) not in steps:
+                return redirect(url_for("auth.mfa_step"))
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def _page(template, status=200, **values):
+    return render_template(template, info=mfa.describe(g.pending), **values), status
+
+
+@bp.route("/login/mfa")
+@pending_step()
+def mfa_step():
+    return redirect(url_for(STEP_ENDPOINTS[mfa.step(g.pending)]))
+
+
+@bp.route("/login/mfa/choose", methods=["GET", "POST"])
+@pending_step(mfa.CHOOSE)
+def mfa_choose():
+    form = MethodForm()
+    if form.validate_on_submit():
+        mfa.choose(g.pending, form.method.data)
+        db.session.commit()
+        return redirect(url_for("auth.mfa_step"))
+    return _page("auth/mfa_choose.html")
+
+
+@bp.route("/login/mfa/totp", methods=["GET", "POST"])
+@pending_step(mfa.TOTP_ENROL)
+def mfa_totp():
+    enrolment = mfa.totp_enrolment(g.pending, current_app.config["IDP_PRODUCT_NAME"])
+    db.session.commit()  # the secret stays the same when the page is reloaded
+    return _verify_code("auth/mfa_totp.html", enrolment=enrolment)
+
+
+@bp.route("/login/mfa/code", methods=["GET", "POST"])
+@pending_step(mfa.CODE)
+def mfa_code():
+    return _verify_code("auth/mfa_code.html")
+
+
+def _verify_code(template, **values):
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        now = current_time()
+        result = mfa.verify(g.pending, form.code.data, now=now, client=client_info())
+        if result.ok:
+            session.pop(PENDING_KEY, None)
+            target = safe_next(result.next_url)
+            if result.recovery_codes:
+                page = render_template("auth/mfa_recovery_codes.html", codes=result.recovery_codes, next=target)
+                return start_session(g.pending.account, now, current_app.make_response(page), amr=result.amr)
+            return start_session(g.pending.account, now, redirect(target), amr=result.amr)
+        db.session.commit()  # keep the failure count and the login event
+        error = CODE_ERRORS[result.error]
+    return _page(template, error=error, **values)
+
+
+@bp.route("/login/mfa/sms", methods=["GET", "POST"])
+@pending_step(mfa.SMS_SEND, mfa.CODE)
+def mfa_sms():
+    if mfa.describe(g.pending)["method"] != mfa.SMS:
+        return redirect(url_for("auth.mfa_step"))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            mfa.send_sms(g.pending, current_time())
+        except (SmsThrottled, SmsNotSent) as exc:
+            db.session.rollback()
+            headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, SmsThrottled) else {}
+            return (*_page("auth/mfa_sms.html", status=exc.status_code, error=exc.message), headers)
+        db.session.commit()
+        flash(_l("認証コードを送信しました。"), "info")
+        return redirect(url_for("auth.mfa_code"))
+    return _page("auth/mfa_sms.html")
+
+
+@bp.route("/login/mfa/phone", methods=["GET", "POST"])
+@pending_step(mfa.SMS_PHONE, mfa.SMS_SEND, mfa.CODE)
+def mfa_phone():
+    if not mfa.describe(g.pending)["can_change_phone"]:
+        return _page("auth/mfa_phone.html", status=403, errors={}, locked_number=True)
+    form = PhoneForm()
+    errors = {}
+    if form.validate_on_submit():
+        try:
+            mfa.change_phone(g.pending, form.phone.data, form.phone_confirm.data)
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
+            db.session.commit()
+            return redirect(url_for("auth.mfa_sms"))
+    return _page("auth/mfa_phone.html", errors=errors, phone=form.phone.data or "")
+
+
+@bp.route("/login/mfa/cancel", methods=["POST"])
+def mfa_cancel():
+    """Discard the half-done login and return to the login page."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        pending = mfa.resolve(session.pop(PENDING_KEY, None), current_time())
+        if pending is not None:
+            mfa.cancel(pending, current_time())
+            db.session.commit()
+    return redirect(url_for("auth.login"))
