@@ -7,7 +7,9 @@ from .account import Account
 from .app import App, group_apps
 from .events import AuditEvent, LoginEvent
 from .lockout import UnknownLoginFailure
+from .mfa import MfaFactor, MfaPendingLogin, MfaPolicy, MfaRecoveryCode, MfaSmsCode  # noqa: F401  (MFA)
 from .oidc import OidcAuthorizationCode, OidcClient, OidcGrant, OidcToken  # noqa: F401  (OIDC: import from .oidc)
+from .saml import SamlParticipant, SamlPersistentId, SamlSeenRequest, SamlServiceProvider  # noqa: F401  (SAML)
 from .owner import OwnerSession, OwnerToken, SignupRequest  # noqa: F401  (owner side: import from .owner)
 from .session import SsoSession
 from .tenancy import Group, Owner, Tenant

@@ -1,5 +1,19 @@
-"""SAML 2.0 identity provider per tenant (pysaml2)."""
+"""SAML 2.0 identity provider per tenant (pysaml2 message classes, in-process xmlsec signatures).
+
+Flow of a login: the SP sends an AuthnRequest to /t/<tenant>/saml/sso (Redirect or POST; one
+parser, messages.py, authn_request.py) → without a usable SSO session the browser logs in at
+/login and `next` resumes with the parsed request (signed, sso.py) → idp.saml_sso decides
+(group assignment, NameID, attributes) → responses.py builds the Response, signs it (and the
+Assertion, optionally encrypted: xml_security.py) and the browser POSTs it to the registered
+ACS. /saml/launch/<sp> is IdP-initiated SSO (portal tile); /saml/slo is Single Logout (slo.py).
+"""
 
 
 def init_app(app):
-    """Register the SAML endpoints under /t/<tenant>/saml/ (filled in by the SAML issue)."""
+    """Register the SAML endpoints under /t/<tenant>/saml/."""
+    from idp.extensions import csrf
+
+    from . import slo, sso  # noqa: F401  (register routes)
+    from .blueprint import bp
+    csrf.exempt(bp)  # SAML messages are POSTed by other sites; they carry their own signatures
+    app.register_blueprint(bp)

@@ -1,0 +1,172 @@
+"""SAML Web Browser SSO rules: when to log in again, who may get an assertion, and what it says.
+
+`issue(tenant, sp, sso_session, now, client_info)` checks the group assignment (refusals are
+login events and raise `SamlDenied`, which the protocol turns into a Responder/RequestDenied
+status), then returns the subject (NameID in the SP's format), the attributes mapped from the
+protocol-neutral identity, and records the SP as a participant of the SSO session (Single
+Logout). Request IDs are remembered until they expire, so a replayed AuthnRequest is refused.
+"""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from .apps import may_use
+from .audit import record_login
+from .errors import ServiceError
+from .extensions import db
+from .identity import identity_of
+from .models import SsoSession
+from .models.saml import SamlParticipant, SamlPersistentId, SamlSeenRequest
+from .secrets_util import new_token
+
+PROTOCOL = "saml"
+REQUEST_LIFETIME = timedelta(minutes=10)
+NAMEID_URNS = {
+    "email": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+    "persistent": "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+    "unspecified": "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+}
+BASIC = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
+URI = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
+PRESETS = {
+    "basic": {"email": "email", "name": "name", "groups": "groups"},
+    "uri": {"email": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+            "name": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+            "groups": "http://schemas.xmlsoap.org/claims/Group"},
+    "oid": {"email": "urn:oid:0.9.2342.19200300.100.1.3", "name": "urn:oid:2.16.840.1.113730.3.1.241",
+            "groups": "urn:oid:1.3.6.1.4.1.5923.1.5.1.1"},
+}
+AUTHN_CONTEXT_PASSWORD = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+AUTHN_CONTEXT_MFA = "https://refeds.org/profile/mfa"
+
+
+class SamlDenied(ServiceError):
+    """The user may not use this SP: answered with a Responder/RequestDenied status."""
+
+    status_code = 403
+
+
+@dataclass(frozen=True)
+class Subject:
+    name_id: str
+    name_id_format: str  # URN
+    attributes: tuple  # ((name, name_format, (values, ...)), ...)
+    authn_context: str
+    auth_time: object
+    session_index: str
+
+
+def needs_login(sso_session, tenant, *, force_authn, first_seen):
+    """True without a session of this tenant, or for ForceAuthn when it authenticated before the request."""
+    if sso_session is None or sso_session.tenant_id != tenant.id:
+        return True
+    return bool(force_authn) and sso_session.auth_time < first_seen
+
+
+def remember_request(tenant, sp, request_id, now):
+    """False when this SP's request ID was already seen (a replay); otherwise remember it."""
+    db.session.execute(delete(SamlSeenRequest).where(SamlSeenRequest.tenant_id == tenant.id,
+                                                     SamlSeenRequest.expires_at < now))
+    try:
+        with db.session.begin_nested():
+            db.session.add(SamlSeenRequest(tenant_id=tenant.id, sp_id=sp.id, request_id=request_id[:256],
+                                           expires_at=now + REQUEST_LIFETIME))
+    except IntegrityError:
+        return False
+    return True
+
+
+def persistent_id(sp, account, now):
+    """An opaque value, stable for this (SP, account) pair and different at every other SP."""
+    row = db.session.scalar(select(SamlPersistentId).where(SamlPersistentId.sp_id == sp.id,
+                                                           SamlPersistentId.account_id == account.id))
+    if row is None:
+        row = SamlPersistentId(tenant_id=sp.tenant_id, sp_id=sp.id, account_id=account.id, value=new_token(24),
+                               created_at=now)
+        db.session.add(row)
+    return row.value
+
+
+def attributes_for(sp, identity):
+    """((name, NameFormat, values)) from the SP's preset, overridden by its own attribute names."""
+    names = {**PRESETS[sp.attribute_preset], **sp.attribute_names}
+    values = {"email": (identity.email,), "name": (identity.name,), "groups": tuple(identity.groups),
+              "subject": (identity.subject,), "department": (identity.department,),
+              "organization": (identity.organization,), "phone": (identity.phone,)}
+    result = []
+    for key, name in names.items():
+        present = tuple(v for v in values[key] if v)
+        if present:
+            result.append((name, URI if ":" in name else BASIC, present))
+    return tuple(result)
+
+
+def _name_id(sp, account, identity, now):
+    if sp.nameid_format == "persistent":
+        return persistent_id(sp, account, now)
+    if sp.nameid_format == "unspecified":
+        return identity.subject
+    return identity.email
+
+
+def issue(tenant, sp, sso_session, now, client_info):
+    """The Subject to assert for this SP, or SamlDenied (a login event either way)."""
+    account, app = sso_session.account, sp.app
+    if app.tenant_id != tenant.id or not may_use(account, app):
+        record_login(result="failure", now=now, client=client_info, account=account, reason="app_not_assigned",
+                     target=app.name[:200], protocol=PROTOCOL, app_id=app.id)
+        raise SamlDenied("request denied", detail=f"account {account.id} is not assigned to SAML app {app.id}")
+    identity = identity_of(sso_session)
+    subject = Subject(name_id=_name_id(sp, account, identity, now), name_id_format=NAMEID_URNS[sp.nameid_format],
+                      attributes=attributes_for(sp, identity),
+                      authn_context=AUTHN_CONTEXT_MFA if identity.mfa else AUTHN_CONTEXT_PASSWORD,
+                      auth_time=identity.auth_time, session_index=identity.session_id)
+    _record_participant(tenant, sp, sso_session, subject, now)
+    record_login(result="success", now=now, client=client_info, account=account, target=app.name[:200],
+                 protocol=PROTOCOL, app_id=app.id)
+    return subject
+
+
+def _record_participant(tenant, sp, sso_session, subject, now):
+    row = db.session.scalar(select(SamlParticipant).where(SamlParticipant.sso_session_id == sso_session.id,
+                                                          SamlParticipant.sp_id == sp.id))
+    if row is None:
+        db.session.add(SamlParticipant(tenant_id=tenant.id, sso_session_id=sso_session.id, sp_id=sp.id,
+                                       name_id=subject.name_id, name_id_format=subject.name_id_format,
+                                       created_at=now))
+    else:
+        row.name_id, row.name_id_format, row.logged_out_at = subject.name_id, subject.name_id_format, None
+
+
+def participants(sso_session, exclude_sp_id=None):
+    """The SPs this session signed into that have not logged out yet."""
+    rows = db.session.scalars(select(SamlParticipant).where(SamlParticipant.sso_session_id == sso_session.id,
+                                                            SamlParticipant.logged_out_at.is_(None))).all()
+    return [row for row in rows if row.sp_id != exclude_sp_id]
+
+
+def participant_by_id(tenant, participant_id):
+    return db.session.scalar(select(SamlParticipant).where(SamlParticipant.tenant_id == tenant.id,
+                                                           SamlParticipant.id == participant_id))
+
+
+def end_participant_session(tenant, sp, name_id, session_indexes, current_session, now):
+    """The live SSO session a LogoutRequest names (NameID at this SP + SessionIndex), marked logged out
+    at that SP, or None. Without a SessionIndex only the browser's own session can be meant."""
+    stmt = (select(SamlParticipant).join(SsoSession, SsoSession.id == SamlParticipant.sso_session_id)
+            .where(SamlParticipant.tenant_id == tenant.id, SamlParticipant.sp_id == sp.id,
+                   SamlParticipant.name_id == name_id, SsoSession.ended_at.is_(None), SsoSession.expires_at > now))
+    indexes = [i for i in session_indexes if i]
+    if indexes:
+        stmt = stmt.where(SsoSession.sid.in_(indexes))
+    elif current_session is not None:
+        stmt = stmt.where(SsoSession.id == current_session.id)
+    else:
+        return None
+    row = db.session.scalars(stmt).first()
+    if row is None:
+        return None
+    row.logged_out_at = now
+    return row.sso_session

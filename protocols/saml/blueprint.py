@@ -1,0 +1,69 @@
+"""The `saml` blueprint under /t/<tenant>/saml/ and the IdP metadata (SAML Metadata §2.4.3).
+
+The entity ID is the metadata URL, built from IDP_BASE_URL. An unknown or terminated tenant is a
+404, so an SP registered at tenant A is unknown at B. Metadata lists every published signing
+certificate, so a rotated key is announced before it signs.
+"""
+import base64
+
+from flask import Blueprint, Response, abort, g
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, md, samlp
+from saml2.xmldsig import KeyInfo, X509Certificate, X509Data
+from sqlalchemy import select
+
+import keys
+from idp.clock import current_time
+from idp.extensions import db
+from idp.models import Tenant
+from idp.saml_sso import NAMEID_URNS
+from idp.urls import issuer_for, saml_metadata_url_for
+
+bp = Blueprint("saml", __name__, url_prefix="/t/<tenant_slug>/saml", template_folder="templates")
+BINDINGS = (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST)
+
+
+@bp.url_value_preprocessor
+def _load_tenant(_endpoint, values):
+    slug = values.pop("tenant_slug", None)
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if slug else None
+    if tenant is None or not tenant.is_active:
+        abort(404)
+    g.saml_tenant = tenant
+
+
+def entity_id(tenant):
+    return saml_metadata_url_for(tenant.slug)
+
+
+def endpoint_url(tenant, name):
+    return f"{issuer_for(tenant.slug)}/saml/{name}"
+
+
+def _key_descriptor(pem):
+    body = "".join(line for line in pem.strip().splitlines() if "-----" not in line)
+    return md.KeyDescriptor(use="signing", key_info=KeyInfo(x509_data=[X509Data(
+        x509_certificate=X509Certificate(text=body))]))
+
+
+def metadata_xml(tenant, now):
+    """The EntityDescriptor of the tenant's IdP (Metadata §2.4.3), unsigned."""
+    descriptor = md.IDPSSODescriptor(
+        protocol_support_enumeration=samlp.NAMESPACE, want_authn_requests_signed="false",
+        key_descriptor=[_key_descriptor(pem) for pem, _signing in keys.saml_certificates(tenant.id, now)],
+        single_logout_service=[md.SingleLogoutService(binding=b, location=endpoint_url(tenant, "slo"))
+                               for b in BINDINGS],
+        name_id_format=[md.NameIDFormat(text=urn) for urn in NAMEID_URNS.values()],
+        single_sign_on_service=[md.SingleSignOnService(binding=b, location=endpoint_url(tenant, "sso"))
+                                for b in BINDINGS])
+    return md.EntityDescriptor(entity_id=entity_id(tenant), idpsso_descriptor=[descriptor]).to_string()
+
+
+@bp.get("/metadata", endpoint="metadata")
+def metadata():
+    response = Response(metadata_xml(g.saml_tenant, current_time()), mimetype="application/samlmetadata+xml")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def b64(data):
+    return base64.b64encode(data).decode("ascii")

@@ -1,0 +1,73 @@
+"""SSO service (SP-initiated, Redirect and POST bindings), the resume after /login, IdP-initiated launch.
+
+Every answer that reaches an SP is a POST to a registered ACS URL through an auto-submitting
+form (which also works without JavaScript); anything else is a 400 page.
+"""
+import logging
+
+from flask import g, redirect, render_template, request, url_for
+
+from idp import saml_registry, saml_sso
+from idp.clock import current_time
+from idp.extensions import db
+from idp.web import client_info
+
+from . import responses
+from .authn_request import PendingLogin, dump_pending, epoch, from_epoch, load_pending, parse
+from .blueprint import b64, bp
+from .messages import SamlMessageError, read
+
+log = logging.getLogger(__name__)
+
+
+def post_form(url, field, xml, relay_state):
+    """Bindings §3.5.4: an HTML form that the browser submits to the SP."""
+    return render_template("saml/post.html", url=url, field=field, value=b64(xml), relay_state=relay_state)
+
+
+def answer(tenant, pending, now):
+    """Log in if needed, then post a Response (assertion or status) to the pending request's ACS."""
+    sp = saml_registry.get(tenant, pending.sp_id)
+    if sp is None:
+        raise SamlMessageError(f"SP {pending.sp_id} is gone")
+    session = g.sso_session
+    if saml_sso.needs_login(session, tenant, force_authn=pending.force_authn, first_seen=from_epoch(pending.seen)):
+        if pending.is_passive:  # Core §3.4.1: the IdP must not take visible control
+            return post_form(pending.acs_url, "SAMLResponse",
+                             responses.status(tenant, pending, now, responses.NO_PASSIVE), pending.relay_state)
+        resume = url_for("saml.resume", tenant_slug=tenant.slug, p=dump_pending(pending))
+        return redirect(url_for("auth.login", next=resume, **({"reauth": "1"} if session is not None else {})))
+    try:
+        subject = saml_sso.issue(tenant, sp, session, now, client_info())
+    except saml_sso.SamlDenied as exc:
+        log.info("SAML request denied: %s", exc.detail)
+        xml = responses.status(tenant, pending, now, responses.REQUEST_DENIED)
+    else:
+        xml = responses.success(tenant, sp, subject, pending, now)
+    db.session.commit()
+    return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
+
+
+@bp.route("/sso", methods=["GET", "POST"], endpoint="sso")
+def sso():
+    tenant, now = g.saml_tenant, current_time()
+    incoming = read(request.method, request.args, request.form, request.query_string)
+    return answer(tenant, parse(tenant, incoming, now), now)
+
+
+@bp.get("/sso/resume", endpoint="resume")
+def resume():
+    tenant, now = g.saml_tenant, current_time()
+    return answer(tenant, load_pending(tenant, request.args.get("p"), now), now)
+
+
+@bp.get("/launch/<int:sp_id>", endpoint="launch")
+def launch(sp_id):
+    """IdP-initiated SSO (Profiles §4.1.5): an unsolicited response to the SP's default ACS."""
+    tenant, now = g.saml_tenant, current_time()
+    sp = saml_registry.get(tenant, sp_id)
+    if sp is None:
+        raise SamlMessageError(f"no SP {sp_id} at tenant {tenant.slug}")
+    pending = PendingLogin(tenant_id=tenant.id, sp_id=sp.id, request_id=None, acs_url=saml_registry.acs_for(sp),
+                           relay_state=sp.relay_state, force_authn=False, is_passive=False, seen=epoch(now))
+    return answer(tenant, pending, now)

@@ -1,0 +1,81 @@
+"""`idp app add-saml`: by options or from the SP's metadata (parsed safely), with clear errors."""
+import json
+
+import pytest
+from onelogin.saml2.settings import OneLogin_Saml2_Settings
+
+from idp.extensions import db
+from idp.models import App, SamlServiceProvider
+
+from .conftest import ACS_URL, SP_ENTITY, OneLoginSp
+
+
+@pytest.fixture
+def cli(app):
+    runner = app.test_cli_runner()
+    return lambda *args: runner.invoke(args=list(args))
+
+
+def test_add_saml_by_options(cli, app, acme, factory, tmp_path, sp_keys):
+    factory.group("acme", "営業部")
+    cert = tmp_path / "sp.pem"
+    cert.write_text(sp_keys.cert)
+    result = cli("app", "add-saml", "--tenant", "acme", "--name", "経費精算", "--entity-id", SP_ENTITY,
+                 "--acs-url", ACS_URL, "--slo-url", "https://sp.example.com/slo", "--cert", str(cert),
+                 "--nameid-format", "persistent", "--sign", "assertion", "--group", "営業部", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["entity_id"] == SP_ENTITY
+    with app.app_context():
+        app_row = db.session.get(App, data["app_id"])
+        sp = db.session.query(SamlServiceProvider).filter_by(app_id=app_row.id).one()
+        assert app_row.protocol == "saml" and app_row.launch_url.endswith(f"/t/acme/saml/launch/{sp.id}")
+        assert [g.name for g in app_row.groups] == ["営業部"]
+        assert (sp.nameid_format, sp.sign, sp.slo_url) == ("persistent", "assertion", "https://sp.example.com/slo")
+        assert sp.acs_list == [{"url": ACS_URL, "index": 0, "default": True}]
+
+
+def test_add_saml_from_sp_metadata(cli, app, client, acme, tmp_path, sp_keys):
+    sp = OneLoginSp(client, sp_keys)
+    sp.settings["security"]["wantAssertionsEncrypted"] = True
+    metadata = OneLogin_Saml2_Settings(sp.settings).get_sp_metadata()
+    path = tmp_path / "sp.xml"
+    path.write_bytes(metadata if isinstance(metadata, bytes) else metadata.encode())
+    result = cli("app", "add-saml", "--tenant", "acme", "--name", "勤怠", "--metadata", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        row = db.session.query(SamlServiceProvider).one()
+        assert row.entity_id == SP_ENTITY and row.acs_list[0]["url"] == ACS_URL
+        assert row.slo_url == "https://sp.example.com/slo"
+        assert row.requests_signed and "BEGIN CERTIFICATE" in row.signing_cert and row.encryption_cert
+
+
+@pytest.mark.parametrize("content, message", [
+    (b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', "DTD"),
+    (b"<x", "XML"),
+    (b'<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="e"/>', "SPSSODescriptor"),
+    (b"<x>" + b"a" * 600_000 + b"</x>", "大きすぎ"),
+])
+def test_bad_metadata_is_named(cli, acme, tmp_path, content, message):
+    path = tmp_path / "bad.xml"
+    path.write_bytes(content)
+    result = cli("app", "add-saml", "--tenant", "acme", "--name", "x", "--metadata", str(path), "--json")
+    assert result.exit_code != 0 and message in result.output, result.output
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--entity-id", SP_ENTITY, "--acs-url", "http://sp.example.com/acs"], "acs_url"),
+    (["--entity-id", SP_ENTITY, "--acs-url", ACS_URL, "--require-signed-requests"], "cert"),
+    (["--entity-id", SP_ENTITY, "--acs-url", ACS_URL, "--attribute-map", '{"nope": "x"}'], "attribute_map"),
+    (["--entity-id", "", "--acs-url", ACS_URL], "entity_id"),
+])
+def test_invalid_options_name_the_field(cli, acme, args, field):
+    result = cli("app", "add-saml", "--tenant", "acme", "--name", "x", *args, "--json")
+    assert result.exit_code != 0 and field in result.output, result.output
+
+
+def test_duplicate_entity_id_is_refused(cli, acme):
+    args = ["app", "add-saml", "--tenant", "acme", "--name", "x", "--entity-id", SP_ENTITY, "--acs-url", ACS_URL]
+    assert cli(*args).exit_code == 0
+    second = cli(*args)
+    assert second.exit_code != 0 and "entity_id" in second.output

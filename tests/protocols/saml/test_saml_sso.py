@@ -1,0 +1,190 @@
+"""SP-initiated and IdP-initiated SSO against an independent SP stack (python3-saml)."""
+import base64
+
+import pytest
+
+from .conftest import login_through, posted_form
+from idp.extensions import db
+from idp.models import LoginEvent
+
+
+def test_redirect_binding_login_yields_signed_response_and_assertion(client, login, register, onelogin_sp):
+    register()
+    sp = onelogin_sp()
+    first = client.get(sp.login_url())
+    answer = login_through(client, login, first)
+    auth = sp.accept(answer)
+    assert auth.get_nameid() == "taro@acme.example.com"
+    assert auth.get_nameid_format() == "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+    assert auth.get_attributes() == {"email": ["taro@acme.example.com"], "name": ["山田 太郎"],
+                                     "groups": ["ACME株式会社"]}
+    assert auth.get_session_index()
+    _action, fields = posted_form(answer)
+    assert fields["RelayState"] == "https://sp.example.com/home"
+
+
+def test_live_session_goes_straight_through(client, login, register, onelogin_sp):
+    register()
+    sp = onelogin_sp()
+    login()
+    sp.accept(client.get(sp.login_url()))
+
+
+def test_success_is_a_login_event(app, client, login, register, onelogin_sp):
+    registration = register()
+    sp = onelogin_sp()
+    login()
+    sp.accept(client.get(sp.login_url()))
+    with app.app_context():
+        event = db.session.query(LoginEvent).filter_by(protocol="saml").one()
+        assert (event.result, event.app_id) == ("success", registration.app_id)
+
+
+def test_post_binding_signed_request(client, login, register, onelogin_sp, sp_keys):
+    from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
+    from onelogin.saml2.settings import OneLogin_Saml2_Settings
+    from onelogin.saml2.utils import OneLogin_Saml2_Utils
+    register(requests_signed=True)
+    sp = onelogin_sp()
+    request = OneLogin_Saml2_Authn_Request(OneLogin_Saml2_Settings(sp.settings))
+    signed = OneLogin_Saml2_Utils.add_sign(request.get_xml(), sp_keys.key, sp_keys.cert,
+                                           sign_algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+                                           digest_algorithm="http://www.w3.org/2001/04/xmlenc#sha256")
+    sp.request_id = request.get_id()
+    login()
+    answer = client.post("/t/acme/saml/sso", data={"SAMLRequest": base64.b64encode(signed).decode(),
+                                                   "RelayState": "r1"})
+    sp.accept(answer)
+    assert posted_form(answer)[1]["RelayState"] == "r1"
+
+
+def test_force_authn_asks_for_the_password_again(client, login, register, onelogin_sp, clock):
+    register()
+    sp = onelogin_sp()
+    login()
+    clock.advance(minutes=1)
+    first = client.get(sp.login_url(force_authn=True))
+    assert "reauth=1" in first.headers["Location"]
+    clock.advance(seconds=5)
+    sp.accept(login_through(client, login, first))
+
+
+def test_is_passive_without_session_answers_no_passive(client, register, onelogin_sp):
+    register()
+    sp = onelogin_sp()
+    answer = client.get(sp.login_url(is_passive=True))
+    _action, fields = posted_form(answer)
+    xml = base64.b64decode(fields["SAMLResponse"]).decode()
+    assert "urn:oasis:names:tc:SAML:2.0:status:NoPassive" in xml
+    assert "urn:oasis:names:tc:SAML:2.0:status:Responder" in xml
+    assert "<saml:Assertion" not in xml and "Assertion " not in xml
+
+
+def test_unassigned_group_gets_request_denied_and_a_login_event(app, client, login, register, onelogin_sp,
+                                                                factory):
+    factory.group("acme", "経理部")
+    registration = register(group_names=["経理部"])
+    sp = onelogin_sp()
+    login()
+    answer = client.get(sp.login_url())
+    action, fields = posted_form(answer)
+    assert action == "https://sp.example.com/acs"
+    xml = base64.b64decode(fields["SAMLResponse"]).decode()
+    assert "urn:oasis:names:tc:SAML:2.0:status:RequestDenied" in xml and "Assertion" not in xml
+    with app.app_context():
+        event = db.session.query(LoginEvent).filter_by(protocol="saml").one()
+        assert (event.result, event.reason, event.app_id) == ("failure", "app_not_assigned", registration.app_id)
+
+
+def test_idp_initiated_launch_posts_unsolicited_response_with_relay_state(client, login, register, onelogin_sp):
+    registration = register(relay_state="/dashboard")
+    sp = onelogin_sp()
+    assert registration.launch_url == f"http://127.0.0.1:8000/t/acme/saml/launch/{registration.sp_id}"
+    first = client.get(f"/t/acme/saml/launch/{registration.sp_id}")
+    answer = login_through(client, login, first)
+    auth = sp.accept(answer, request_id=None)
+    assert auth.get_nameid() == "taro@acme.example.com"
+    assert posted_form(answer)[1]["RelayState"] == "/dashboard"
+
+
+def test_portal_tile_links_to_the_launch(client, login, register):
+    registration = register()
+    login()
+    assert f"/t/acme/saml/launch/{registration.sp_id}" in client.get("/").get_data(as_text=True)
+
+
+def test_persistent_nameid_is_stable_per_sp_and_opaque(client, login, register, onelogin_sp, sp2_keys):
+    from .conftest import OneLoginSp, SP2_ENTITY
+    register(nameid_format="persistent")
+    register(entity_id=SP2_ENTITY, acs_urls=("https://sp2.example.com/acs",), nameid_format="persistent",
+             signing_cert=sp2_keys.cert, slo_url="https://sp2.example.com/slo", name="勤怠")
+    sp = onelogin_sp()
+    login()
+    first = sp.accept(client.get(sp.login_url()))
+    again = sp.accept(client.get(sp.login_url()))
+    assert first.get_nameid() == again.get_nameid()
+    assert first.get_nameid_format() == "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+    assert "taro" not in first.get_nameid()
+    sp2 = OneLoginSp(client, sp2_keys, entity_id=SP2_ENTITY, acs="https://sp2.example.com/acs",
+                     slo="https://sp2.example.com/slo")
+    other = sp2.accept(client.get(sp2.login_url()))
+    assert other.get_nameid() != first.get_nameid()
+
+
+def test_unspecified_nameid_is_the_account_subject(client, login, register, onelogin_sp):
+    register(nameid_format="unspecified")
+    sp = onelogin_sp()
+    login()
+    auth = sp.accept(client.get(sp.login_url()))
+    assert auth.get_nameid_format() == "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+    assert "@" not in auth.get_nameid() and len(auth.get_nameid()) > 10
+
+
+def test_uri_preset_and_own_attribute_names(client, login, register, onelogin_sp):
+    register(attribute_preset="uri", attribute_map={"name": "displayName", "subject": "urn:oid:1.2.3"})
+    sp = onelogin_sp()
+    login()
+    attributes = sp.accept(client.get(sp.login_url())).get_attributes()
+    assert attributes["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"] == ["taro@acme.example.com"]
+    assert attributes["displayName"] == ["山田 太郎"]
+    assert attributes["http://schemas.xmlsoap.org/claims/Group"] == ["ACME株式会社"]
+    assert len(attributes["urn:oid:1.2.3"][0]) > 10
+
+
+def test_encrypted_assertion_is_decrypted_by_the_sp(client, login, register, onelogin_sp, sp_keys):
+    register(encryption_cert=sp_keys.cert)
+    sp = onelogin_sp(wantAssertionsEncrypted=True)
+    login()
+    answer = client.get(sp.login_url())
+    xml = base64.b64decode(posted_form(answer)[1]["SAMLResponse"]).decode()
+    assert "EncryptedAssertion" in xml and "taro@acme.example.com" not in xml
+    assert sp.accept(answer).get_nameid() == "taro@acme.example.com"
+
+
+@pytest.mark.parametrize("sign", ["response", "assertion"])
+def test_sign_only_response_or_assertion(client, login, register, onelogin_sp, sign):
+    register(sign=sign)
+    sp = onelogin_sp(wantMessagesSigned=sign == "response", wantAssertionsSigned=sign == "assertion")
+    login()
+    answer = client.get(sp.login_url())
+    xml = base64.b64decode(posted_form(answer)[1]["SAMLResponse"]).decode()
+    assert xml.count("<ds:SignatureValue") == 1
+    sp.accept(answer)
+
+
+def test_mfa_session_reports_a_multi_factor_context(app, client, register, onelogin_sp, clock):
+    from idp import sessions
+    from idp.audit import NO_CLIENT
+    from idp.models import Account
+    from idp.web import SSO_COOKIE
+    register()
+    sp = onelogin_sp()
+    with app.app_context():
+        account = db.session.query(Account).filter_by(email="taro@acme.example.com").one()
+        raw, _session = sessions.start(account, clock.now(), NO_CLIENT, amr=("pwd", "otp"))
+        db.session.commit()
+    client.set_cookie(SSO_COOKIE, raw)
+    answer = client.get(sp.login_url())
+    xml = base64.b64decode(posted_form(answer)[1]["SAMLResponse"]).decode()
+    assert "https://refeds.org/profile/mfa" in xml
+    sp.accept(answer)
