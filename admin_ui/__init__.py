@@ -46,4 +46,5 @@ def _layout_values():
         "product_name": current_app.config["IDP_PRODUCT_NAME"],
         "help_url": current_app.config["IDP_HELP_URL"],
         "nav_user": {"name": account.name, "company": account.tenant.company_name} if account else None,
+        "nav_admin": bool(account is not None and account.is_admin),
     }

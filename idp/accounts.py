@@ -170,3 +170,15 @@ def delete_account(account, *, now, actor, client=NO_CLIENT):
     record_audit(tenant_id=account.tenant_id, actor=actor, action="account.delete", target=account, now=now,
                  changes={"email": account.email}, client=client)
     db.session.delete(account)
+
+
+def resend_activation(account, *, now, actor, client=NO_CLIENT):
+    """Mail a fresh activation link (the earlier one stops working); only before the first login."""
+    if account.activated:
+        raise ServiceError(_l("このアカウントは初期設定済みです。"))
+    url = activation_url(action_tokens.issue(account, "activation", now))
+    mail.send_after_commit(db.session, mail.build_message(
+        account.email, "account_created", account=account, tenant=account.tenant, activation_url=url))
+    record_audit(tenant_id=account.tenant_id, actor=actor, action="account.resend_activation", target=account,
+                 now=now, client=client)
+    return url

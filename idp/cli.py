@@ -191,6 +191,8 @@ def init_app(app):
     for group in (tenant_cli, account_cli, group_cli, app_cli, mfa_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)
+    from .cli_logs import logs_cli
+    app.cli.add_command(logs_cli)
 
 
 def _create_app():

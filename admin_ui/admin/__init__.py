@@ -1,4 +1,12 @@
-"""Admin console under /admin (admins of the tenant only)."""
+"""Admin console under /admin (admins of the tenant only).
+
+Pages by family: accounts (list/search, create, detail, edit, delete), accounts_csv (template,
+export, two-step import), groups, logs, security (MFA policy, key rotation). Every view is wrapped
+in `access.admin_required` (anonymous -> login, users -> 403) and looks objects up through `idp` services bounded by the
+admin's own tenant, so guessed ids of another tenant answer 404.
+"""
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from . import accounts, accounts_csv, groups, logs, security  # noqa: E402,F401  (register the views)

@@ -21,6 +21,11 @@ class Account(db.Model):
     __table_args__ = (
         Index("ix_accounts_tenant_name", "tenant_id", "name"),
         Index("ix_accounts_tenant_group", "tenant_id", "group_id"),
+        # admin console search (idp/account_search.py): sort keys and the selective filters
+        Index("ix_accounts_tenant_email", "tenant_id", "email_normalized"),
+        Index("ix_accounts_tenant_created", "tenant_id", "created_at"),
+        Index("ix_accounts_tenant_last_login", "tenant_id", "last_login_at"),
+        Index("ix_accounts_tenant_locked", "tenant_id", "locked_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

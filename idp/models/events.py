@@ -10,7 +10,11 @@ from ..extensions import db
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_tenant_time", "tenant_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_events_tenant_time", "tenant_id", "created_at"),
+        Index("ix_audit_events_tenant_action_time", "tenant_id", "action", "created_at"),
+        Index("ix_audit_events_time", "created_at"),  # retention purge
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -29,7 +33,11 @@ class AuditEvent(db.Model):
 
 class LoginEvent(db.Model):
     __tablename__ = "login_events"
-    __table_args__ = (Index("ix_login_events_tenant_time", "tenant_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_login_events_tenant_time", "tenant_id", "created_at"),
+        Index("ix_login_events_tenant_account_time", "tenant_id", "account_id", "created_at"),
+        Index("ix_login_events_time", "created_at"),  # retention purge
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

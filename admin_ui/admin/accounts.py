@@ -1,0 +1,139 @@
+"""Accounts: search list, create, detail, edit (unlock, re-send activation), delete one or many."""
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from idp import account_admin, account_search, lockout, mfa
+from idp.account_admin import AccountFields
+from idp.accounts import resend_activation
+from idp.clock import current_time, local_date
+from idp.errors import Conflict, ValidationError
+from idp.extensions import db
+from idp.group_admin import group_choices
+
+from . import bp
+from .access import admin_required, audit_context, page_number, selected_ids
+from .forms import AccountForm, ConfirmForm
+
+
+@bp.route("/")
+@admin_required
+def home():
+    return redirect(url_for("admin.accounts"))
+
+
+@bp.route("/accounts")
+@admin_required
+def accounts():
+    now = current_time()
+    filters = account_search.AccountFilter.from_args(request.args)
+    page = account_search.search(g.tenant, filters, now=now, page=page_number())
+    return render_template("admin/accounts/list.html", page=page, filters=filters, args=filters.as_args(),
+                           groups=group_choices(g.tenant), form=ConfirmForm())
+
+
+@bp.route("/accounts/new", methods=["GET", "POST"])
+@admin_required
+def account_new():
+    form = AccountForm()
+    if request.method == "GET":
+        form.fill(AccountFields(valid_from=local_date(current_time())))
+    return _account_form(form, None)
+
+
+@bp.route("/accounts/<int:account_id>")
+@admin_required
+def account_detail(account_id):
+    now = current_time()
+    account = account_admin.get_account(g.tenant, account_id)
+    return render_template("admin/accounts/detail.html", account=account_admin.detail_values(account, now),
+                           form=ConfirmForm(), is_self=account.id == g.account.id)
+
+
+@bp.route("/accounts/<int:account_id>/edit", methods=["GET", "POST"])
+@admin_required
+def account_edit(account_id):
+    account = account_admin.get_account(g.tenant, account_id)
+    form = AccountForm()
+    if request.method == "GET":
+        form.fill(account_admin.fields_of(account))
+    return _account_form(form, account)
+
+
+def _account_form(form, account):
+    """Shared by create and edit: validate, call the service, commit or show the errors."""
+    errors = {}
+    if form.validate_on_submit():
+        fields, errors = form.to_fields()
+        actor, client = audit_context()
+        try:
+            if errors:
+                raise ValidationError(errors)
+            if account is None:
+                account = account_admin.create(g.tenant, form.email.data, fields, now=current_time(),
+                                               actor=actor, client=client)
+                message = _l("アカウントを登録しました。有効化メールを送信しました。")
+            else:
+                account_admin.update(account, fields, now=current_time(), actor=actor, client=client)
+                message = _l("アカウントを更新しました。")
+        except ValidationError as exc:
+            db.session.rollback()
+            errors = exc.errors
+        except Conflict as exc:
+            db.session.rollback()
+            errors = {"email": [exc.message]}
+        else:
+            db.session.commit()
+            flash(message, "info")
+            return redirect(url_for("admin.account_detail", account_id=account.id))
+    values = account_admin.detail_values(account, current_time()) if account is not None else None
+    return render_template("admin/accounts/form.html", form=form, errors=errors, account=values,
+                           company=g.tenant.company_name, groups=group_choices(g.tenant))
+
+
+@bp.route("/accounts/<int:account_id>/unlock", methods=["POST"])
+@admin_required
+def account_unlock(account_id):
+    return _account_action(account_id, lockout.unlock, _l("ロックを解除しました。"))
+
+
+@bp.route("/accounts/<int:account_id>/resend-activation", methods=["POST"])
+@admin_required
+def account_resend_activation(account_id):
+    return _account_action(account_id, resend_activation, _l("有効化メールを再送しました。"))
+
+
+@bp.route("/accounts/<int:account_id>/reset-mfa", methods=["POST"])
+@admin_required
+def account_reset_mfa(account_id):
+    return _account_action(account_id, mfa.reset_mfa, _l("二段階認証をリセットしました。次回ログイン時に再登録します。"))
+
+
+def _account_action(account_id, action, message):
+    form = ConfirmForm()
+    account = account_admin.get_account(g.tenant, account_id)
+    if form.validate_on_submit():
+        actor, client = audit_context()
+        action(account, now=current_time(), actor=actor, client=client)
+        db.session.commit()
+        flash(message, "info")
+    return redirect(url_for("admin.account_detail", account_id=account.id))
+
+
+@bp.route("/accounts/delete", methods=["POST"])
+@admin_required
+def accounts_delete():
+    """First POST (ticked rows) shows the confirmation; the second (confirm=1) deletes."""
+    form = ConfirmForm()
+    ids = selected_ids()
+    if not form.validate_on_submit() or not ids:
+        flash(_l("削除するアカウントを選択してください。"), "error")
+        return redirect(url_for("admin.accounts"))
+    if request.form.get("confirm") != "1":
+        targets = account_admin.accounts_by_ids(g.tenant, ids)
+        return render_template("admin/accounts/delete.html", form=form,
+                               items=[{"id": a.id, "label": f"{a.name} <{a.email}>"} for a in targets])
+    actor, client = audit_context()
+    count = account_admin.delete_many(g.tenant, ids, now=current_time(), actor=actor, client=client)
+    db.session.commit()
+    flash(_l("%(n)d件のアカウントを削除しました。", n=count), "info")
+    return redirect(url_for("admin.accounts"))

@@ -1,0 +1,108 @@
+"""Groups: search list, create/edit (name, description, apps), detail, add members, delete many."""
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from idp import account_search, group_admin
+from idp.clock import current_time
+from idp.errors import Conflict, ValidationError
+from idp.extensions import db
+
+from . import bp
+from .access import admin_required, audit_context, page_number, selected_ids
+from .forms import ConfirmForm, GroupForm
+
+
+@bp.route("/groups")
+@admin_required
+def groups():
+    query = (request.args.get("q") or "").strip()[:100]
+    page = group_admin.search_groups(g.tenant, query, page=page_number())
+    return render_template("admin/groups/list.html", page=page, q=query, args={"q": query} if query else {},
+                           form=ConfirmForm())
+
+
+@bp.route("/groups/new", methods=["GET", "POST"])
+@admin_required
+def group_new():
+    return _group_form(GroupForm(), None)
+
+
+@bp.route("/groups/<int:group_id>/edit", methods=["GET", "POST"])
+@admin_required
+def group_edit(group_id):
+    group = group_admin.get_group(g.tenant, group_id)
+    return _group_form(GroupForm(obj=group), group)
+
+
+def _group_form(form, group):
+    """Shared by create and edit."""
+    errors = {}
+    app_ids = [int(v) for v in request.form.getlist("apps") if v.isdigit()]
+    if form.validate_on_submit():
+        actor, client = audit_context()
+        values = dict(name=form.name.data, description=form.description.data, app_ids=app_ids,
+                      now=current_time(), actor=actor, client=client)
+        try:
+            if group is None:
+                group = group_admin.create_group_with_apps(g.tenant, **values)
+            else:
+                group_admin.update_group(group, **values)
+        except ValidationError as exc:
+            db.session.rollback()
+            errors = exc.errors
+        except Conflict as exc:
+            db.session.rollback()
+            errors = {"name": [exc.message]}
+        else:
+            db.session.commit()
+            flash(_l("グループを保存しました。"), "info")
+            return redirect(url_for("admin.group_detail", group_id=group.id))
+    elif group is not None:
+        app_ids = [app.id for app in group.apps]
+    return render_template("admin/groups/form.html", form=form, errors=errors, group_id=group.id if group else None,
+                           apps=group_admin.app_choices(g.tenant), selected_apps=set(app_ids))
+
+
+@bp.route("/groups/<int:group_id>")
+@admin_required
+def group_detail(group_id):
+    group = group_admin.get_group(g.tenant, group_id)
+    return render_template("admin/groups/detail.html", group=group_admin.group_values(group))
+
+
+@bp.route("/groups/<int:group_id>/members", methods=["GET", "POST"])
+@admin_required
+def group_members(group_id):
+    """The add-members dialog: search accounts, tick them (or all), add them to the group."""
+    group = group_admin.get_group(g.tenant, group_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        actor, client = audit_context()
+        moved = group_admin.add_members(group, selected_ids(), now=current_time(), actor=actor, client=client)
+        db.session.commit()
+        flash(_l("%(n)d人をグループに追加しました。", n=moved), "info")
+        return redirect(url_for("admin.group_detail", group_id=group.id))
+    filters = account_search.AccountFilter.from_args(request.args)
+    page = account_search.search(g.tenant, filters, now=current_time(), page=page_number())
+    return render_template("admin/groups/members.html", form=form, group={"id": group.id, "name": group.name},
+                           page=page, filters=filters, args=filters.as_args())
+
+
+@bp.route("/groups/delete", methods=["POST"])
+@admin_required
+def groups_delete():
+    """First POST shows the confirmation; the second (confirm=1) deletes and moves the members."""
+    form = ConfirmForm()
+    ids = selected_ids()
+    if not form.validate_on_submit() or not ids:
+        flash(_l("削除するグループを選択してください。"), "error")
+        return redirect(url_for("admin.groups"))
+    if request.form.get("confirm") != "1":
+        targets = group_admin.groups_for_deletion(g.tenant, ids)
+        return render_template("admin/groups/delete.html", form=form,
+                               items=[{"id": grp.id, "label": grp.name} for grp in targets])
+    actor, client = audit_context()
+    moved = group_admin.delete_groups(g.tenant, ids, now=current_time(), actor=actor, client=client)
+    db.session.commit()
+    flash(_l("グループを削除しました（%(n)d人をデフォルトグループに移動しました）。", n=moved), "info")
+    return redirect(url_for("admin.groups"))

@@ -1,0 +1,50 @@
+"""Logs: app logins and admin operations, filtered and paginated, with CSV download of the filter."""
+from flask import Response, g, render_template, request
+from flask_babel import gettext as _
+
+from idp import event_logs
+from idp.clock import current_time
+from idp.group_admin import app_choices
+
+from . import bp
+from .access import admin_required, page_number
+
+
+def _csv(data, filename):
+    return Response(data, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/logs/logins")
+@admin_required
+def login_logs():
+    filters = event_logs.LogFilter.from_args(request.args)
+    page = event_logs.login_page(g.tenant, filters, now=current_time(), page=page_number())
+    return render_template("admin/logs/logins.html", page=page, filters=filters, args=filters.as_args(),
+                           apps=app_choices(g.tenant))
+
+
+@bp.route("/logs/logins.csv")
+@admin_required
+def login_logs_csv():
+    filters = event_logs.LogFilter.from_args(request.args)
+    header = [_("日時"), _("ユーザー"), _("サービス"), _("プロトコル"), _("結果"), _("理由"), _("IPアドレス")]
+    return _csv(event_logs.login_csv(g.tenant, filters, now=current_time(), header=header), "login_log.csv")
+
+
+@bp.route("/logs/operations")
+@admin_required
+def audit_logs():
+    now = current_time()
+    filters = event_logs.LogFilter.from_args(request.args)
+    page = event_logs.audit_page(g.tenant, filters, now=now, page=page_number())
+    return render_template("admin/logs/operations.html", page=page, filters=filters, args=filters.as_args(),
+                           actions=[(a, a) for a in event_logs.audit_actions(g.tenant, now)])
+
+
+@bp.route("/logs/operations.csv")
+@admin_required
+def audit_logs_csv():
+    filters = event_logs.LogFilter.from_args(request.args)
+    header = [_("日時"), _("管理者"), _("操作"), _("対象"), _("変更内容")]
+    return _csv(event_logs.audit_csv(g.tenant, filters, now=current_time(), header=header), "operation_log.csv")

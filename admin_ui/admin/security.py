@@ -1,0 +1,58 @@
+"""Security settings: the MFA policy (tenant and per group) and signing-key rotation."""
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+
+import keys
+from idp import mfa_policy
+from idp.clock import current_time
+from idp.errors import Conflict
+from idp.extensions import db
+from idp.group_admin import get_group, group_choices
+
+from . import bp
+from .access import admin_required, audit_context
+from .forms import ConfirmForm
+
+
+@bp.route("/security")
+@admin_required
+def security():
+    overrides = mfa_policy.list_overrides(g.tenant)
+    groups = [{"id": gid, "name": name, "mode": overrides.get(gid, mfa_policy.INHERIT)}
+              for gid, name in group_choices(g.tenant)]
+    return render_template("admin/security.html", form=ConfirmForm(), tenant_mode=mfa_policy.get_policy(g.tenant),
+                           groups=groups, modes=mfa_policy.MODES, inherit=mfa_policy.INHERIT,
+                           keys=keys.key_states(g.tenant.id, current_time()))
+
+
+@bp.route("/security/mfa", methods=["POST"])
+@admin_required
+def security_mfa():
+    """The tenant's mode, or one group's override (`group` field present)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    group_id = request.form.get("group", "")
+    group = get_group(g.tenant, int(group_id)) if group_id.isdigit() else None
+    actor, client = audit_context()
+    mfa_policy.set_policy(g.tenant, request.form.get("mode", ""), group=group, now=current_time(), actor=actor,
+                          client=client)
+    db.session.commit()
+    flash(_l("二段階認証の設定を保存しました。"), "info")
+    return redirect(url_for("admin.security"))
+
+
+@bp.route("/security/keys/rotate", methods=["POST"])
+@admin_required
+def security_rotate_keys():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    actor, _client = audit_context()
+    try:
+        keys.rotate(g.tenant, current_time(), actor)
+    except Conflict:
+        db.session.rollback()
+        flash(_l("新しい鍵がすでに準備中です。切り替わるまでお待ちください。"), "error")
+    else:
+        db.session.commit()
+        flash(_l("新しい署名鍵を作成しました。公開期間の後に切り替わります。"), "info")
+    return redirect(url_for("admin.security"))

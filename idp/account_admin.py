@@ -1,0 +1,166 @@
+"""What an admin does to the accounts of their tenant: create, edit, delete many, look at one.
+
+Creation goes through `accounts.create_account` (activation mail); status changes through
+`accounts.set_status` (a disabled account's sessions end); deletion through
+`accounts.delete_account` (sessions end). An admin cannot lock themselves out: they may
+not delete, disable or demote their own account.
+"""
+from dataclasses import dataclass
+from datetime import date
+from typing import Optional
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from . import apps, mfa, mfa_policy
+from .accounts import create_account, delete_account, set_status
+from .audit import NO_CLIENT, record_audit
+from .errors import NotFound, ServiceError, ValidationError
+from .extensions import db
+from .lockout import is_locked
+from .models import Account, Group
+from .models.account import ROLES, STATUSES
+from .validation import phone_errors, text_errors
+
+EDITABLE = ("name", "phone", "mobile", "organization", "department", "role", "valid_from", "valid_to")
+
+
+@dataclass
+class AccountFields:
+    """The admin-editable fields of an account (email only counts at creation)."""
+
+    name: str = ""
+    phone: str = ""
+    mobile: str = ""
+    organization: str = ""
+    department: str = ""
+    group_id: Optional[int] = None
+    role: str = "user"
+    status: str = "enabled"
+    valid_from: Optional[date] = None
+    valid_to: Optional[date] = None
+
+    def cleaned(self):
+        for key in ("name", "phone", "mobile", "organization", "department"):
+            setattr(self, key, (getattr(self, key) or "").strip())
+        return self
+
+
+def get_account(tenant, account_id):
+    """The account with this id in `tenant`; another tenant's account is 'not found'."""
+    account = db.session.scalar(select(Account).where(Account.tenant_id == tenant.id, Account.id == account_id))
+    if account is None:
+        raise NotFound(_l("アカウントが見つかりません。"))
+    return account
+
+
+def accounts_by_ids(tenant, ids):
+    wanted = {int(i) for i in ids}
+    found = db.session.scalars(select(Account).where(Account.tenant_id == tenant.id, Account.id.in_(wanted))
+                               .order_by(Account.name)).all() if wanted else []
+    if not found or len(found) != len(wanted):
+        raise NotFound(_l("アカウントが見つかりません。"))
+    return found
+
+
+def field_errors(tenant, fields):
+    """Field -> messages for the admin form and the CSV import (which maps them to its columns)."""
+    errors = {
+        "name": text_errors(fields.name, required=True, max_length=200,
+                            required_message=_l("名前を入力してください。")),
+        "phone": phone_errors(fields.phone),
+        "mobile": phone_errors(fields.mobile),
+        "organization": text_errors(fields.organization, required=False, max_length=200),
+        "department": text_errors(fields.department, required=False, max_length=200),
+        "role": [] if fields.role in ROLES else [_l("ユーザータイプが正しくありません。")],
+        "status": [] if fields.status in STATUSES else [_l("ステータスが正しくありません。")],
+        "valid_from": [] if fields.valid_from else [_l("有効開始日を入力してください。")],
+        "group": [] if _group(tenant, fields.group_id) else [_l("グループが見つかりません。")],
+    }
+    if not fields.mobile and _mfa_mode(tenant, fields.group_id) == mfa_policy.SMS:
+        errors["mobile"] = [_l("二段階認証がSMSのため、携帯電話番号を入力してください。")]
+    if fields.valid_to and fields.valid_from and fields.valid_to < fields.valid_from:
+        errors["valid_to"] = [_l("有効終了日は有効開始日以降の日付にしてください。")]
+    return {key: value for key, value in errors.items() if value}
+
+
+def _mfa_mode(tenant, group_id):
+    """The MFA mode an account in this group gets (the group's override, else the tenant's)."""
+    group = _group(tenant, group_id)
+    return (mfa_policy.get_policy(tenant, group=group) if group else None) or mfa_policy.get_policy(tenant)
+
+
+def _group(tenant, group_id):
+    if not group_id:
+        return None
+    return db.session.scalar(select(Group).where(Group.tenant_id == tenant.id, Group.id == group_id))
+
+
+def create(tenant, email, fields, *, now, actor, client=NO_CLIENT):
+    """Create an account as an admin; the activation mail goes out after the commit."""
+    fields.cleaned()
+    errors = field_errors(tenant, fields)
+    if errors:
+        raise ValidationError(errors)
+    return create_account(
+        tenant, email=email, name=fields.name, now=now, actor=actor, client=client, role=fields.role,
+        group=_group(tenant, fields.group_id), phone=fields.phone, mobile=fields.mobile,
+        organization=fields.organization, department=fields.department, status=fields.status,
+        valid_from=fields.valid_from, valid_to=fields.valid_to).account
+
+
+def update(account, fields, *, now, actor, client=NO_CLIENT):
+    """Apply an admin's edit; returns the changes {field: [old, new]} (audited)."""
+    fields.cleaned()
+    errors = field_errors(account.tenant, fields)
+    if account.id == actor.id and (fields.role != account.role or fields.status != account.status):
+        errors["role"] = [_l("自分自身のユーザータイプとステータスは変更できません。")]
+    if errors:
+        raise ValidationError(errors)
+    changes = {key: [getattr(account, key), getattr(fields, key)] for key in EDITABLE
+               if getattr(account, key) != getattr(fields, key)}
+    if account.group_id != fields.group_id:
+        changes["group"] = [account.group_id, fields.group_id]
+        account.group_id = fields.group_id
+    for key in EDITABLE:
+        setattr(account, key, getattr(fields, key))
+    if changes:
+        account.updated_at = now
+        record_audit(tenant_id=account.tenant_id, actor=actor, action="account.update", target=account, now=now,
+                     changes={k: [_plain(old), _plain(new)] for k, (old, new) in changes.items()}, client=client)
+    set_status(account, fields.status, now=now, actor=actor, client=client)
+    return changes
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def delete_many(tenant, account_ids, *, now, actor, client=NO_CLIENT):
+    """Delete the given accounts of `tenant` (never the acting admin); their sessions end."""
+    doomed = accounts_by_ids(tenant, account_ids)
+    if any(account.id == actor.id for account in doomed):
+        raise ServiceError(_l("自分自身のアカウントは削除できません。"))
+    for account in doomed:
+        delete_account(account, now=now, actor=actor, client=client)
+    return len(doomed)
+
+
+def detail_values(account, now):
+    """Everything the detail page shows, as plain values."""
+    return {
+        "id": account.id, "email": account.email, "name": account.name, "company": account.tenant.company_name,
+        "phone": account.phone, "mobile": account.mobile, "organization": account.organization,
+        "department": account.department, "group_id": account.group_id, "group": account.group.name,
+        "role": account.role, "status": account.status, "valid_from": account.valid_from,
+        "valid_to": account.valid_to, "activated": account.activated, "last_login_at": account.last_login_at,
+        "updated_at": account.updated_at, "created_at": account.created_at, "locked_at": account.locked_at,
+        "locked": is_locked(account, now), "apps": apps.tiles_for(account), "mfa": mfa.status(account),
+    }
+
+
+def fields_of(account):
+    return AccountFields(name=account.name, phone=account.phone, mobile=account.mobile,
+                         organization=account.organization, department=account.department,
+                         group_id=account.group_id, role=account.role, status=account.status,
+                         valid_from=account.valid_from, valid_to=account.valid_to)

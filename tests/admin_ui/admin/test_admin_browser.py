@@ -1,0 +1,127 @@
+"""The admin console in a real browser (Playwright, headless Debian Chromium); screenshots in tests/output/."""
+import os
+import re
+
+import pytest
+
+from conftest import SCREENSHOT_DIR, STRONG_PASSWORD
+from idp import apps, tenants
+from idp.audit import OPERATOR
+from idp.extensions import db
+
+pytestmark = pytest.mark.sqlite_only
+ADMIN = "admin@acme.example.com"
+
+
+def _shot(page, name):
+    page.screenshot(path=os.path.join(SCREENSHOT_DIR, f"admin_{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def console(live_server, browser_page, clock):
+    """acme with one bookmark app, its admin signed in to the console."""
+    with live_server.app.app_context():
+        tenant = tenants.create_tenant(slug="acme", company_name="ACME株式会社", owner_email="owner@acme.example.com",
+                                       admin_email=ADMIN, admin_password=STRONG_PASSWORD, now=clock.now(),
+                                       actor=OPERATOR).tenant
+        apps.create_bookmark_app(tenant, name="経費精算", launch_url="https://expense.example.com/",
+                                 now=clock.now(), actor=OPERATOR)
+        db.session.commit()
+    page = browser_page
+    page.goto(live_server.url + "/login")
+    page.fill("input[name=email]", ADMIN)
+    page.fill("input[name=password]", STRONG_PASSWORD)
+    page.click("button[type=submit]")
+    page.click("text=管理")
+    assert page.url == live_server.url + "/admin/accounts"
+    return page
+
+
+def test_create_account_activation_mail_first_login(console, live_server):
+    page = console
+    _shot(page, "accounts")
+    page.click("text=新規登録")
+    page.fill("input[name=email]", "ichiro@acme.example.com")
+    page.fill("input[name=name]", "鈴木 一郎")
+    page.fill("input[name=department]", "営業部")
+    _shot(page, "account_form")
+    page.click("button:has-text('保存')")
+    assert "アカウントを登録しました。" in page.content()
+    assert "未完了" in page.locator(".details").inner_text()
+    _shot(page, "account_detail")
+    live_server.app.extensions["idp_mail"].flush()
+    mail, = live_server.outbox.to("ichiro@acme.example.com")
+    link = next(u for u in live_server.outbox.links(mail) if "/activate/" in u)
+    page.click("a.logout")
+    page.click("button:has-text('ログアウト')")
+    page.goto(link)
+    page.fill("input[name=password]", "Kaede-Leaves-2026")
+    page.fill("input[name=password_confirm]", "Kaede-Leaves-2026")
+    page.click("button[type=submit]")
+    page.fill("input[name=email]", "ichiro@acme.example.com")
+    page.fill("input[name=password]", "Kaede-Leaves-2026")
+    page.click("button[type=submit]")
+    assert page.url == live_server.url + "/"
+    assert page.locator(".user-name").inner_text() == "鈴木 一郎"
+    assert page.locator("text=管理").count() == 0
+
+
+def test_csv_import_shows_the_error_table(console, tmp_path):
+    page = console
+    path = tmp_path / "accounts.csv"
+    header = "メールアドレス,名前,ユーザータイプ,組織名,部署名,所属グループ,携帯電話番号,電話番号,有効開始年月日,有効終了年月日,ステータス,論理削除フラグ"
+    path.write_bytes((header + "\r\nok@acme.example.com,正しい 行,0,,,ACME株式会社,,,2026/04/01,,0,0\r\n"
+                      "bad@acme.example.com,,5,,,ない,,,2026-04-01,,0,0\r\n").encode("cp932"))
+    page.click("text=CSV一括登録")
+    page.set_input_files("input[type=file]", str(path))
+    page.click("button:has-text('アップロード')")
+    table = page.locator("table.import-errors").inner_text()
+    for text in ("名前を入力してください。", "0（ユーザー）または1（管理者）", "グループ「ない」が見つかりません。",
+                 "yyyy/MM/dd"):
+        assert text in table
+    assert page.locator("button:has-text('取り込む')").count() == 0
+    _shot(page, "csv_errors")
+    page.click("button:has-text('ファイル削除')")
+    assert "アップロードしたファイルを削除しました。" in page.content()
+    page.click("text=アカウント >> nth=0")
+    assert "ok@acme.example.com" not in page.content()
+
+
+def test_group_with_users_and_apps(console, live_server, clock):
+    with live_server.app.app_context():
+        from idp import accounts
+        tenant = tenants.get_by_slug("acme")
+        for i in range(3):
+            accounts.create_account(tenant, email=f"u{i}@acme.example.com", name=f"営業 {i}", now=clock.now(),
+                                    actor=OPERATOR, password=STRONG_PASSWORD)
+        db.session.commit()
+    page = console
+    page.click("nav.admin-menu >> text=グループ")
+    page.click("text=新規登録")
+    page.fill("input[name=name]", "営業")
+    page.check("label:has-text('経費精算') input")
+    page.click("button:has-text('保存')")
+    page.click("text=メンバー追加")
+    page.fill("input[name=name]", "営業")
+    page.click("button:has-text('検索')")
+    page.check("input[data-select-all]")  # select-all in the header row
+    _shot(page, "group_members")
+    page.click("button:has-text('選択したアカウントを追加')")
+    assert "3人をグループに追加しました。" in page.content()
+    members = page.locator("table.list").inner_text()
+    assert all(f"営業 {i}" in members for i in range(3))
+    assert "経費精算" in page.locator(".details").inner_text()
+    _shot(page, "group_detail")
+
+
+def test_log_download(console, live_server):
+    page = console
+    page.click("nav.admin-menu >> text=ログ")
+    assert ADMIN in page.locator("table.list").inner_text()
+    _shot(page, "login_log")
+    with page.expect_download() as info:
+        page.click("text=ダウンロード(CSV)")
+    content = open(info.value.path(), "rb").read().decode("utf-8-sig")
+    assert re.search(r"^日時,ユーザー,サービス", content) and ADMIN in content
+    page.click("text=管理操作履歴")
+    _shot(page, "operation_log")

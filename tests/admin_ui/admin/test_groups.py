@@ -1,0 +1,123 @@
+"""Groups pages: search, create with apps, detail, edit, add members, delete (members to the default group)."""
+import pytest
+from sqlalchemy import select
+
+from idp import apps, tenants
+from idp.audit import OPERATOR
+from idp.extensions import db
+from idp.groups import default_group, get_by_name
+from idp.models import Account, AuditEvent, Group
+
+
+@pytest.fixture
+def app_ids(app, clock, acme):
+    with app.app_context():
+        tenant = tenants.get_by_slug("acme")
+        ids = [apps.create_bookmark_app(tenant, name=name, launch_url=f"https://{name}.example.com/", now=clock.now(),
+                                        actor=OPERATOR).id for name in ("payroll", "wiki")]
+        db.session.commit()
+        return ids
+
+
+def _group(app, name):
+    with app.app_context():
+        group = get_by_name(tenants.get_by_slug("acme"), name)
+        values = {"id": group.id, "name": group.name, "description": group.description,
+                  "apps": sorted(a.name for a in group.apps)}
+        return values
+
+
+def _group_of(app, account_id):
+    with app.app_context():
+        return db.session.get(Account, account_id).group.name
+
+
+def test_create_with_apps_then_detail(admin, submit, app, app_ids):
+    response = submit("/admin/groups/new", {"name": "営業", "description": "営業部門", "apps": [str(app_ids[0])]})
+    assert response.status_code == 302
+    group = _group(app, "営業")
+    assert group["description"] == "営業部門" and group["apps"] == ["payroll"]
+    html = admin.get(f"/admin/groups/{group['id']}").get_data(as_text=True)
+    assert "営業部門" in html and "payroll" in html and "wiki" not in html
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "group.create",
+                                                          AuditEvent.actor_type == "admin"))
+
+
+@pytest.mark.parametrize("name, message", [("", "グループ名を入力してください。"),
+                                           ("ACME株式会社", "はすでに存在します。"),
+                                           ("x" * 101, "100文字以内")])
+def test_create_validation(admin, submit, name, message, acme):
+    response = submit("/admin/groups/new", {"name": name, "description": ""})
+    assert response.status_code == 200 and message in response.get_data(as_text=True)
+
+
+def test_foreign_app_cannot_be_attached(admin, submit, app, clock, factory, acme):
+    factory.tenant(slug="other", company="Other Inc.")
+    with app.app_context():
+        foreign = apps.create_bookmark_app(tenants.get_by_slug("other"), name="foreign", now=clock.now(),
+                                           launch_url="https://f.example.com/", actor=OPERATOR).id
+        db.session.commit()
+    response = submit("/admin/groups/new", {"name": "営業", "apps": [str(foreign)]})
+    assert "サービスが見つかりません。" in response.get_data(as_text=True)
+
+
+def test_search_and_member_counts(admin, factory, acme):
+    factory.group("acme", "営業")
+    factory.group("acme", "開発")
+    factory.account()
+    html = admin.get("/admin/groups?q=営").get_data(as_text=True)
+    assert "営業" in html and "開発" not in html
+    html = admin.get("/admin/groups").get_data(as_text=True)
+    assert "デフォルト" in html and "<td>2</td>" in html  # the admin and taro are in the default group
+
+
+def test_edit_and_moving_a_user_changes_their_apps_at_once(admin, submit, client, app, factory, app_ids, login):
+    group_id = factory.group("acme", "営業")
+    taro, _ = factory.account()
+    submit(f"/admin/groups/{group_id}/edit", {"name": "営業部", "description": "d", "apps": [str(app_ids[1])]})
+    assert _group(app, "営業部")["apps"] == ["wiki"]
+    response = submit(f"/admin/groups/{group_id}/members", {"ids": [str(taro)]})
+    assert response.status_code == 302
+    assert _group_of(app, taro) == "営業部"
+    html = admin.get(f"/admin/groups/{group_id}").get_data(as_text=True)
+    assert f'href="/admin/accounts/{taro}"' in html
+    login()  # taro's portal now shows the group's app
+    assert "wiki" in client.get("/").get_data(as_text=True)
+
+
+def test_member_dialog_searches_accounts(admin, factory, acme):
+    group_id = factory.group("acme", "営業")
+    factory.account()
+    factory.account(email="jiro@acme.example.com", name="佐藤 次郎")
+    html = admin.get(f"/admin/groups/{group_id}/members?name=佐藤").get_data(as_text=True)
+    assert "佐藤 次郎" in html and "山田 太郎" not in html and "data-select-all" in html
+
+
+def test_delete_moves_members_to_the_default_group(admin, post, app, factory, acme):
+    sales = factory.group("acme", "営業")
+    dev = factory.group("acme", "開発")
+    from idp.groups import get_by_name as by_name
+    with app.app_context():
+        group = by_name(tenants.get_by_slug("acme"), "営業")
+        db.session.expunge(group)
+    taro, _ = factory.account(group=group)
+    response = post("/admin/groups", "/admin/groups/delete", {"ids": [str(sales), str(dev)]})
+    assert "メンバーはデフォルトグループに移動します" in response.get_data(as_text=True)
+    response = post("/admin/groups", "/admin/groups/delete", {"ids": [str(sales), str(dev)], "confirm": "1"},
+                    follow_redirects=True)
+    assert "1人をデフォルトグループに移動しました" in response.get_data(as_text=True)
+    assert _group_of(app, taro) == "ACME株式会社"
+    with app.app_context():
+        assert db.session.scalar(select(Group).where(Group.id.in_([sales, dev]))) is None
+        assert len(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "group.delete")).all()) == 2
+
+
+def test_default_group_cannot_be_deleted(admin, post, app, acme):
+    with app.app_context():
+        default_id = default_group(tenants.get_by_slug("acme")).id
+    assert f'name="ids" value="{default_id}"' not in admin.get("/admin/groups").get_data(as_text=True)
+    response = post("/admin/groups", "/admin/groups/delete", {"ids": str(default_id), "confirm": "1"})
+    assert response.status_code == 400 and "デフォルトグループは削除できません。" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Group, default_id) is not None
