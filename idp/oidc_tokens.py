@@ -23,8 +23,6 @@ from .models.oidc import TOKEN_ACCESS, TOKEN_REFRESH, OidcAuthorizationCode, Oid
 from .secrets_util import digest, new_token, same
 
 CODE_LIFETIME = timedelta(seconds=60)
-ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
-REFRESH_TOKEN_LIFETIME = timedelta(days=30)
 OFFLINE_ACCESS = "offline_access"
 
 
@@ -115,7 +113,7 @@ def store_token(grant, kind, raw, now, lifetime, scope=None):
 
 def new_refresh_token(grant, now, scope=None):
     raw = new_token(32)
-    store_token(grant, TOKEN_REFRESH, raw, now, REFRESH_TOKEN_LIFETIME, scope)
+    store_token(grant, TOKEN_REFRESH, raw, now, grant.client.app.refresh_token_lifetime, scope)
     return raw
 
 

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -9,6 +9,14 @@ PROTOCOL_OIDC = "oidc"
 PROTOCOL_SAML = "saml"
 PROTOCOL_LINK = "link"
 
+# Portal tile colours, in the order of the `tile-N` classes of style.css ("" = by position).
+TILE_COLORS = ("blue", "green", "orange", "purple", "red", "slate")
+
+# OIDC token lifetimes (seconds): the defaults of every app, and the range an admin may choose.
+ACCESS_TOKEN_SECONDS = 3600
+ID_TOKEN_SECONDS = 3600
+REFRESH_TOKEN_SECONDS = 30 * 86400
+
 group_apps = Table(
     "group_apps",
     db.metadata,
@@ -18,7 +26,10 @@ group_apps = Table(
 
 
 class App(db.Model):
-    """A relying party (OIDC client or SAML SP); protocol details live in the protocol packages."""
+    """A relying party (OIDC client or SAML SP); protocol details live in the protocol packages.
+
+    The token lifetimes are read by the OIDC token code only (they stay at their defaults for SAML
+    and link apps)."""
 
     __tablename__ = "apps"
 
@@ -28,7 +39,32 @@ class App(db.Model):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     protocol: Mapped[str] = mapped_column(String(10), nullable=False, default=PROTOCOL_LINK)
     launch_url: Mapped[str] = mapped_column(String(2000), nullable=False, default="")
+    icon: Mapped[str] = mapped_column(String(8), nullable=False, default="", server_default="")  # "" = initial
+    color: Mapped[str] = mapped_column(String(10), nullable=False, default="", server_default="")  # TILE_COLORS
+    access_token_seconds: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=ACCESS_TOKEN_SECONDS, server_default=str(ACCESS_TOKEN_SECONDS))
+    id_token_seconds: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=ID_TOKEN_SECONDS, server_default=str(ID_TOKEN_SECONDS))
+    refresh_token_seconds: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=REFRESH_TOKEN_SECONDS, server_default=str(REFRESH_TOKEN_SECONDS))
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 
     groups = relationship("Group", secondary=group_apps, back_populates="apps")
+
+    @property
+    def access_token_lifetime(self):
+        return timedelta(seconds=self.access_token_seconds or ACCESS_TOKEN_SECONDS)
+
+    @property
+    def id_token_lifetime(self):
+        return timedelta(seconds=self.id_token_seconds or ID_TOKEN_SECONDS)
+
+    @property
+    def refresh_token_lifetime(self):
+        return timedelta(seconds=self.refresh_token_seconds or REFRESH_TOKEN_SECONDS)
+
+    @property
+    def color_index(self):
+        """The `tile-N` class of the chosen colour, or None (then the portal picks by position)."""
+        return TILE_COLORS.index(self.color) if self.color in TILE_COLORS else None

@@ -1,7 +1,5 @@
 """Token strings: ID tokens (OIDC Core §2, §3.1.3.6 at_hash), access tokens (RFC 9068 JWT or opaque)
 and the token response. Storage and validity rules are in idp.oidc_tokens."""
-from datetime import timedelta
-
 from authlib.oidc.core.util import create_half_hash
 
 from idp import oidc_tokens
@@ -12,13 +10,11 @@ from idp.urls import issuer_for
 from .claims import identity_of_grant, user_claims
 from .jwt import epoch, sign
 
-ID_TOKEN_LIFETIME = timedelta(hours=1)
-
 
 def access_token(tenant, client, grant, scope, now):
     if client.access_token_format == "opaque":
         return new_token(32)
-    lifetime = oidc_tokens.ACCESS_TOKEN_LIFETIME
+    lifetime = client.app.access_token_lifetime  # per app (admin console)
     claims = {"iss": issuer_for(tenant.slug), "aud": client.client_id, "client_id": client.client_id,
               "sub": grant.account.subject if grant.account else client.client_id,
               "iat": epoch(now), "exp": epoch(now + lifetime), "jti": new_token(16), "scope": scope}
@@ -32,7 +28,7 @@ def id_token(tenant, client, grant, now, *, access, nonce=""):
     claims = user_claims(identity, grant.scope, grant.claims, "id_token")
     claims.update({
         "iss": issuer_for(tenant.slug), "aud": client.client_id, "azp": client.client_id,
-        "iat": epoch(now), "exp": epoch(now + ID_TOKEN_LIFETIME), "auth_time": epoch(identity.auth_time),
+        "iat": epoch(now), "exp": epoch(now + client.app.id_token_lifetime), "auth_time": epoch(identity.auth_time),
         "amr": list(identity.amr), "acr": identity.acr,
         "at_hash": create_half_hash(access, client.id_token_alg).decode("ascii"),
     })
@@ -47,9 +43,10 @@ def token_response(tenant, client, grant, now, *, scope=None, nonce=""):
     """Access token (+ refresh token when offline_access was granted, + ID token for a user)."""
     scope = scope or grant.scope
     access = access_token(tenant, client, grant, scope, now)
-    oidc_tokens.store_token(grant, TOKEN_ACCESS, access, now, oidc_tokens.ACCESS_TOKEN_LIFETIME, scope)
+    lifetime = client.app.access_token_lifetime
+    oidc_tokens.store_token(grant, TOKEN_ACCESS, access, now, lifetime, scope)
     body = {"access_token": access, "token_type": "Bearer",
-            "expires_in": int(oidc_tokens.ACCESS_TOKEN_LIFETIME.total_seconds()), "scope": scope}
+            "expires_in": int(lifetime.total_seconds()), "scope": scope}
     if oidc_tokens.wants_refresh(client, grant):
         body["refresh_token"] = oidc_tokens.new_refresh_token(grant, now, scope)
     if grant.account_id is not None and "openid" in grant.scope.split():
