@@ -78,18 +78,10 @@ def register(tenant, *, name, redirect_uris, now, actor, post_logout_redirect_ur
     name = (name or "").strip()
     redirect_uris = [u.strip() for u in redirect_uris if u.strip()]
     post_logout_redirect_uris = [u.strip() for u in post_logout_redirect_uris if u.strip()]
-    errors = {
-        "name": text_errors(name, required=True, max_length=200),
-        "redirect_uri": _uri_list_errors(redirect_uris, required=True),
-        "post_logout_redirect_uri": _uri_list_errors(post_logout_redirect_uris),
-        "backchannel_logout_uri": uri_errors(backchannel_logout_uri) if backchannel_logout_uri else [],
-        "initiate_login_uri": uri_errors(initiate_login_uri) if initiate_login_uri else [],
-        "jwks": _jwks_errors(jwks),
-    }
-    if id_token_alg not in ID_TOKEN_ALGS:
-        errors["id_token_alg"] = [_l("署名アルゴリズムはRS256またはES256です。")]
-    if access_token_format not in ACCESS_TOKEN_FORMATS:
-        errors["access_token_format"] = [_l("アクセストークンの形式はjwtまたはopaqueです。")]
+    errors = registration_errors(
+        name=name, redirect_uris=redirect_uris, post_logout_redirect_uris=post_logout_redirect_uris,
+        backchannel_logout_uri=backchannel_logout_uri, initiate_login_uri=initiate_login_uri, jwks=jwks,
+        id_token_alg=id_token_alg, access_token_format=access_token_format)
     if any(errors.values()):
         raise ValidationError(errors)
     app = App(tenant_id=tenant.id, name=name, protocol=PROTOCOL_OIDC, launch_url=initiate_login_uri,
@@ -133,3 +125,21 @@ def clients_with_backchannel(client_pks):
         return []
     return db.session.scalars(select(OidcClient).where(OidcClient.id.in_(client_pks),
                                                        OidcClient.backchannel_logout_uri != "")).all()
+
+
+def registration_errors(*, name, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri,
+                        initiate_login_uri, jwks, id_token_alg, access_token_format):
+    """{field: [messages]} for registration values (stripped); shared by `register` and the console's edit."""
+    errors = {
+        "name": text_errors(name, required=True, max_length=200),
+        "redirect_uri": _uri_list_errors(redirect_uris, required=True),
+        "post_logout_redirect_uri": _uri_list_errors(post_logout_redirect_uris),
+        "backchannel_logout_uri": uri_errors(backchannel_logout_uri) if backchannel_logout_uri else [],
+        "initiate_login_uri": uri_errors(initiate_login_uri) if initiate_login_uri else [],
+        "jwks": _jwks_errors(jwks),
+    }
+    if id_token_alg not in ID_TOKEN_ALGS:
+        errors["id_token_alg"] = [_l("署名アルゴリズムはRS256またはES256です。")]
+    if access_token_format not in ACCESS_TOKEN_FORMATS:
+        errors["access_token_format"] = [_l("アクセストークンの形式はjwtまたはopaqueです。")]
+    return errors

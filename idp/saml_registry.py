@@ -169,3 +169,17 @@ def json_attribute_map(text):
     if not isinstance(value, dict):
         raise ValidationError({"attribute_map": [_l("属性の対応付けが正しくありません。")]})
     return value
+
+
+def acs_endpoints(acs_urls):
+    """The stored ACS list of `register` (first is default when none is marked)."""
+    return _acs_endpoints(acs_urls)
+
+
+def registration_errors(tenant, *, acs_urls, sp=None, **values):
+    """{field: [messages]} of `register`'s rules (other values as `_errors` takes them); for an edit
+    of `sp` its own entity ID is not a duplicate."""
+    errors = _errors(tenant, endpoints=_acs_endpoints(acs_urls), **values)
+    if sp is not None and values["entity_id"] == sp.entity_id:
+        errors["entity_id"] = text_errors(values["entity_id"], required=True, max_length=1024)
+    return errors
