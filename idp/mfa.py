@@ -7,13 +7,22 @@ Flow (admin_ui/auth/mfa_views.py drives it; each page returns to one dispatcher)
       CHOOSE      mode `any`, nothing enrolled: pick TOTP or SMS
       TOTP_ENROL  QR code + secret, confirm with a first code
       SMS_PHONE   no usable mobile number: type one twice
-      SMS_SEND    the masked number, "送信" (and, while enrolling, "電話番号再設定")
+      SMS_SEND    the masked number, "送信" (and, while enrolling, "電話番号再設定");
+                  once enrolled, a recovery code can be typed instead of sending
       CODE        type the code (TOTP or SMS; once enrolled, a recovery code too)
+  What the password alone can change (someone who knows only the password must
+  not get a factor of their own): the number, while SMS is not yet verified.
+  An enrolled factor stays until it is checked: when the policy now asks for
+  another method, the old factor (or a recovery code) comes first, then the new
+  method is enrolled in the same half-done login. A new number for an enrolled
+  SMS factor needs a session opened with MFA (/mfa, "設定し直す", e.g. after a
+  recovery code) or an admin reset.
   verify(pending, code, now=, client=) checks the code: a wrong one counts in the
   lockout counter (idp/lockout.py, shared with passwords); a right one finishes
   enrolment (recovery codes shown once), ends the half-done login and completes
   the login (login.complete). The view then starts the SSO session with `amr`.
 A half-done login lives 10 minutes and is no session: only these steps accept it.
+Ended and expired ones are deleted at the next `begin` (`purge_expired`).
 """
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -53,6 +62,7 @@ class Verification:
     amr: tuple = ()
     recovery_codes: list = field(default_factory=list)
     next_url: str = "/"
+    finished: bool = True  # False: the old factor was checked, the new method's enrolment follows
 
     @property
     def ok(self):
@@ -68,6 +78,7 @@ class TotpEnrolment:
 
 def begin(account, now, next_url="/"):
     """Open a half-done login for `account` (password just accepted); return the browser's token."""
+    purge_expired(now)
     raw = new_token()
     db.session.add(MfaPendingLogin(token_hash=digest(raw), tenant_id=account.tenant_id, account_id=account.id,
                                    next_url=(next_url or "/")[:2000], created_at=now,
@@ -91,20 +102,38 @@ def cancel(pending, now):
     pending.ended_at = now
 
 
+def purge_expired(now):
+    """Delete ended and expired half-done logins and the SMS codes the throttle no longer counts.
+
+    Runs at every new half-done login (opportunistic); returns (half-done logins, SMS codes) deleted."""
+    logins = db.session.execute(delete(MfaPendingLogin).where(
+        or_(MfaPendingLogin.expires_at <= now, MfaPendingLogin.ended_at.is_not(None)))).rowcount
+    return logins, mfa_sms.purge_old_codes(now)
+
+
 def factor_of(account):
     return db.session.scalar(select(MfaFactor).where(MfaFactor.account_id == account.id,
                                                      MfaFactor.tenant_id == account.tenant_id))
 
 
 def _method(pending):
-    """(method, enrolled factor or None) of a half-done login."""
+    """(method, enrolled factor or None): the factor to check, or (factor None) the method to enrol."""
     mode = effective_mode(pending.account)
     factor = factor_of(pending.account)
-    if factor is not None and (factor.method == mode or mode not in (TOTP, SMS)):
-        return factor.method, factor
+    if factor is not None and not _switch_checked(pending, factor, mode):
+        return factor.method, factor  # also when the policy wants another method: the old factor first
     if mode in (TOTP, SMS):
         return mode, None
     return (pending.method or None), None
+
+
+def _switching(factor, mode):
+    """The policy asks for another method than the enrolled one."""
+    return mode in (TOTP, SMS) and factor.method != mode
+
+
+def _switch_checked(pending, factor, mode):
+    return _switching(factor, mode) and pending.factor_verified_at is not None
 
 
 def _phone(pending, factor):
@@ -129,7 +158,15 @@ def describe(pending):
     method, factor = _method(pending)
     phone = _phone(pending, factor) if method == SMS else ""
     return {"method": method, "enrolling": factor is None, "masked_phone": sms.mask(phone) if phone else "",
-            "can_change_phone": method == SMS and factor is None, "email": pending.account.email}
+            "can_change_phone": method == SMS and factor is None, "email": pending.account.email,
+            "recovery_only": factor is not None and step(pending) == SMS_SEND}
+
+
+def accepts_code(pending):
+    """Whether the code page takes a code now: at the code step, while enrolling TOTP, or a recovery code
+    for an enrolled SMS factor before any SMS was sent (the phone may be lost)."""
+    current = step(pending)
+    return current in (CODE, TOTP_ENROL) or (current == SMS_SEND and _method(pending)[1] is not None)
 
 
 def _require(pending, *steps):
@@ -179,7 +216,8 @@ def verify(pending, code, *, now, client):
     """Check a code for the half-done login; on success finish it (see the module doc)."""
     account = pending.account
     ratelimit.guard("code", client=client, account=f"account:{account.id}", login_id=account.email, now=now)
-    _require(pending, CODE, TOTP_ENROL)
+    if not accepts_code(pending):
+        raise WrongStep(f"half-done login {pending.id} is at {step(pending)}, it takes no code")
     if lockout.is_locked(account, now):
         record_login(result="failure", reason="locked", account=account, now=now, client=client)
         return Verification(error=LOCKED)
@@ -189,6 +227,9 @@ def verify(pending, code, *, now, client):
         locked = lockout.register_failure(account, now)
         record_login(result="failure", reason="bad_code", account=account, now=now, client=client)
         return Verification(error=LOCKED if locked else INVALID_CODE)
+    if factor is not None and _switching(factor, effective_mode(account)):
+        pending.factor_verified_at, pending.sms_sent_at = now, None  # now enrol the method the policy asks
+        return Verification(finished=False, next_url=pending.next_url)
     codes = _enrol(pending, method, factor, totp_step, now, client) if factor is None else []
     pending.ended_at = now
     login.complete(account, now=now, client=client)
@@ -209,7 +250,8 @@ def _check(pending, method, factor, code, now):
         if found is None or (factor is not None and not _advance_step(factor, found)):
             return None, None
         return TOTP, found
-    if pending.sms_sent_at is not None and mfa_sms.use_code(account, code, now, since=pending.created_at):
+    if pending.sms_sent_at is not None and mfa_sms.use_code(account, code, now, since=pending.created_at,
+                                                            phone=_phone(pending, factor)):
         return SMS, None
     return None, None
 

@@ -75,3 +75,16 @@ def effective_mode(account):
 
 def required_for(account):
     return effective_mode(account) != OFF
+
+
+def needs_step_up(sso_session):
+    """True when the policy now requires MFA for the session's account but the session was opened
+    without it (it started before MFA became required, or before the account moved to such a group).
+
+    What users of Okta and Keycloak expect: the session is not ended, but the next sign-in to an app
+    (OIDC authorization, SAML SSO) asks for the password and the second factor (enrolling it if
+    needed) before anything is issued; the portal itself stays usable. The protocol entry points
+    treat a True here like a missing session (a re-authentication, `reauth=1`)."""
+    if sso_session is None:
+        return False
+    return required_for(sso_session.account) and "mfa" not in (sso_session.amr or "").split()

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from . import sms
 from .errors import ServiceError, ValidationError
@@ -23,6 +23,7 @@ from .secrets_util import same
 CODE_LIFETIME = timedelta(minutes=5)
 RESEND_INTERVAL = timedelta(seconds=60)
 HOURLY_LIMIT = 5
+THROTTLE_WINDOW = timedelta(hours=1)
 JP_MOBILE_RE = re.compile(r"^0[789]0[0-9]{8}$")
 E164_RE = re.compile(r"^\+[1-9][0-9]{7,14}$")
 MESSAGE = "【{product}】認証コード：{code} 認証コードの有効期限は発行から5分です。"
@@ -68,13 +69,13 @@ def validate_new_phone(phone, phone_confirm):
 
 def _seconds_until_allowed(account, now):
     recent = db.session.scalars(select(MfaSmsCode.created_at).where(
-        MfaSmsCode.account_id == account.id, MfaSmsCode.created_at > now - timedelta(hours=1))
+        MfaSmsCode.account_id == account.id, MfaSmsCode.created_at > now - THROTTLE_WINDOW)
         .order_by(MfaSmsCode.created_at)).all()
     waits = [0]
     if recent and now - recent[-1] < RESEND_INTERVAL:
         waits.append((recent[-1] + RESEND_INTERVAL - now).total_seconds())
     if len(recent) >= HOURLY_LIMIT:
-        waits.append((recent[-HOURLY_LIMIT] + timedelta(hours=1) - now).total_seconds())
+        waits.append((recent[-HOURLY_LIMIT] + THROTTLE_WINDOW - now).total_seconds())
     return max(waits)
 
 
@@ -101,17 +102,25 @@ def send_code(account, phone, now):
     return row
 
 
-def use_code(account, code, now, since):
-    """Spend the live code (issued after `since`) matching `code`; True on success."""
+def use_code(account, code, now, since, phone):
+    """Spend the live code (issued after `since`, sent to `phone`) matching `code`; True on success.
+
+    Bound to the number: a code sent before the number was re-set does not confirm the new one."""
     code = (code or "").strip()
     if len(code) != 6 or not code.isdigit():
         return False
     wanted = code_digest(account.id, "sms", code)
     rows = db.session.scalars(select(MfaSmsCode).where(
         MfaSmsCode.account_id == account.id, MfaSmsCode.tenant_id == account.tenant_id,
-        MfaSmsCode.used_at.is_(None), MfaSmsCode.expires_at > now, MfaSmsCode.created_at >= since)).all()
+        MfaSmsCode.used_at.is_(None), MfaSmsCode.expires_at > now, MfaSmsCode.created_at >= since,
+        MfaSmsCode.phone == phone)).all()
     match = None
     for row in rows:
         if same(row.code_hash, wanted):
             match = row
     return match is not None and spend(MfaSmsCode, match.id, now)
+
+
+def purge_old_codes(now):
+    """Delete the codes the throttle no longer counts (older than an hour: long expired); return how many."""
+    return db.session.execute(delete(MfaSmsCode).where(MfaSmsCode.created_at <= now - THROTTLE_WINDOW)).rowcount

@@ -81,8 +81,10 @@ def mfa_totp():
 
 
 @bp.route("/login/mfa/code", methods=["GET", "POST"])
-@pending_step(mfa.CODE)
+@pending_step(mfa.CODE, mfa.SMS_SEND)
 def mfa_code():
+    if not mfa.accepts_code(g.pending):  # SMS being enrolled and nothing sent yet
+        return redirect(url_for("auth.mfa_step"))
     return _verify_code("auth/mfa_code.html")
 
 
@@ -92,6 +94,9 @@ def _verify_code(template, **values):
     if form.validate_on_submit():
         now = current_time()
         result = mfa.verify(g.pending, form.code.data, now=now, client=client_info())
+        if result.ok and not result.finished:  # the old factor is checked: enrol the new method
+            db.session.commit()
+            return redirect(url_for("auth.mfa_step"))
         if result.ok:
             session.pop(PENDING_KEY, None)
             target = safe_next(result.next_url)

@@ -72,9 +72,12 @@ class MfaPendingLogin(db.Model):
 
     The browser holds a random token (in its form-session cookie); the table its digest.
     `method`, `phone` and `totp_secret` (encrypted) hold an enrolment in progress.
+    `factor_verified_at`: the enrolled factor was checked, and the policy asks for another method,
+    which is being enrolled now (a switch of method needs the old factor first).
     """
 
     __tablename__ = "mfa_pending_logins"
+    __table_args__ = (Index("ix_mfa_pending_logins_expires_at", "expires_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
@@ -85,6 +88,7 @@ class MfaPendingLogin(db.Model):
     phone: Mapped[str] = mapped_column(String(20), nullable=False, default="")
     totp_secret: Mapped[Optional[str]] = mapped_column(Text)
     sms_sent_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    factor_verified_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
