@@ -147,9 +147,14 @@ def participants(sso_session, exclude_sp_id=None):
     return [row for row in rows if row.sp_id != exclude_sp_id]
 
 
-def participant_by_id(tenant, participant_id):
-    return db.session.scalar(select(SamlParticipant).where(SamlParticipant.tenant_id == tenant.id,
-                                                           SamlParticipant.id == participant_id))
+def front_channel_targets(sso_session, exclude_sp_id=None):
+    """The participants of this session that registered an SLO URL (they get our LogoutRequest)."""
+    return [row for row in participants(sso_session, exclude_sp_id) if row.sp.slo_url]
+
+
+def mark_logged_out(rows, now):
+    for row in rows:
+        row.logged_out_at = now
 
 
 def end_participant_session(tenant, sp, name_id, session_indexes, current_session, now):

@@ -2,7 +2,7 @@
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import accounts, sessions
+from idp import accounts, saml_logout, sessions
 from idp import login as login_service
 from idp.accounts_state import DISABLED, EXPIRED, NOT_ACTIVATED, NOT_YET_VALID, TENANT_TERMINATED
 from idp.clock import current_time
@@ -68,10 +68,12 @@ def logout():
     if g.account is None:
         return clear_sso_cookie(redirect(url_for("auth.login")))
     if form.validate_on_submit():
-        sessions.end(g.sso_session, current_time(), reason="logout")
+        ended = g.sso_session
+        sessions.end(ended, current_time(), reason="logout")
         db.session.commit()
         flash(_l("ログアウトしました。"), "info")
-        return clear_sso_cookie(redirect(url_for("auth.login")))
+        # the SAML apps of the session get LogoutRequests first (front channel, never blocking)
+        return clear_sso_cookie(redirect(saml_logout.after_logout_url(ended, url_for("auth.login"))))
     return render_template("auth/logout.html", form=form)
 
 

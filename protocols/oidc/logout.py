@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError as CsrfValidationError
 
-from idp import oidc_clients, sessions
+from idp import oidc_clients, saml_logout, sessions
 from idp.clock import current_time
 from idp.extensions import db
 from idp.web import clear_sso_cookie
@@ -69,4 +69,5 @@ def logout():
     else:
         flash(_l("ログアウトしました。"), "info")
         response = redirect(url_for("auth.login"))
+    response.location = saml_logout.after_logout_url(session, response.location)  # its SAML SPs first
     return clear_sso_cookie(response) if session is not None else response

@@ -1,11 +1,14 @@
-"""Single Logout (SAML Profiles §4.4), SP-initiated, over HTTP-Redirect and HTTP-POST.
+"""Single Logout (SAML Profiles §4.4) over HTTP-Redirect and HTTP-POST, front channel.
 
-A LogoutRequest must be signed by the SP (verified against its registered certificate) and name
-the browser's session (NameID + SessionIndex). The session ends, then the browser visits every
-other SP of that session that registered an SLO URL with our LogoutRequest (front channel, one
-after the other; the chain lives in the signed form-session cookie), and finally the initiating
-SP gets a LogoutResponse. Outgoing messages use the HTTP-Redirect binding with a query signature
-(§3.4.4.1), which every SP stack reads.
+An SP's LogoutRequest must be signed (verified against its registered certificate) and name the
+browser's session (NameID + SessionIndex). The session ends at once; then the propagation page
+loads our signed LogoutRequest for every other SP of that session with an SLO URL, each in a
+hidden frame, and goes on to the LogoutResponse for the initiating SP when the frames have loaded
+or after PROPAGATION_WAIT seconds (a meta refresh and a link without JavaScript): an SP that does
+not answer cannot hold the user up. A logout from the portal or an OIDC RP-initiated logout comes
+to the same page through /slo/propagate (idp.saml_logout), ending at its own next page. The SPs'
+LogoutResponses arrive in those frames and only get a small page. Outgoing messages use the
+HTTP-Redirect binding with a query signature (Bindings §3.4.4.1), which every SP stack reads.
 """
 import base64
 import logging
@@ -14,23 +17,31 @@ from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-from flask import g, redirect, request, session, url_for
+from flask import g, make_response, redirect, render_template, request
 from saml2 import saml, samlp
 
 import keys
-from idp import saml_registry, saml_sso, sessions
+from idp import saml_logout, saml_sso, sessions
 from idp.clock import current_time
 from idp.extensions import db
 from idp.web import clear_sso_cookie
 
 from .authn_request import check_common, verify_signature
-from .blueprint import bp
+from .blueprint import bp, entity_id
 from .messages import SamlMessageError, read
 from .responses import _issuer, instant, new_id
 from .xml_security import RSA_SHA256
 
 log = logging.getLogger(__name__)
-CHAIN_KEY = "saml_slo"
+PROPAGATION_WAIT = 5  # seconds the page waits for the SPs' frames before it goes on
+# The propagation page frames the SPs' SLO URLs (https anywhere, http on loopback only, as registered);
+# their LogoutResponses come back into those frames, so our own pages here may be framed by ourselves.
+FRAMING_POLICY = {
+    "frame_options": "SAMEORIGIN",
+    "content_security_policy": {"default-src": "'self'", "img-src": "'self' data:", "form-action": "*",
+                                "frame-ancestors": "'self'",
+                                "frame-src": "https: http://127.0.0.1:* http://localhost:* http://[::1]:*"},
+}
 
 
 def redirect_binding_url(tenant, url, kind, message, relay_state, now):
@@ -46,35 +57,36 @@ def redirect_binding_url(tenant, url, kind, message, relay_state, now):
 
 
 def _logout_request(tenant, participant, now):
+    """Core §3.7.1: the NameID exactly as asserted to that SP, and the session's SessionIndex."""
     sp = participant.sp
     return samlp.LogoutRequest(
         id=new_id(), version="2.0", issue_instant=instant(now), destination=sp.slo_url, issuer=_issuer(tenant),
+        reason="urn:oasis:names:tc:SAML:2.0:logout:user",
         name_id=saml.NameID(format=participant.name_id_format, text=participant.name_id,
-                            sp_name_qualifier=sp.entity_id),
+                            name_qualifier=entity_id(tenant), sp_name_qualifier=sp.entity_id),
         session_index=[samlp.SessionIndex(text=participant.session_index)])
 
 
-def _continue_chain(tenant, now):
-    """Send the browser to the next SP's SLO URL, or answer the initiating SP when none is left."""
-    chain = session.get(CHAIN_KEY) or {}
-    while chain.get("remaining"):
-        participant = saml_sso.participant_by_id(tenant, chain["remaining"].pop(0))
-        if participant is None or not participant.sp.slo_url:
-            continue
-        message = _logout_request(tenant, participant, now)
-        chain["awaiting"] = message.id
-        session[CHAIN_KEY] = chain
-        return redirect(redirect_binding_url(tenant, participant.sp.slo_url, "SAMLRequest", message, "", now))
-    session.pop(CHAIN_KEY, None)
-    initiator = saml_registry.get(tenant, chain.get("initiator_sp_id"))
-    if initiator is None:
-        return redirect(url_for("auth.login"))
+def propagation_page(tenant, sso_session, next_url, now, exclude_sp_id=None):
+    """Send LogoutRequests to the ended session's SPs with an SLO URL (hidden frames), then `next_url`."""
+    targets = saml_sso.front_channel_targets(sso_session, exclude_sp_id) if sso_session is not None else []
+    if not targets:
+        return redirect(next_url)
+    frames = [redirect_binding_url(tenant, t.sp.slo_url, "SAMLRequest", _logout_request(tenant, t, now), "", now)
+              for t in targets]
+    saml_sso.mark_logged_out(targets, now)
+    db.session.commit()
+    log.info("SLO: LogoutRequests to SPs %s of session %s", [t.sp_id for t in targets], sso_session.id)
+    return make_response(render_template("saml/logout.html", frames=frames, next_url=next_url,
+                                         wait=PROPAGATION_WAIT))
+
+
+def _logout_response_url(tenant, sp, in_response_to, relay_state, now):
     response = samlp.LogoutResponse(
-        id=new_id(), version="2.0", issue_instant=instant(now), destination=initiator.slo_url,
-        in_response_to=chain.get("in_response_to"), issuer=_issuer(tenant),
+        id=new_id(), version="2.0", issue_instant=instant(now), destination=sp.slo_url,
+        in_response_to=in_response_to, issuer=_issuer(tenant),
         status=samlp.Status(status_code=samlp.StatusCode(value=samlp.STATUS_SUCCESS)))
-    return redirect(redirect_binding_url(tenant, initiator.slo_url, "SAMLResponse", response,
-                                         chain.get("relay_state", ""), now))
+    return redirect_binding_url(tenant, sp.slo_url, "SAMLResponse", response, relay_state, now)
 
 
 def _logout_request_received(tenant, incoming, now):
@@ -88,24 +100,25 @@ def _logout_request_received(tenant, incoming, now):
     name_id = message.name_id.text if message.name_id is not None else ""
     indexes = [s.text for s in message.session_index] or [""]
     ended = saml_sso.end_participant_session(tenant, sp, name_id, indexes, g.sso_session, now)
-    remaining = [p.id for p in saml_sso.participants(ended, exclude_sp_id=sp.id)] if ended is not None else []
     if ended is not None:
         sessions.end(ended, now, reason="logout")
     db.session.commit()
-    session[CHAIN_KEY] = {"remaining": remaining, "initiator_sp_id": sp.id, "in_response_to": message.id,
-                          "relay_state": incoming.relay_state}
-    response = _continue_chain(tenant, now)
+    answer = _logout_response_url(tenant, sp, message.id, incoming.relay_state, now)
+    response = propagation_page(tenant, ended, answer, now, exclude_sp_id=sp.id)
     return clear_sso_cookie(response) if ended is not None and ended is g.sso_session else response
 
 
 def _logout_response_received(tenant, now):
-    """An SP answered our LogoutRequest: go on with the chain (its status does not stop the logout)."""
-    chain = session.get(CHAIN_KEY)
+    """An SP answered our LogoutRequest (in its frame): logged, whatever its status (the session is over)."""
     incoming = read(request.method, request.args, request.form, request.query_string, kind="SAMLResponse")
     message = samlp.logout_response_from_string(incoming.xml)
-    if chain is None or message is None or message.in_response_to != chain.get("awaiting"):
-        raise SamlMessageError("unexpected LogoutResponse")
-    return _continue_chain(tenant, now)
+    if message is None:
+        raise SamlMessageError("not a LogoutResponse")
+    sp = check_common(tenant, message, "slo", now)
+    verify_signature(sp, incoming, required=False)
+    status = message.status.status_code.value if message.status and message.status.status_code else None
+    log.info("SLO: LogoutResponse %s from %s to %s", status, sp.entity_id, message.in_response_to)
+    return render_template("saml/logout_done.html")
 
 
 @bp.route("/slo", methods=["GET", "POST"], endpoint="slo")
@@ -115,3 +128,18 @@ def slo():
         return _logout_response_received(tenant, now)
     return _logout_request_received(tenant, read(request.method, request.args, request.form, request.query_string),
                                     now)
+
+
+@bp.get("/slo/propagate", endpoint="propagate")
+def propagate():
+    """After a logout elsewhere (portal, OIDC): the ended session named by the signed token `s`."""
+    tenant, now = g.saml_tenant, current_time()
+    loaded = saml_logout.load(tenant, request.args.get("s"))
+    if loaded is None:
+        raise SamlMessageError("bad or expired propagation token")
+    sso_session, next_url = loaded
+    return propagation_page(tenant, sso_session, next_url, now)
+
+
+slo.talisman_view_options = dict(FRAMING_POLICY)
+propagate.talisman_view_options = dict(FRAMING_POLICY)

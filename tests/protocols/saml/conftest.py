@@ -17,6 +17,7 @@ from cryptography.x509.oid import NameOID
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 
+from conftest import csrf_token_from
 from idp import groups, saml_registry, tenants
 from idp.audit import OPERATOR
 from idp.clock import FrozenClock, utcnow
@@ -152,6 +153,10 @@ def login_through(client, login, first, email="taro@acme.example.com"):
     posted = login(email=email, next_url=next_url)
     assert posted.status_code == 302, posted.get_data(as_text=True)[:300]
     return client.get(posted.headers["Location"])
+
+
+def csrf_token_of(page):
+    return csrf_token_from(page.get_data(as_text=True))
 
 
 def decode_response(fields):
