@@ -3,7 +3,7 @@
 Fast on 100,000 accounts: every query is bounded by `tenant_id` (leading column of the
 account indexes), the page is fetched with LIMIT/OFFSET on an indexed sort key plus the
 row id as tie-breaker, and the total comes from one COUNT over the same filters.
-`bench/accounts_search.py` measures it.
+`bench/admin.py` measures it.
 """
 from dataclasses import dataclass, field
 from math import ceil
@@ -137,5 +137,5 @@ def row_values(account, group_name, now):
         "role": account.role, "status": account.status, "organization": account.organization,
         "department": account.department, "last_login_at": account.last_login_at,
         "locked": account.locked_at is not None and now < account.locked_at + LOCK_PERIOD,
-        "activated": account.activated,
+        "locked_at": account.locked_at, "activated": account.activated,
     }

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import delete, func, select
 
 from .account_search import Page, _contains
+from .audit import NO_CLIENT, record_audit
 from .clock import BUSINESS_TZ
 from .extensions import db
 from .models import App, AuditEvent, LoginEvent
@@ -144,17 +145,26 @@ def _local(value):
     return value.replace(tzinfo=timezone.utc).astimezone(BUSINESS_TZ).strftime("%Y/%m/%d %H:%M:%S")
 
 
-def login_csv(tenant, filters, *, now, header):
-    rows = db.session.execute(_login_query(tenant, filters, now).limit(MAX_EXPORT))
-    return _csv(header, ([_local(v["time"]), v["user"], v["app"], v["protocol"], v["result"], v["reason"], v["ip"]]
-                         for v in (_login_values(e, n) for e, n in rows)))
+def _record_export(tenant, action, filters, count, now, actor, client):
+    """Who downloaded which log rows (the download is an admin action too)."""
+    record_audit(tenant_id=tenant.id, actor=actor, action=action, target_type="tenant", now=now, client=client,
+                 changes={"count": count, "filters": {k: str(v) for k, v in filters.as_args().items()}})
 
 
-def audit_csv(tenant, filters, *, now, header):
-    rows = db.session.scalars(_audit_query(tenant, filters, now).limit(MAX_EXPORT))
-    return _csv(header, ([_local(v["time"]), v["admin"], v["action"], v["target"],
-                          json.dumps(v["changes"], ensure_ascii=False, default=str)]
-                         for v in map(_audit_values, rows)))
+def login_csv(tenant, filters, *, now, header, actor, client=NO_CLIENT):
+    rows = [[_local(v["time"]), v["user"], v["app"], v["protocol"], v["result"], v["reason"], v["ip"]]
+            for v in (_login_values(e, n) for e, n in db.session.execute(
+                _login_query(tenant, filters, now).limit(MAX_EXPORT)))]
+    _record_export(tenant, "logs.login_export", filters, len(rows), now, actor, client)
+    return _csv(header, rows)
+
+
+def audit_csv(tenant, filters, *, now, header, actor, client=NO_CLIENT):
+    rows = [[_local(v["time"]), v["admin"], v["action"], v["target"],
+             json.dumps(v["changes"], ensure_ascii=False, default=str)]
+            for v in map(_audit_values, db.session.scalars(_audit_query(tenant, filters, now).limit(MAX_EXPORT)))]
+    _record_export(tenant, "logs.audit_export", filters, len(rows), now, actor, client)
+    return _csv(header, rows)
 
 
 def purge(now):

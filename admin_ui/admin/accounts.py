@@ -105,6 +105,15 @@ def account_resend_activation(account_id):
 @bp.route("/accounts/<int:account_id>/reset-mfa", methods=["POST"])
 @admin_required
 def account_reset_mfa(account_id):
+    """Destructive (the enrolled factor is gone): the first POST asks, the second (confirm=1) resets."""
+    if request.form.get("confirm") != "1":
+        account = account_admin.get_account(g.tenant, account_id)
+        return render_template(
+            "admin/confirm.html", title=_l("二段階認証リセット"), button=_l("リセットする"),
+            question=_l("%(name)sさんの二段階認証の登録を削除します。次回ログイン時に再登録が必要です。よろしいですか？",
+                        name=account.name),
+            action=url_for("admin.account_reset_mfa", account_id=account.id),
+            cancel_url=url_for("admin.account_detail", account_id=account.id))
     return _account_action(account_id, mfa.reset_mfa, _l("二段階認証をリセットしました。次回ログイン時に再登録します。"))
 
 

@@ -42,8 +42,9 @@ def _group_form(form, group):
         actor, client = audit_context()
         values = dict(name=form.name.data, description=form.description.data, app_ids=app_ids,
                       now=current_time(), actor=actor, client=client)
+        created = group is None
         try:
-            if group is None:
+            if created:
                 group = group_admin.create_group_with_apps(g.tenant, **values)
             else:
                 group_admin.update_group(group, **values)
@@ -55,6 +56,9 @@ def _group_form(form, group):
             errors = {"name": [exc.message]}
         else:
             db.session.commit()
+            if created:  # creation goes on with the members dialog
+                flash(_l("グループを登録しました。続けてメンバーを追加できます。"), "info")
+                return redirect(url_for("admin.group_members", group_id=group.id))
             flash(_l("グループを保存しました。"), "info")
             return redirect(url_for("admin.group_detail", group_id=group.id))
     elif group is not None:

@@ -4,13 +4,15 @@ from flask_babel import gettext as _
 
 from idp import event_logs
 from idp.clock import current_time
+from idp.extensions import db
 from idp.group_admin import app_choices
 
 from . import bp
-from .access import admin_required, page_number
+from .access import admin_required, audit_context, page_number
 
 
 def _csv(data, filename):
+    db.session.commit()  # the audit event of the download
     return Response(data, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -29,7 +31,9 @@ def login_logs():
 def login_logs_csv():
     filters = event_logs.LogFilter.from_args(request.args)
     header = [_("日時"), _("ユーザー"), _("サービス"), _("プロトコル"), _("結果"), _("理由"), _("IPアドレス")]
-    return _csv(event_logs.login_csv(g.tenant, filters, now=current_time(), header=header), "login_log.csv")
+    actor, client = audit_context()
+    data = event_logs.login_csv(g.tenant, filters, now=current_time(), header=header, actor=actor, client=client)
+    return _csv(data, "login_log.csv")
 
 
 @bp.route("/logs/operations")
@@ -47,4 +51,6 @@ def audit_logs():
 def audit_logs_csv():
     filters = event_logs.LogFilter.from_args(request.args)
     header = [_("日時"), _("管理者"), _("操作"), _("対象"), _("変更内容")]
-    return _csv(event_logs.audit_csv(g.tenant, filters, now=current_time(), header=header), "operation_log.csv")
+    actor, client = audit_context()
+    data = event_logs.audit_csv(g.tenant, filters, now=current_time(), header=header, actor=actor, client=client)
+    return _csv(data, "operation_log.csv")

@@ -89,3 +89,42 @@ def test_forms_need_csrf(admin, app, factory):
     with app.app_context():
         assert db.session.get(Account, account_id) is not None
         assert find_by_email("x@acme.example.com") is None
+
+
+def _post_routes(app):
+    """Every POST route of the console, with placeholder ids (CSRF is checked before any look-up)."""
+    values = {"account_id": 1, "group_id": 1, "app_id": 1, "token": "t" * 32}
+    with app.test_request_context():
+        from flask import url_for
+        return sorted({url_for(rule.endpoint, **{arg: values.get(arg, 1) for arg in rule.arguments})
+                       for rule in app.url_map.iter_rules()
+                       if rule.endpoint.startswith("admin.") and "POST" in rule.methods})
+
+
+def test_every_console_form_needs_csrf(admin, app):
+    routes = _post_routes(app)
+    assert "/admin/accounts/delete" in routes and "/admin/security/keys/rotate" in routes
+    for url in routes:
+        response = admin.post(url, data={"ids": "1", "confirm": "1", "mode": "off", "name": "x"})
+        assert response.status_code == 400, url
+
+
+DESTRUCTIVE = ["/admin/accounts/delete", "/admin/accounts/{account}/unlock", "/admin/accounts/{account}/reset-mfa",
+               "/admin/accounts/{account}/resend-activation", "/admin/groups/delete", "/admin/security/mfa",
+               "/admin/security/keys/rotate", "/admin/accounts/import/{token}/apply",
+               "/admin/accounts/import/{token}/discard"]
+
+
+@pytest.mark.parametrize("url", DESTRUCTIVE)
+def test_changes_are_post_only(admin, factory, url):
+    account_id, _ = factory.account()
+    assert admin.get(url.format(account=account_id, token="t" * 32)).status_code == 405
+
+
+def test_another_tenants_account_mfa_and_export(admin, post, foreign):
+    page = "/admin/accounts"
+    assert post(page, f"/admin/accounts/{foreign['account']}/reset-mfa", {"confirm": "1"}).status_code == 404
+    response = post(page, "/admin/accounts/export", {"ids": str(foreign["account"])})
+    assert "hanako@other.example.com" not in response.get_data().decode("utf-8-sig")
+    response = post(page, "/admin/accounts/delete", {"ids": str(foreign["account"])})  # the confirmation step
+    assert response.status_code == 404 and "他社 花子" not in response.get_data(as_text=True)

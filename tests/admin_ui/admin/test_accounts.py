@@ -247,3 +247,97 @@ def test_validity_dates_block_login(admin, submit, app, login, people, clock):
     tomorrow = (date(2026, 4, 1) + timedelta(days=1)).isoformat()
     submit(f"/admin/accounts/{taro.id}/edit", {**FORM, "group": str(taro.group_id), "valid_from": tomorrow})
     assert login(email="taro@acme.example.com").status_code == 200
+
+
+def _set(app, email, **values):
+    with app.app_context():
+        account = db.session.scalar(select(Account).where(Account.email_normalized == email))
+        for key, value in values.items():
+            setattr(account, key, value)
+        db.session.commit()
+
+
+def test_create_stores_every_field_and_the_company_is_not_editable(admin, submit, app, outbox, people):
+    html = admin.get("/admin/accounts/new").get_data(as_text=True)
+    assert "ACME株式会社" in html and 'name="company"' not in html
+    sales = _group_id(app, "営業")
+    data = {**FORM, "email": "ichiro@acme.example.com", "group": str(sales), "role": "admin", "status": "disabled",
+            "valid_from": "2026-05-01", "valid_to": "2027-03-31", "company": "乗っ取り株式会社"}
+    assert submit("/admin/accounts/new", data).status_code == 302
+    account = _account(app, "ichiro@acme.example.com")
+    assert (account.name, account.phone, account.mobile, account.organization, account.department, account.group_id,
+            account.role, account.status, account.valid_from, account.valid_to) == (
+        "鈴木 一郎", "0312345678", "09012345678", "本社", "営業部", sales, "admin", "disabled",
+        date(2026, 5, 1), date(2027, 3, 31))
+    with app.app_context():
+        from idp import tenants
+        assert tenants.get_by_slug("acme").company_name == "ACME株式会社"
+    mail, = outbox.to("ichiro@acme.example.com")
+    assert any("/activate/" in link for link in outbox.links(mail))
+
+
+def test_search_by_status_and_sort_by_last_login(admin, app, clock, people):
+    _set(app, "jiro@acme.example.com", status="disabled", last_login_at=clock.now() - timedelta(days=2))
+    _set(app, "taro@acme.example.com", last_login_at=clock.now() - timedelta(days=1))
+    html = admin.get("/admin/accounts?status=disabled").get_data(as_text=True)
+    assert "佐藤 次郎" in html and "山田 太郎" not in html
+    html = admin.get("/admin/accounts?status=enabled").get_data(as_text=True)
+    assert "山田 太郎" in html and "佐藤 次郎" not in html
+    html = admin.get("/admin/accounts?sort=last_login&dir=desc&name=郎").get_data(as_text=True)
+    assert html.index("山田 太郎") < html.index("佐藤 次郎")
+    html = admin.get("/admin/accounts?sort=last_login&name=郎").get_data(as_text=True)
+    assert html.index("佐藤 次郎") < html.index("山田 太郎")
+
+
+def test_clear_link_drops_every_filter(admin, people):
+    html = admin.get("/admin/accounts?name=山田&role=user&department=総務").get_data(as_text=True)
+    assert 'value="山田"' in html and "佐藤 次郎" not in html
+    assert '<a class="button" href="/admin/accounts">クリア</a>' in html
+    html = admin.get("/admin/accounts").get_data(as_text=True)  # where クリア leads
+    assert 'value="山田"' not in html and "佐藤 次郎" in html and "山田 太郎" in html
+
+
+def test_detail_shows_setup_state_last_login_update_and_lock_time(admin, app, clock, factory, acme):
+    account_id, _ = factory.account(email="new@acme.example.com", name="新人 花子", password=None)
+    html = admin.get(f"/admin/accounts/{account_id}").get_data(as_text=True)
+    assert "未完了" in html and "有効化メール再送" in html and "初期設定待ち" not in html
+    assert "初期設定待ち" in admin.get("/admin/accounts").get_data(as_text=True)
+    from datetime import datetime
+    _set(app, "new@acme.example.com", last_login_at=datetime(2026, 3, 30, 1, 2), updated_at=datetime(2026, 3, 31, 3, 4),
+         locked_at=clock.now() - timedelta(minutes=5), activated=True)
+    html = admin.get(f"/admin/accounts/{account_id}").get_data(as_text=True)
+    assert "2026/03/30 10:02" in html and "2026/03/31 12:04" in html  # Japan time
+    assert "2026/04/01 08:55" in html and "ロック中" in html and "ロック解除" in html
+    assert "有効化メール再送" not in html
+    list_html = admin.get("/admin/accounts?lock=locked").get_data(as_text=True)
+    assert "新人 花子" in list_html and "ロック中 2026/04/01 08:55" in list_html
+    clock.advance(minutes=30)  # the lock ran out: the time stays visible, the button goes
+    html = admin.get(f"/admin/accounts/{account_id}").get_data(as_text=True)
+    assert "2026/04/01 08:55" in html and "解除済み" in html and "ロック解除</button>" not in html
+
+
+def test_delete_one_from_the_detail_page(admin, post, app, people):
+    taro = _account(app, "taro@acme.example.com")
+    page = f"/admin/accounts/{taro.id}"
+    response = post(page, "/admin/accounts/delete", {"ids": str(taro.id)})
+    html = response.get_data(as_text=True)
+    assert "山田 太郎 &lt;taro@acme.example.com&gt;" in html and "佐藤 次郎" not in html
+    assert _account(app, "taro@acme.example.com") is not None
+    response = post(page, "/admin/accounts/delete", {"ids": str(taro.id), "confirm": "1"}, follow_redirects=True)
+    assert "1件のアカウントを削除しました。" in response.get_data(as_text=True)
+    assert _account(app, "taro@acme.example.com") is None and _account(app, "jiro@acme.example.com") is not None
+
+
+def test_list_has_select_all_and_no_selection_is_refused(admin, post, app, people):
+    html = admin.get("/admin/accounts").get_data(as_text=True)
+    assert "data-select-all" in html and html.count('name="ids"') == 4
+    response = post("/admin/accounts", "/admin/accounts/delete", {"confirm": "1"}, follow_redirects=True)
+    assert "削除するアカウントを選択してください。" in response.get_data(as_text=True)
+    assert _account(app, "taro@acme.example.com") is not None
+
+
+def test_edit_form_keeps_email_and_company_read_only(admin, app, people):
+    taro = _account(app, "taro@acme.example.com")
+    html = admin.get(f"/admin/accounts/{taro.id}/edit").get_data(as_text=True)
+    assert "taro@acme.example.com" in html and 'name="email"' not in html and 'name="company"' not in html
+    assert 'value="山田 太郎"' in html and 'value="本社"' in html

@@ -55,7 +55,13 @@ def test_reset_mfa(admin, post, app, clock, factory, acme):
         db.session.commit()
     page = f"/admin/accounts/{taro}"
     assert "二段階認証リセット" in admin.get(page).get_data(as_text=True)
-    response = post(page, f"{page}/reset-mfa", follow_redirects=True)
+    response = post(page, f"{page}/reset-mfa")  # first a confirmation page; nothing is reset yet
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "山田 太郎さんの二段階認証の登録を削除します。" in html
+    assert 'name="confirm" value="1"' in html
+    with app.app_context():
+        assert db.session.scalar(select(MfaFactor).where(MfaFactor.account_id == taro)) is not None
+    response = post(page, f"{page}/reset-mfa", {"confirm": "1"}, follow_redirects=True)
     assert "二段階認証をリセットしました。" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(MfaFactor).where(MfaFactor.account_id == taro)) is None
@@ -73,3 +79,14 @@ def test_key_rotation_shows_current_and_next_key(admin, post, app, acme):
     with app.app_context():
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "keys.rotate",
                                                           AuditEvent.actor_type == "admin"))
+
+
+def test_mobile_is_required_under_the_tenants_sms_policy_on_edit_too(admin, submit, post, app, factory, acme):
+    taro, _ = factory.account()
+    post("/admin/security", "/admin/security/mfa", {"mode": "sms"})
+    with app.app_context():
+        group = get_by_name(tenants.get_by_slug("acme"), "ACME株式会社").id
+    response = submit(f"/admin/accounts/{taro}/edit", {**FORM, "group": str(group), "mobile": ""})
+    assert "二段階認証がSMSのため、携帯電話番号を入力してください。" in response.get_data(as_text=True)
+    assert submit(f"/admin/accounts/{taro}/edit", {**FORM, "group": str(group), "mobile": "09012345678"}
+                  ).status_code == 302
