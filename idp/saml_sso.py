@@ -48,6 +48,13 @@ class SamlDenied(ServiceError):
     status_code = 403
 
 
+class SamlInvalidNameIdPolicy(ServiceError):
+    """The NameIDPolicy asks for what we do not offer: answered with an InvalidNameIDPolicy status."""
+
+
+INVALID_POLICY = "invalid NameIDPolicy"
+
+
 @dataclass(frozen=True)
 class Subject:
     name_id: str
@@ -78,10 +85,28 @@ def remember_request(tenant, sp, request_id, now):
     return True
 
 
-def persistent_id(sp, account, now):
+def name_id_format_for(sp, requested=None, sp_name_qualifier=None):
+    """Core §3.4.1.1 NameIDPolicy: the format the SP asks for when we offer it, its registered one when it
+    asks for none (or unspecified); SamlInvalidNameIdPolicy for any other format or another qualifier."""
+    if sp_name_qualifier and sp_name_qualifier != sp.entity_id:  # no affiliations here
+        raise SamlInvalidNameIdPolicy(INVALID_POLICY,
+                                      detail=f"SPNameQualifier {sp_name_qualifier!r} of {sp.entity_id!r}")
+    if not requested or requested == NAMEID_URNS["unspecified"]:
+        return sp.nameid_format
+    chosen = next((key for key, urn in NAMEID_URNS.items() if urn == requested), None)
+    if chosen is None:
+        raise SamlInvalidNameIdPolicy(INVALID_POLICY,
+                                      detail=f"NameIDPolicy Format {requested!r} of {sp.entity_id!r}")
+    return chosen
+
+
+def persistent_id(sp, account, now, allow_create=True):
     """An opaque value, stable for this (SP, account) pair and different at every other SP."""
     row = db.session.scalar(select(SamlPersistentId).where(SamlPersistentId.sp_id == sp.id,
                                                            SamlPersistentId.account_id == account.id))
+    if row is None and not allow_create:  # Core §3.4.1.1 AllowCreate="false"
+        raise SamlInvalidNameIdPolicy(INVALID_POLICY, detail=f"no persistent NameID yet for account {account.id} "
+                                                             f"at {sp.entity_id!r}")
     if row is None:
         row = SamlPersistentId(tenant_id=sp.tenant_id, sp_id=sp.id, account_id=account.id, value=new_token(24),
                                created_at=now)
@@ -103,23 +128,26 @@ def attributes_for(sp, identity):
     return tuple(result)
 
 
-def _name_id(sp, account, identity, now):
-    if sp.nameid_format == "persistent":
-        return persistent_id(sp, account, now)
-    if sp.nameid_format == "unspecified":
+def _name_id(sp, account, identity, now, name_id_format, allow_create):
+    if name_id_format == "persistent":
+        return persistent_id(sp, account, now, allow_create)
+    if name_id_format == "unspecified":
         return identity.subject
     return identity.email
 
 
-def issue(tenant, sp, sso_session, now, client_info):
-    """The Subject to assert for this SP, or SamlDenied (a login event either way)."""
+def issue(tenant, sp, sso_session, now, client_info, name_id_format=None, allow_create=True):
+    """The Subject to assert for this SP (NameID in `name_id_format`, default the SP's), or SamlDenied
+    (a login event either way) or SamlInvalidNameIdPolicy."""
     account, app = sso_session.account, sp.app
     if app.tenant_id != tenant.id or not may_use(account, app):
         record_login(result="failure", now=now, client=client_info, account=account, reason="app_not_assigned",
                      target=app.name[:200], protocol=PROTOCOL, app_id=app.id)
         raise SamlDenied("request denied", detail=f"account {account.id} is not assigned to SAML app {app.id}")
     identity = identity_of(sso_session)
-    subject = Subject(name_id=_name_id(sp, account, identity, now), name_id_format=NAMEID_URNS[sp.nameid_format],
+    name_id_format = name_id_format or sp.nameid_format
+    subject = Subject(name_id=_name_id(sp, account, identity, now, name_id_format, allow_create),
+                      name_id_format=NAMEID_URNS[name_id_format],
                       attributes=attributes_for(sp, identity),
                       authn_context=AUTHN_CONTEXT_MFA if identity.mfa else AUTHN_CONTEXT_PASSWORD,
                       auth_time=identity.auth_time, session_index=identity.session_id)

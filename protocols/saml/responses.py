@@ -20,6 +20,8 @@ from .xml_security import SAML, encrypt_assertion, sign
 ASSERTION_LIFETIME = timedelta(minutes=5)
 REQUEST_DENIED = samlp.STATUS_REQUEST_DENIED
 NO_PASSIVE = samlp.STATUS_NO_PASSIVE
+INVALID_NAMEID_POLICY = samlp.STATUS_INVALID_NAMEID_POLICY
+RESPONDER, REQUESTER = samlp.STATUS_RESPONDER, samlp.STATUS_REQUESTER
 
 
 def new_id():
@@ -84,10 +86,11 @@ def success(tenant, sp, subject, pending, now):
     return etree.tostring(root)
 
 
-def status(tenant, pending, now, second_level):
-    """A signed Responder status response (SAML Core §3.2.2.2) with `second_level` (RequestDenied, NoPassive)."""
+def status(tenant, pending, now, second_level, top=RESPONDER):
+    """A signed error status response (SAML Core §3.2.2.2): `top` (Responder, Requester) with `second_level`
+    (RequestDenied, NoPassive, InvalidNameIDPolicy)."""
     response = _response(tenant, pending, now, samlp.Status(status_code=samlp.StatusCode(
-        value=samlp.STATUS_RESPONDER, status_code=samlp.StatusCode(value=second_level))))
+        value=top, status_code=samlp.StatusCode(value=second_level))))
     root = _to_tree(response)
     sign(root, keys.signing_key(tenant, "RS256", now))
     return etree.tostring(root)

@@ -25,25 +25,35 @@ def post_form(url, field, xml, relay_state):
     return render_template("saml/post.html", url=url, field=field, value=b64(xml), relay_state=relay_state)
 
 
+REFUSALS = {saml_sso.SamlDenied: (responses.REQUEST_DENIED, responses.RESPONDER),
+            saml_sso.SamlInvalidNameIdPolicy: (responses.INVALID_NAMEID_POLICY, responses.REQUESTER)}
+
+
+def _post_status(tenant, pending, now, second_level, top=responses.RESPONDER):
+    xml = responses.status(tenant, pending, now, second_level, top)
+    return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
+
+
 def answer(tenant, pending, now):
     """Log in if needed, then post a Response (assertion or status) to the pending request's ACS."""
     sp = saml_registry.get(tenant, pending.sp_id)
     if sp is None:
         raise SamlMessageError(f"SP {pending.sp_id} is gone")
     session = g.sso_session
-    if saml_sso.needs_login(session, tenant, force_authn=pending.force_authn, first_seen=from_epoch(pending.seen)):
-        if pending.is_passive:  # Core §3.4.1: the IdP must not take visible control
-            return post_form(pending.acs_url, "SAMLResponse",
-                             responses.status(tenant, pending, now, responses.NO_PASSIVE), pending.relay_state)
-        resume = url_for("saml.resume", tenant_slug=tenant.slug, p=dump_pending(pending))
-        return redirect(url_for("auth.login", next=resume, **({"reauth": "1"} if session is not None else {})))
     try:
-        subject = saml_sso.issue(tenant, sp, session, now, client_info())
-    except saml_sso.SamlDenied as exc:
-        log.info("SAML request denied: %s", exc.detail)
-        xml = responses.status(tenant, pending, now, responses.REQUEST_DENIED)
-    else:
-        xml = responses.success(tenant, sp, subject, pending, now)
+        name_id_format = saml_sso.name_id_format_for(sp, pending.name_id_format, pending.sp_name_qualifier)
+        if saml_sso.needs_login(session, tenant, force_authn=pending.force_authn,
+                                first_seen=from_epoch(pending.seen)):
+            if pending.is_passive:  # Core §3.4.1: the IdP must not take visible control
+                return _post_status(tenant, pending, now, responses.NO_PASSIVE)
+            resume = url_for("saml.resume", tenant_slug=tenant.slug, p=dump_pending(pending))
+            return redirect(url_for("auth.login", next=resume, **({"reauth": "1"} if session is not None else {})))
+        subject = saml_sso.issue(tenant, sp, session, now, client_info(), name_id_format, pending.allow_create)
+    except tuple(REFUSALS) as exc:
+        log.info("SAML request refused: %s", exc.detail)
+        db.session.commit()  # the login event of a refusal
+        return _post_status(tenant, pending, now, *REFUSALS[type(exc)])
+    xml = responses.success(tenant, sp, subject, pending, now)
     db.session.commit()
     return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
 

@@ -1,5 +1,6 @@
 """SP-initiated and IdP-initiated SSO against an independent SP stack (python3-saml)."""
 import base64
+import re
 
 import pytest
 
@@ -188,3 +189,57 @@ def test_mfa_session_reports_a_multi_factor_context(app, client, register, onelo
     xml = base64.b64decode(posted_form(answer)[1]["SAMLResponse"]).decode()
     assert "https://refeds.org/profile/mfa" in xml
     sp.accept(answer)
+
+
+def test_nameid_policy_format_is_honoured(client, login, register, onelogin_sp):
+    register(nameid_format="email")
+    sp = onelogin_sp()
+    sp.settings["sp"]["NameIDFormat"] = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+    login()
+    auth = sp.accept(client.get(sp.login_url()))
+    assert auth.get_nameid_format() == "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+    assert "@" not in auth.get_nameid()
+
+
+def status_codes(answer):
+    xml = base64.b64decode(posted_form(answer)[1]["SAMLResponse"]).decode()
+    assert "Assertion" not in xml
+    return re.findall(r'StatusCode Value="([^"]+)"', xml)
+
+
+def test_unsupported_nameid_policy_format_answers_invalid_nameid_policy(client, register, onelogin_sp):
+    register()
+    sp = onelogin_sp()
+    sp.settings["sp"]["NameIDFormat"] = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+    answer = client.get(sp.login_url())  # no session: refused before asking anyone to log in
+    assert posted_form(answer)[0] == "https://sp.example.com/acs"
+    assert status_codes(answer) == ["urn:oasis:names:tc:SAML:2.0:status:Requester",
+                                    "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy"]
+
+
+def _policy_request(request_id, policy):
+    from .test_saml_errors import authn_request
+    return authn_request(request_id=request_id).replace("</saml:Issuer>", f"</saml:Issuer>{policy}")
+
+
+@pytest.mark.parametrize("policy", [
+    '<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent" AllowCreate="false"/>',
+    '<samlp:NameIDPolicy SPNameQualifier="https://affiliation.example.com"/>',
+])
+def test_nameid_policy_we_cannot_meet_is_refused(client, login, register, policy):
+    from .test_saml_errors import send
+    register()
+    login()
+    assert status_codes(send(client, _policy_request("_p1", policy))) == [
+        "urn:oasis:names:tc:SAML:2.0:status:Requester", "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy"]
+
+
+def test_allow_create_false_is_fine_once_the_persistent_id_exists(client, login, register):
+    from .test_saml_errors import send
+    register(nameid_format="persistent")
+    login()
+    first = base64.b64decode(posted_form(send(client, _policy_request("_p1", "")))[1]["SAMLResponse"]).decode()
+    policy = '<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent" AllowCreate="false"/>'
+    again = base64.b64decode(posted_form(send(client, _policy_request("_p2", policy)))[1]["SAMLResponse"]).decode()
+    name_id = re.search(r"nameid-format:persistent\"[^>]*>([^<]+)<", first).group(1)
+    assert name_id in again and "status:Success" in again
