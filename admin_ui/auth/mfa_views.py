@@ -27,7 +27,11 @@ STEP_ENDPOINTS = {mfa.CHOOSE: "auth.mfa_choose", mfa.TOTP_ENROL: "auth.mfa_totp"
 
 
 def begin_second_factor(account, now, target):
-    """Password accepted and MFA required: open the half-done login and go to its first step."""
+    """Password accepted and MFA required: open the half-done login and go to its first step
+    (the browser's previous half-done login, if any, ends)."""
+    previous = mfa.resolve(session.get(PENDING_KEY), now)
+    if previous is not None:
+        mfa.cancel(previous, now)
     raw = mfa.begin(account, now, target)
     db.session.commit()
     session[PENDING_KEY] = raw
@@ -131,6 +135,8 @@ def mfa_sms():
 @bp.route("/login/mfa/phone", methods=["GET", "POST"])
 @pending_step(mfa.SMS_PHONE, mfa.SMS_SEND, mfa.CODE)
 def mfa_phone():
+    if mfa.describe(g.pending)["method"] != mfa.SMS:
+        return redirect(url_for("auth.mfa_step"))
     if not mfa.describe(g.pending)["can_change_phone"]:
         return _page("auth/mfa_phone.html", status=403, errors={}, locked_number=True)
     form = PhoneForm()

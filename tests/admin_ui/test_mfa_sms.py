@@ -115,15 +115,26 @@ def test_code_expires_after_five_minutes(client, login, factory, tenant, sms_out
     assert post_form(client, "/login/mfa/code", {"code": sms_outbox.last_code()}).status_code == 200
 
 
-def test_code_is_single_use(client, login, factory, tenant, sms_outbox, clock):
-    enrol_sms(client, login, factory, sms_outbox)
-    used = sms_outbox.last_code()
-    clock.advance(seconds=60)
-    relogin(client, login)
+def test_code_is_single_use(client, app, login, factory, tenant, sms_outbox, clock):
+    """Two browsers log in at the same moment: a code the first one used does not work in the second."""
+    factory.account(mobile="09012345678")
+    second = app.test_client()
+    page = second.get("/login").get_data(as_text=True)
+    second.post("/login", data={"csrf_token": csrf_token_from(page), "email": EMAIL,
+                                "password": "Sakura-Blossom-2026"})
+    to_send_page(client, login)
     post_form(client, "/login/mfa/sms")
-    refused = post_form(client, "/login/mfa/code", {"code": used})  # still within its 5 minutes
-    assert WRONG_CODE in refused.get_data(as_text=True) or used == sms_outbox.last_code()
-    assert post_form(client, "/login/mfa/code", {"code": sms_outbox.last_code()}).headers["Location"] == "/"
+    used = sms_outbox.last_code()
+    assert post_form(client, "/login/mfa/code", {"code": used}).status_code == 200  # enrolled, signed in
+    clock.advance(seconds=60)  # still within the code's 5 minutes
+    assert post_form(second, "/login/mfa/sms").headers["Location"] == "/login/mfa/code"
+    fresh = sms_outbox.last_code()
+    if fresh != used:
+        refused = post_form(second, "/login/mfa/code", {"code": used})
+        assert refused.status_code == 200 and WRONG_CODE in refused.get_data(as_text=True)
+    assert post_form(second, "/login/mfa/code", {"code": fresh}).headers["Location"] == "/"
+    with app.app_context():
+        assert all(row.used_at is not None for row in db.session.scalars(select(MfaSmsCode)))
 
 
 def test_resend_is_throttled(client, login, factory, tenant, sms_outbox, clock):

@@ -11,7 +11,8 @@ from idp.models import AuditEvent, LoginEvent, MfaFactor, MfaRecoveryCode, SsoSe
 from tests.support.mfa import recovery_codes_on, secret_on, set_mode, totp
 
 EMAIL = "taro@acme.example.com"
-LOCK_MESSAGE = "ログインに連続で失敗したため、このアカウントはロックされています。"
+LOCK_MESSAGE = ("ログインに連続で失敗したため、このアカウントはロックされています。"
+                "30分後に再度ログインをお試しいただくか、管理者にロック解除をご依頼ください。")
 
 
 @pytest.fixture
@@ -51,28 +52,49 @@ def test_password_alone_no_longer_signs_in(client, login, app, account_id):
     assert sessions_of(app, account_id) == []
 
 
-def test_enrolment_page_shows_qr_of_the_otpauth_uri(client, login, account_id):
+@pytest.fixture
+def qr_inputs(monkeypatch):
+    """What the page fed to the QR library (segno), and the SVG it got back."""
+    import segno
+    seen = []
+    real_make = segno.make
+
+    def spy(content, *args, **kwargs):
+        qr = real_make(content, *args, **kwargs)
+        seen.append((content, qr))
+        return qr
+    monkeypatch.setattr(segno, "make", spy)
+    return seen
+
+
+def test_qr_code_carries_the_otpauth_uri(client, login, account_id, qr_inputs):
     login()
     html = client.get("/login/mfa/totp").get_data(as_text=True)
     secret = secret_on(html)
-    assert "<svg" in html and "二段階認証の設定" in html
-    uri = pyotp.TOTP(secret).provisioning_uri(name=EMAIL, issuer_name="まとめログイン (ACME株式会社)")
+    [(uri, qr)] = qr_inputs
     parts = urlsplit(uri)
-    assert parts.scheme == "otpauth" and parts.netloc == "totp"
-    assert unquote(parts.path) == f"/まとめログイン (ACME株式会社):{EMAIL}"
-    assert parse_qs(parts.query)["secret"] == [secret]
-    # the same secret on reload (the user may scan, then reload)
-    assert secret_on(client.get("/login/mfa/totp").get_data(as_text=True)) == secret
+    assert (parts.scheme, parts.netloc) == ("otpauth", "totp")
+    assert unquote(parts.path) == f"/まとめログイン (ACME株式会社):{EMAIL}"  # issuer = product + tenant, label = email
+    query = parse_qs(parts.query)
+    assert query["secret"] == [secret] and query["issuer"] == ["まとめログイン (ACME株式会社)"]
+    # what Google / Microsoft Authenticator assume: SHA-1, 6 digits, 30 s (absent = the default)
+    assert query.get("algorithm", ["SHA1"]) == ["SHA1"]
+    assert query.get("digits", ["6"]) == ["6"] and query.get("period", ["30"]) == ["30"]
+    assert qr.svg_inline(scale=4, title="QR") in html  # the SVG on the page is that QR code
+    parsed = pyotp.parse_uri(uri)  # as an authenticator app reads it
+    assert (parsed.secret, parsed.digits, parsed.interval, parsed.name) == (secret, 6, 30, EMAIL)
+    assert parsed.digest().name == "sha1"
+    assert secret_on(client.get("/login/mfa/totp").get_data(as_text=True)) == secret  # same secret on reload
 
 
-def test_qr_code_is_the_svg_of_the_uri(client, login, account_id, app):
-    from idp import mfa_totp
-    login()
-    html = client.get("/login/mfa/totp").get_data(as_text=True)
-    secret = secret_on(html)
-    with app.app_context():
-        uri = mfa_totp.provisioning_uri(secret, email=EMAIL, issuer="まとめログイン (ACME株式会社)")
-        assert mfa_totp.qr_svg(uri) in html
+def test_qr_issuer_names_the_tenant(client, login, app, factory, clock, qr_inputs):
+    factory.tenant("beta", company="ベータ合同会社")
+    factory.account("beta", email="hanako@beta.example.com")
+    set_mode(app, clock, "totp", slug="beta")
+    login(email="hanako@beta.example.com")
+    client.get("/login/mfa/totp")
+    [(uri, _qr)] = qr_inputs
+    assert unquote(urlsplit(uri).path) == "/まとめログイン (ベータ合同会社):hanako@beta.example.com"
 
 
 def test_enrolment_signs_in_with_amr_and_shows_ten_recovery_codes(client, login, app, account_id, clock):
