@@ -15,7 +15,7 @@ from . import encryption, mail, ratelimit
 from .clock import SystemClock
 from .config import check_base_url, default_database_url, ensure_secret_file, load_config, parse_flag
 from .extensions import babel, csrf, db
-from .web import load_sso_session
+from .web import load_sso_session, requested_ui_locale
 
 LOCALES = ("ja", "en")
 LANG_COOKIE = "lang"
@@ -83,7 +83,7 @@ def select_locale():
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in LOCALES:
         return chosen
-    return request.accept_languages.best_match(LOCALES, default="ja")
+    return requested_ui_locale(LOCALES) or request.accept_languages.best_match(LOCALES, default="ja")
 
 
 def _init_database(app):

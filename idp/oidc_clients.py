@@ -12,14 +12,15 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from .audit import NO_CLIENT, record_audit
 from .errors import ValidationError
 from .extensions import db
 from .models import App, Group
 from .models.app import PROTOCOL_OIDC
-from .models.oidc import OidcClient
+from .models.oidc import OidcClient, OidcUsedAssertion
 from .secrets_util import digest, new_token, same
 from .validation import text_errors
 
@@ -143,3 +144,17 @@ def registration_errors(*, name, redirect_uris, post_logout_redirect_uris, backc
     if access_token_format not in ACCESS_TOKEN_FORMATS:
         errors["access_token_format"] = [_l("アクセストークンの形式はjwtまたはopaqueです。")]
     return errors
+
+
+def remember_assertion(client, jti, expires_at, now):
+    """False when this client already used a client assertion with this `jti` (a replay, OIDC Core §9);
+    otherwise remember it until `expires_at`, after which the assertion is refused anyway."""
+    db.session.execute(delete(OidcUsedAssertion).where(OidcUsedAssertion.client_pk == client.id,
+                                                       OidcUsedAssertion.expires_at < now))
+    try:
+        with db.session.begin_nested():
+            db.session.add(OidcUsedAssertion(tenant_id=client.tenant_id, client_pk=client.id, jti_hash=digest(jti),
+                                             expires_at=expires_at))
+    except IntegrityError:
+        return False
+    return True

@@ -4,6 +4,7 @@ This module (unlike the services) reads `flask.request`; the services it calls
 do not. Blueprints use `login_required` and `g.sso_session` / `g.account`.
 """
 from functools import wraps
+from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, g, redirect, request, url_for
 
@@ -16,6 +17,21 @@ SSO_COOKIE = "idp_sso"
 
 def client_info():
     return ClientInfo(ip=request.remote_addr or "", user_agent=request.headers.get("User-Agent", "")[:400])
+
+
+def requested_ui_locale(supported):
+    """The first supported language of an OIDC `ui_locales` (Core §3.1.2.1: space-separated BCP 47
+    tags, preferred first), sent to this page or carried by the pending request in `next`; or None."""
+    raw = request.args.get("ui_locales")
+    if raw is None:
+        pending = request.values.get("next", "") if request.method == "POST" else request.args.get("next", "")
+        if pending.startswith("/") and "ui_locales=" in pending:
+            raw = (parse_qs(urlsplit(pending).query).get("ui_locales") or [""])[0]
+    for tag in (raw or "").split()[:20]:
+        language = tag.split("-", 1)[0].lower()
+        if language in supported:
+            return language
+    return None
 
 
 def load_sso_session():

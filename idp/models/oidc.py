@@ -8,7 +8,7 @@ stored as SHA-256 digests only.
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -120,3 +120,28 @@ class OidcToken(db.Model):
     revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
     grant = relationship("OidcGrant")
+
+
+class OidcUsedAssertion(db.Model):
+    """`jti` of private_key_jwt client assertions already accepted, kept until the assertion expires
+    (OIDC Core §9: the jti is used only once; RFC 7523 §3 item 7)."""
+
+    __tablename__ = "oidc_used_assertions"
+    __table_args__ = (UniqueConstraint("client_pk", "jti_hash", name="uq_oidc_used_assertion"),
+                      Index("ix_oidc_used_assertions_expires", "client_pk", "expires_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    client_pk: Mapped[int] = mapped_column(ForeignKey("oidc_clients.id", ondelete="CASCADE"), nullable=False)
+    jti_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class OidcCacheVersion(db.Model):
+    """Bumped in the same transaction as any change to a tenant's cached configuration (the tenant,
+    its apps, groups, OIDC clients, signing keys), so every worker drops its copies (idp.oidc_cache)."""
+
+    __tablename__ = "oidc_cache_versions"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)

@@ -8,16 +8,18 @@ Grants bound to those sessions without offline_access are revoked (§2.7).
 
 SSRF: a logout URI that resolves to a loopback/private/link-local address is refused unless
 IDP_OIDC_BACKCHANNEL_ALLOW_PRIVATE allows it (default `auto`: only when the IdP itself runs on
-loopback, i.e. local development and tests). Redirects are not followed.
+loopback, i.e. local development and tests). The host is resolved once per attempt, every address
+checked, and the connection made to the checked address (no DNS-rebinding gap); redirects are
+never followed.
 """
+import http.client
 import ipaddress
 import logging
 import queue
 import socket
+import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
@@ -39,20 +41,47 @@ LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_LIFETIME = timedelta(minutes=2)
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
+def resolve_checked(host, port, allow_private):
+    """The address to connect to: every address `host` resolves to must be public (unless private
+    targets are allowed), and the connection then goes to the one checked here, so a second DNS
+    answer (DNS rebinding) cannot point it elsewhere. None when refused or unresolvable."""
+    if not host:
         return None
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    except (socket.gaierror, UnicodeError, ValueError, OSError):
+        return None
+    if not addresses or not (allow_private or all(a.is_global for a in addresses)):
+        return None
+    return str(addresses[0])
 
 
 def address_allowed(host, allow_private):
-    """Every address the host resolves to must be public (unless private targets are allowed)."""
-    if allow_private:
-        return True
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except (socket.gaierror, UnicodeError):
-        return False
-    return all(ipaddress.ip_address(info[4][0]).is_global for info in infos)
+    return resolve_checked(host, None, allow_private) is not None
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to a pre-checked address; the Host header still names the URI's host."""
+
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to a pre-checked address; SNI and certificate verification use the URI's host."""
+
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
 class Sender:
@@ -63,7 +92,6 @@ class Sender:
         self._queue = queue.Queue()
         self._thread = None
         self._lock = threading.Lock()
-        self._opener = urllib.request.build_opener(_NoRedirect)
 
     def submit(self, uri, logout_token):
         with self._lock:
@@ -90,26 +118,44 @@ class Sender:
                 self._queue.task_done()
 
     def deliver(self, uri, logout_token):
-        if not address_allowed(urlsplit(uri).hostname, self.allow_private):
-            log.warning("back-channel logout to %s refused: private or unresolvable address (SSRF)", uri)
-            return False
         for attempt, delay in enumerate((0,) + tuple(self.delays)):
             time.sleep(delay)
-            if self._post(uri, logout_token):
+            outcome = self._post(uri, logout_token)
+            if outcome is None:
+                log.warning("back-channel logout to %s refused: private or unresolvable address (SSRF)", uri)
+                return False
+            if outcome:
                 return True
             log.info("back-channel logout to %s: attempt %d failed", uri, attempt + 1)
         log.warning("back-channel logout to %s failed after %d attempts", uri, len(self.delays) + 1)
         return False
 
     def _post(self, uri, logout_token):
-        data = urlencode({"logout_token": logout_token}).encode("ascii")
-        req = urllib.request.Request(uri, data=data, method="POST", headers={
-            "Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-cache"})
+        """True on 200/204, False on any other answer or a network error, None when the target is
+        refused. Redirects are answers like any other (never followed)."""
+        parts = urlsplit(uri)
         try:
-            with self._opener.open(req, timeout=self.timeout) as response:
-                return response.status in (200, 204)
-        except (urllib.error.URLError, OSError, ValueError):
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return None
+        if parts.scheme not in ("http", "https"):
+            return None
+        address = resolve_checked(parts.hostname, port, self.allow_private)
+        if address is None:
+            return None
+        cls = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+        connection = cls(parts.hostname, port, address, self.timeout)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        body = urlencode({"logout_token": logout_token})
+        try:
+            connection.request("POST", path, body=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-cache"})
+            status = connection.getresponse().status
+        except (OSError, http.client.HTTPException, ValueError):
             return False
+        finally:
+            connection.close()
+        return status in (200, 204)
 
 
 def logout_token(tenant, client, subject, sid, now):

@@ -6,6 +6,7 @@ client) and `none` for public clients. Exactly one method per request; every fai
 """
 import base64
 import json
+from datetime import datetime, timezone
 from urllib.parse import unquote
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
@@ -22,6 +23,8 @@ from .jwt import epoch
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGS = ["RS256", "ES256", "PS256"]
+CLOCK_SKEW = 30  # seconds
+MAX_ASSERTION_LIFETIME = 600  # seconds: a longer-lived assertion is refused (its jti is kept this long)
 
 
 def _refuse(description="client authentication failed"):
@@ -70,25 +73,57 @@ def _by_secret(tenant, client_id, secret):
 
 
 def _by_assertion(tenant, form, now, endpoint):
-    """private_key_jwt: iss = sub = client_id, aud = the endpoint or the issuer, not expired."""
+    """private_key_jwt (OIDC Core §9, RFC 7523 §3): signed by a key the client registered, iss = sub =
+    client_id, aud names us, not expired, not issued in the future, short-lived, jti used only once."""
     if form.get("client_assertion_type") != ASSERTION_TYPE:
         raise _refuse("unsupported client_assertion_type")
     assertion = form.get("client_assertion", "")
     client = oidc_clients.find(tenant, _unverified_subject(assertion) or form.get("client_id"))
-    if client is None or not client.jwks:
+    if client is None or not client.jwks or form.get("client_id") not in (None, client.client_id):
         raise _refuse()
     try:
         key_set = KeySet.import_key_set(json.loads(client.jwks))
         claims = jwt.decode(assertion, key_set, algorithms=ASSERTION_ALGS).claims
     except (JoseError, ValueError, TypeError):
         raise _refuse("invalid client assertion") from None
+    problem = _assertion_problem(claims, client, tenant, endpoint, epoch(now))
+    if problem:
+        raise _refuse(problem)
+    if not oidc_clients.remember_assertion(client, claims["jti"], _from_epoch(claims["exp"]), now):
+        raise _refuse("client assertion already used (jti)")
+    return client
+
+
+def _assertion_problem(claims, client, tenant, endpoint, now):
+    """What is wrong with verified assertion claims, or None."""
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
-    if (claims.get("iss") != client.client_id or claims.get("sub") != client.client_id
-            or not ({endpoint, issuer_for(tenant.slug)} & set(audiences))
-            or not isinstance(claims.get("exp"), int) or claims["exp"] <= epoch(now)):
-        raise _refuse("invalid client assertion claims")
-    return client
+    accepted = {endpoint, f"{issuer_for(tenant.slug)}/oidc/token", issuer_for(tenant.slug)}
+    if claims.get("iss") != client.client_id or claims.get("sub") != client.client_id:
+        return "iss and sub must be the client_id"
+    if not accepted & {a for a in audiences if isinstance(a, str)}:
+        return "aud must name the token endpoint or the issuer"
+    exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
+    if not _is_time(exp) or exp <= now - CLOCK_SKEW:
+        return "the assertion has expired (exp)"
+    if exp > now + MAX_ASSERTION_LIFETIME:
+        return "exp is too far in the future"
+    if iat is not None and (not _is_time(iat) or iat > now + CLOCK_SKEW):
+        return "iat is in the future"
+    if nbf is not None and (not _is_time(nbf) or nbf > now + CLOCK_SKEW):
+        return "the assertion is not yet valid (nbf)"
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti or len(jti) > 256:
+        return "jti is required"
+    return None
+
+
+def _is_time(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _from_epoch(seconds):
+    return datetime.fromtimestamp(int(seconds), timezone.utc).replace(tzinfo=None)
 
 
 def _unverified_subject(assertion):

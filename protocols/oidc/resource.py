@@ -77,6 +77,8 @@ def revoke():
 
 @bp.post("/oidc/introspect", endpoint="introspect")
 def introspect():
+    """RFC 7662 for confidential clients, about their own tokens only: a token issued to another
+    client (or unknown, expired, revoked, rotated) is `{"active": false}` (§2.2, §4)."""
     tenant, now = g.oidc_tenant, current_time()
     try:
         client = client_auth.authenticate(tenant, now, endpoint_url(tenant, "introspect"), allow_public=False)
@@ -84,7 +86,9 @@ def introspect():
             raise InvalidRequestError("token is required")
         token = oidc_tokens.introspect(tenant, client, request.form["token"], now)
     except OAuth2Error as exc:
+        db.session.rollback()
         return oauth_error(exc)
+    db.session.commit()  # keeps the client assertion's jti (private_key_jwt)
     body = {"active": False}
     if token is not None:
         account = token.grant.account

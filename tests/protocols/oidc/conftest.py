@@ -140,18 +140,22 @@ def rp(client, clock, login):
 
 
 class LogoutReceiver:
-    """A local HTTP server recording back-channel logout POSTs; answers `statuses` in turn, then 200."""
+    """A local HTTP server recording back-channel logout POSTs (and their Host headers); answers
+    `statuses` in turn, then 200; with `location` set, every answer carries that Location header."""
 
     def __init__(self):
-        self.received, self.statuses = [], []
+        self.received, self.statuses, self.hosts, self.location = [], [], [], None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 receiver.received.append(parse_qs(body).get("logout_token", [""])[0])
+                receiver.hosts.append(self.headers.get("Host"))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
