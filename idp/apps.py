@@ -17,8 +17,8 @@ def tiles_for(account):
         .where(group_apps.c.group_id == account.group_id, App.tenant_id == account.tenant_id)
         .order_by(App.name)
     ).all()
-    return [{"id": app.id, "name": app.name, "protocol": app.protocol, "launch_url": app.launch_url}
-            for app in rows]
+    return [{"id": app.id, "name": app.name, "protocol": app.protocol, "launch_url": app.launch_url,
+             "icon": app.icon, "color_index": app.color_index} for app in rows]
 
 
 def may_use(account, app):

@@ -1,0 +1,123 @@
+"""Apps (メニュー「サービス」): list, OIDC/SAML create and edit (one form per protocol), detail with the
+values to copy into the SaaS, client-secret regeneration, delete after a confirmation page.
+
+A client secret is only ever in the response to the POST that made it (creation, regeneration,
+switch to confidential), never in a redirect, the session or a log; that page is `no-store`."""
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from idp import app_admin, app_pages
+from idp.clock import current_time
+from idp.errors import ValidationError
+from idp.extensions import db
+from idp.group_admin import group_choices
+from idp.models.app import PROTOCOL_OIDC, PROTOCOL_SAML, TILE_COLORS
+from idp.saml_registry import ATTRIBUTE_KEYS, ATTRIBUTE_PRESETS, NAMEID_FORMATS, SIGN_CHOICES
+
+from . import bp
+from .access import admin_required, audit_context
+from .app_forms import OidcAppForm, SamlAppForm
+from .forms import ConfirmForm
+
+# protocol -> (form class, create, update, values of an app for its edit form)
+_FORMS = {
+    PROTOCOL_OIDC: (OidcAppForm, app_admin.create_oidc, app_admin.update_oidc, app_pages.oidc_fields_of),
+    PROTOCOL_SAML: (SamlAppForm, app_admin.create_saml, app_admin.update_saml, app_pages.saml_fields_of),
+}
+
+
+@bp.route("/apps")
+@admin_required
+def apps():
+    return render_template("admin/apps/list.html", rows=app_pages.list_rows(g.tenant),
+                           urls=app_pages.tenant_urls(g.tenant))
+
+
+@bp.route("/apps/new/<any(oidc, saml):protocol>", methods=["GET", "POST"])
+@admin_required
+def app_new(protocol):
+    return _app_form(protocol, None)
+
+
+@bp.route("/apps/<int:app_id>/edit", methods=["GET", "POST"])
+@admin_required
+def app_edit(app_id):
+    app = app_admin.get_app(g.tenant, app_id)
+    if app.protocol not in _FORMS:
+        abort(404)
+    return _app_form(app.protocol, app)
+
+
+def _app_form(protocol, app):
+    """Shared by create and edit of both protocols."""
+    form_class, create, update, fields_of = _FORMS[protocol]
+    form = form_class() if app is None or request.method == "POST" else form_class.of(fields_of(app))
+    errors = {}
+    if form.validate_on_submit():
+        actor, client = audit_context()
+        options = dict(now=current_time(), actor=actor, client=client)
+        if protocol == PROTOCOL_SAML:
+            options["metadata"] = form.metadata_bytes()
+        try:
+            if app is None:
+                created = create(g.tenant, form.to_fields(), **options)
+                app, secret = created.app, getattr(created, "client_secret", None)
+            else:
+                secret = update(app, form.to_fields(), **options)
+        except ValidationError as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            db.session.commit()
+            flash(_l("サービスを保存しました。"), "info")
+            return _secret_page(app, secret) if secret else redirect(url_for("admin.app_detail", app_id=app.id))
+    return render_template(f"admin/apps/{protocol}_form.html", form=form, errors=errors,
+                           app_id=app.id if app else None, groups=group_choices(g.tenant),
+                           selected_groups={str(v) for v in form.groups.data or []}, colors=TILE_COLORS,
+                           nameid_formats=NAMEID_FORMATS, sign_choices=SIGN_CHOICES,
+                           attribute_presets=ATTRIBUTE_PRESETS, attribute_keys=ATTRIBUTE_KEYS,
+                           presets=app_pages.attribute_presets())
+
+
+def _secret_page(app, secret):
+    values = app_pages.detail_values(g.tenant, app)
+    response = render_template("admin/apps/secret.html", app=values, client_secret=secret)
+    return response, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@bp.route("/apps/<int:app_id>")
+@admin_required
+def app_detail(app_id):
+    app = app_admin.get_app(g.tenant, app_id)
+    return render_template("admin/apps/detail.html", app=app_pages.detail_values(g.tenant, app), form=ConfirmForm())
+
+
+@bp.route("/apps/<int:app_id>/secret", methods=["POST"])
+@admin_required
+def app_regenerate_secret(app_id):
+    app = app_admin.get_app(g.tenant, app_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    actor, client = audit_context()
+    secret = app_admin.regenerate_secret(app, now=current_time(), actor=actor, client=client)
+    db.session.commit()
+    flash(_l("クライアントシークレットを再発行しました。以前のシークレットは使えません。"), "info")
+    return _secret_page(app, secret)
+
+
+@bp.route("/apps/<int:app_id>/delete", methods=["POST"])
+@admin_required
+def app_delete(app_id):
+    """The first POST shows the confirmation page; the second (confirm=1) deletes."""
+    app = app_admin.get_app(g.tenant, app_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if request.form.get("confirm") != "1":
+        return render_template("admin/apps/delete.html", form=form, app_id=app.id,
+                               items=[{"id": app.id, "label": app.name}])
+    actor, client = audit_context()
+    app_admin.delete_app(app, now=current_time(), actor=actor, client=client)
+    db.session.commit()
+    flash(_l("サービスを削除しました。"), "info")
+    return redirect(url_for("admin.apps"))
