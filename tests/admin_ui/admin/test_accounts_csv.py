@@ -228,3 +228,58 @@ def test_export_import_round_trip(admin, upload, apply, app, factory, acme):
     # the same file saved by Excel in Japan (Shift_JIS, no BOM) imports the same way
     html, url = upload(exported.decode("utf-8-sig").encode("cp932"))
     assert "取り込めません" not in html
+
+
+def test_mobile_is_required_under_the_sms_policy(upload, post, app, factory, acme):
+    sales = factory.group("acme", "営業")
+    post("/admin/security", "/admin/security/mfa", {"mode": "sms", "group": str(sales)})
+    html, _ = upload(csv_bytes([row(mobile=""), row(email="jiro@acme.example.com", group="営業", mobile="")]))
+    assert "<td>3</td><td>携帯電話番号</td><td>二段階認証がSMSのため、携帯電話番号を入力してください。</td>" in html
+    assert "<td>2</td><td>携帯電話番号</td>" not in html  # the default group has no SMS policy
+
+
+def test_a_file_over_1_mib_is_refused(admin, post, app):
+    data = csv_bytes([row()]) + b"#" * (1024 * 1024)
+    response = post("/admin/accounts/import", "/admin/accounts/import",
+                    {"file": (io.BytesIO(data), "big.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 200 and "ファイルが大きすぎます。" in response.get_data(as_text=True)
+    assert "ichiro@acme.example.com" not in _accounts(app)
+
+
+def test_apply_validates_again_and_applies_nothing_when_the_data_changed(upload, post, app, factory, acme):
+    sales = factory.group("acme", "営業")
+    html, url = upload(csv_bytes([row(email=f"u{i}@acme.example.com") for i in range(3)]
+                                 + [row(email="late@acme.example.com", group="営業")]))
+    assert "取り込む" in html
+    post("/admin/groups", "/admin/groups/delete", {"ids": str(sales), "confirm": "1"})  # meanwhile
+    response = post(url, url + "/apply")
+    assert response.status_code == 302 and response.headers["Location"] == url
+    assert "<td>5</td><td>所属グループ</td>" in post(url, url + "/apply", follow_redirects=True).get_data(as_text=True)
+    assert not any(email.startswith(("u", "late")) for email in _accounts(app))
+
+
+def test_a_failure_while_applying_rolls_every_row_back(upload, post, app, outbox, monkeypatch):
+    from idp import account_admin
+    html, url = upload(csv_bytes([row(email=f"u{i}@acme.example.com") for i in range(5)]))
+    real_create, calls = account_admin.create, []
+
+    def failing_create(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise RuntimeError("database went away")
+        return real_create(*args, **kwargs)
+    monkeypatch.setattr(account_admin, "create", failing_create)
+    assert post(url, url + "/apply").status_code == 500
+    assert len(calls) == 4
+    assert not any(email.startswith("u") for email in _accounts(app))
+    assert not [m for m in outbox.messages() if m["To"].startswith("u")]  # no mail for rows never committed
+
+
+def test_delete_flag_ends_the_sessions(upload, apply, app, factory, other_browser, acme):
+    factory.account(email="taro@acme.example.com")
+    browser = other_browser("taro@acme.example.com")
+    assert browser.get("/").status_code == 200
+    html, url = upload(csv_bytes([row(email="taro@acme.example.com", delete="1")]))
+    assert "登録 0件、更新 0件、削除 1件" in apply(url)
+    assert "taro@acme.example.com" not in _accounts(app)
+    assert browser.get("/").status_code == 302

@@ -121,3 +121,76 @@ def test_default_group_cannot_be_deleted(admin, post, app, acme):
     assert response.status_code == 400 and "デフォルトグループは削除できません。" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Group, default_id) is not None
+
+
+def test_create_goes_on_to_the_members_dialog_with_select_all(admin, submit, post, app, factory, app_ids):
+    html = admin.get("/admin/groups/new").get_data(as_text=True)
+    assert 'data-select-all="apps"' in html and html.count('name="apps"') == 2
+    taro, _ = factory.account()
+    jiro, _ = factory.account(email="jiro@acme.example.com", name="佐藤 次郎")
+    response = submit("/admin/groups/new", {"name": "営業", "apps": [str(i) for i in app_ids]})
+    group = _group(app, "営業")
+    assert response.headers["Location"] == f"/admin/groups/{group['id']}/members"
+    assert group["apps"] == ["payroll", "wiki"]
+    dialog = response.headers["Location"]
+    html = admin.get(dialog).get_data(as_text=True)
+    assert "グループを登録しました。続けてメンバーを追加できます。" in html and "data-select-all" in html
+    assert f'name="ids" value="{taro}"' in html and f'name="ids" value="{jiro}"' in html
+    response = post(dialog, dialog, {"ids": [str(taro), str(jiro)]}, follow_redirects=True)
+    assert "2人をグループに追加しました。" in response.get_data(as_text=True)
+    assert _group_of(app, taro) == _group_of(app, jiro) == "営業"
+    with app.app_context():
+        moves = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "account.update",
+                                                            AuditEvent.actor_type == "admin")).all()
+        assert sorted(e.target_id for e in moves) == sorted([taro, jiro])
+
+
+def test_edit_is_audited_with_the_changes(admin, submit, app, factory, app_ids):
+    group_id = factory.group("acme", "営業")
+    html = admin.get(f"/admin/groups/{group_id}/edit").get_data(as_text=True)
+    assert 'value="営業"' in html
+    submit(f"/admin/groups/{group_id}/edit", {"name": "営業部", "description": "東日本", "apps": [str(app_ids[0])]})
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "group.update"))
+        assert event.actor_type == "admin" and event.changes == {
+            "name": ["営業", "営業部"], "description": ["", "東日本"], "apps": [[], [app_ids[0]]]}
+
+
+def test_moving_a_user_by_editing_the_account_switches_their_apps_at_once(admin, submit, app, factory, app_ids,
+                                                                          other_browser):
+    sales = factory.group("acme", "営業")
+    dev = factory.group("acme", "開発")
+    submit(f"/admin/groups/{sales}/edit", {"name": "営業", "apps": [str(app_ids[0])]})
+    submit(f"/admin/groups/{dev}/edit", {"name": "開発", "apps": [str(app_ids[1])]})
+    taro, _ = factory.account()
+    form = {"name": "山田 太郎", "role": "user", "status": "enabled", "valid_from": "2026-04-01"}
+    submit(f"/admin/accounts/{taro}/edit", {**form, "group": str(sales)})
+    portal = other_browser("taro@acme.example.com")
+    html = portal.get("/").get_data(as_text=True)
+    assert "payroll" in html and "wiki" not in html
+    submit(f"/admin/accounts/{taro}/edit", {**form, "group": str(dev)})
+    html = portal.get("/").get_data(as_text=True)  # the same session, the next request
+    assert "wiki" in html and "payroll" not in html
+
+
+def test_delete_one_group(admin, post, app, factory, acme):
+    sales = factory.group("acme", "営業")
+    factory.group("acme", "開発")
+    response = post("/admin/groups", "/admin/groups/delete", {"ids": str(sales)})
+    html = response.get_data(as_text=True)
+    assert "<li>営業</li>" in html and "<li>開発</li>" not in html
+    post("/admin/groups", "/admin/groups/delete", {"ids": str(sales), "confirm": "1"})
+    with app.app_context():
+        assert db.session.get(Group, sales) is None
+    assert "開発" in admin.get("/admin/groups").get_data(as_text=True)
+
+
+def test_group_detail_links_members_and_lists_apps(admin, submit, app, factory, app_ids):
+    sales = factory.group("acme", "営業")
+    submit(f"/admin/groups/{sales}/edit", {"name": "営業", "apps": [str(app_ids[1])]})
+    with app.app_context():
+        group = db.session.get(Group, sales)
+        db.session.expunge(group)
+    taro, _ = factory.account(group=group)
+    html = admin.get(f"/admin/groups/{sales}").get_data(as_text=True)
+    assert f'<a href="/admin/accounts/{taro}">山田 太郎</a>' in html and "wiki" in html and "payroll" not in html

@@ -87,3 +87,69 @@ def test_purge_command_deletes_entries_older_than_730_days(app, events):
     with app.app_context():
         assert db.session.scalar(select(func.count(LoginEvent.id))) == 2
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "ancient.action")) is None
+
+
+@pytest.fixture
+def app_logins(app, clock, factory, acme):
+    """Two logins to two apps (OIDC success, SAML failure) besides the portal ones."""
+    from idp import apps
+    from idp.audit import ClientInfo
+    factory.account()
+    with app.app_context():
+        tenant = tenants.get_by_slug("acme")
+        ids = [apps.create_bookmark_app(tenant, name=name, launch_url=f"https://{name}.example.com/",
+                                        now=clock.now(), actor=OPERATOR).id for name in ("経費精算", "勤怠")]
+        record_login(result="success", now=clock.now(), tenant_id=tenant.id, login_id="taro@acme.example.com",
+                     app_id=ids[0], protocol="oidc", target="app", client=ClientInfo("203.0.113.7", "test"))
+        record_login(result="failure", now=clock.now(), tenant_id=tenant.id, login_id="jiro@acme.example.com",
+                     app_id=ids[1], protocol="saml", target="app", reason="not_allowed")
+        db.session.commit()
+        return ids
+
+
+def test_login_log_filters_by_app_and_shows_every_column(admin, app_logins):
+    html = admin.get(f"/admin/logs/logins?app={app_logins[0]}").get_data(as_text=True)
+    assert "taro@acme.example.com" in html and "jiro@" not in html
+    for text in ("経費精算", "oidc", "203.0.113.7", "2026/04/01 09:00", "成功"):
+        assert text in html
+    html = admin.get(f"/admin/logs/logins?app={app_logins[1]}&result=failure").get_data(as_text=True)
+    assert "jiro@acme.example.com" in html and "saml" in html and "not_allowed" in html and "taro@" not in html
+    assert f'<option value="{app_logins[0]}" selected>経費精算</option>' in admin.get(
+        f"/admin/logs/logins?app={app_logins[0]}").get_data(as_text=True)
+    lines = admin.get(f"/admin/logs/logins.csv?app={app_logins[1]}").get_data().decode("utf-8-sig").splitlines()
+    assert len(lines) == 2 and lines[1].split(",")[1:6] == ["jiro@acme.example.com", "勤怠", "saml", "failure",
+                                                            "not_allowed"]
+
+
+def test_operation_log_period_filter_and_pagination(admin, app, clock, acme):
+    with app.app_context():
+        tenant = tenants.get_by_slug("acme")
+        for i in range(55):
+            record_audit(tenant_id=tenant.id, actor=OPERATOR, action="test.bulk", target_type=f"t{i:02d}",
+                         now=clock.now() - timedelta(days=i))
+        db.session.commit()
+    html = admin.get("/admin/logs/operations?action=test.bulk").get_data(as_text=True)
+    assert "55件中 1 / 2 ページ" in html and "<td>t00</td>" in html and "<td>t54</td>" not in html
+    html = admin.get("/admin/logs/operations?action=test.bulk&page=2").get_data(as_text=True)
+    assert "<td>t54</td>" in html and "<td>t00</td>" not in html
+    # Japan calendar days: t01 is 2026-03-31 09:00 JST, t03 2026-03-29
+    html = admin.get("/admin/logs/operations?action=test.bulk&from=2026-03-29&to=2026-03-31").get_data(as_text=True)
+    assert "3件中" in html and all(f"<td>t0{i}</td>" in html for i in (1, 2, 3)) and "<td>t00</td>" not in html
+    lines = admin.get("/admin/logs/operations.csv?action=test.bulk&from=2026-03-29&to=2026-03-31").get_data()
+    assert len(lines.decode("utf-8-sig").splitlines()) == 4
+
+
+def test_csv_never_holds_entries_older_than_730_days(admin, events):
+    assert "ancient@" not in admin.get("/admin/logs/logins.csv").get_data().decode("utf-8-sig")
+    assert "ancient.action" not in admin.get("/admin/logs/operations.csv").get_data().decode("utf-8-sig")
+    assert "ancient@" not in admin.get("/admin/logs/logins?from=2020-01-01").get_data(as_text=True)
+
+
+def test_log_downloads_are_audited(admin, app, events):
+    admin.get("/admin/logs/logins.csv?result=failure")
+    admin.get("/admin/logs/operations.csv")
+    with app.app_context():
+        events = {e.action: e for e in db.session.scalars(select(AuditEvent).where(AuditEvent.actor_type == "admin"))}
+        assert events["logs.login_export"].changes == {"count": 1, "filters": {"result": "failure"}}
+        assert events["logs.login_export"].actor_label == "admin@acme.example.com"
+        assert "logs.audit_export" in events
