@@ -1,4 +1,5 @@
-"""The admin console in a real browser (Playwright, headless Debian Chromium); screenshots in tests/output/."""
+"""The admin console in a real browser (Playwright, headless Debian Chromium); screenshots of the main pages
+in tests/output/screenshots/ (git-ignored)."""
 import os
 import re
 
@@ -13,8 +14,12 @@ pytestmark = pytest.mark.sqlite_only
 ADMIN = "admin@acme.example.com"
 
 
+SHOTS = os.path.join(SCREENSHOT_DIR, "screenshots")
+
+
 def _shot(page, name):
-    page.screenshot(path=os.path.join(SCREENSHOT_DIR, f"admin_{name}.png"), full_page=True)
+    os.makedirs(SHOTS, exist_ok=True)
+    page.screenshot(path=os.path.join(SHOTS, f"admin_{name}.png"), full_page=True)
 
 
 @pytest.fixture
@@ -91,27 +96,72 @@ def test_group_with_users_and_apps(console, live_server, clock):
     with live_server.app.app_context():
         from idp import accounts
         tenant = tenants.get_by_slug("acme")
+        apps.create_bookmark_app(tenant, name="勤怠管理", launch_url="https://kintai.example.com/", now=clock.now(),
+                                 actor=OPERATOR)
         for i in range(3):
             accounts.create_account(tenant, email=f"u{i}@acme.example.com", name=f"営業 {i}", now=clock.now(),
                                     actor=OPERATOR, password=STRONG_PASSWORD)
+        accounts.create_account(tenant, email="dev@acme.example.com", name="開発 太郎", now=clock.now(),
+                                actor=OPERATOR, password=STRONG_PASSWORD)
         db.session.commit()
     page = console
     page.click("nav.admin-menu >> text=グループ")
     page.click("text=新規登録")
     page.fill("input[name=name]", "営業")
-    page.check("label:has-text('経費精算') input")
+    page.fill("textarea[name=description]", "営業部門の全員")
+    page.check("input[data-select-all=apps]")  # both apps at once
+    assert page.locator("input[name=apps]:checked").count() == 2
+    _shot(page, "group_form")
     page.click("button:has-text('保存')")
-    page.click("text=メンバー追加")
+    assert "/members" in page.url and "続けてメンバーを追加できます。" in page.content()  # the search dialog
     page.fill("input[name=name]", "営業")
     page.click("button:has-text('検索')")
+    assert "開発 太郎" not in page.locator("table.list").inner_text()
     page.check("input[data-select-all]")  # select-all in the header row
+    assert page.locator("input[name=ids]:checked").count() == 3
     _shot(page, "group_members")
     page.click("button:has-text('選択したアカウントを追加')")
     assert "3人をグループに追加しました。" in page.content()
     members = page.locator("table.list").inner_text()
-    assert all(f"営業 {i}" in members for i in range(3))
-    assert "経費精算" in page.locator(".details").inner_text()
+    assert all(f"営業 {i}" in members for i in range(3)) and "開発 太郎" not in members
+    services = page.locator(".details").inner_text()
+    assert "経費精算" in services and "勤怠管理" in services
     _shot(page, "group_detail")
+    page.click("text=営業 0")  # members link to the account detail
+    assert "u0@acme.example.com" in page.locator(".details").inner_text()
+    page.click("nav.admin-menu >> text=グループ")
+    _shot(page, "groups")
+
+
+def test_delete_accounts_with_select_all_and_confirmation(console, live_server, clock):
+    with live_server.app.app_context():
+        from idp import accounts
+        tenant = tenants.get_by_slug("acme")
+        for i in range(2):
+            accounts.create_account(tenant, email=f"temp{i}@acme.example.com", name=f"臨時 {i}", now=clock.now(),
+                                    actor=OPERATOR, password=STRONG_PASSWORD)
+        db.session.commit()
+    page = console
+    page.fill("input[name=name]", "臨時")
+    page.click("button:has-text('検索')")
+    page.check("input[data-select-all]")
+    page.click("form[method=post] button:has-text('削除')")
+    assert "ログイン中のセッションも終了します。" in page.content()
+    assert "臨時 0" in page.content() and "臨時 1" in page.content()
+    _shot(page, "accounts_delete")
+    page.click("button:has-text('削除する')")
+    assert "2件のアカウントを削除しました。" in page.content()
+    assert "臨時" not in page.locator("table.list").inner_text()
+
+
+def test_security_page(console):
+    page = console
+    page.click("nav.admin-menu >> text=セキュリティ")
+    assert page.locator("text=現在の鍵").count() == 2
+    page.click("button:has-text('鍵を更新する')")
+    assert "新しい署名鍵を作成しました。" in page.content()
+    assert page.locator("text=次の鍵（公開済み・署名前）").count() == 2
+    _shot(page, "security")
 
 
 def test_log_download(console, live_server):
