@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from conftest import STRONG_PASSWORD, csrf_token_from
 from idp.extensions import db
-from idp.models import Account, SsoSession
+from idp.models import Account, LoginEvent, SsoSession
 from tests.support.mfa import SmsOutbox, secret_on, set_mode, totp
 
 EMAIL = "taro@acme.example.com"
@@ -106,3 +106,18 @@ def test_wrong_sms_codes_and_passwords_lock_together(client, app, factory, clock
     right = post_form(client, "/login/mfa/code", {"code": code})
     assert LOCK_MESSAGE in right.get_data(as_text=True) and client.get_cookie("idp_sso") is None
     assert account_row(app).locked_at == clock.now()
+
+
+@pytest.mark.parametrize("config_overrides", [{"IDP_RATELIMIT_CODE_ACCOUNT": "3/minute"}])
+def test_code_entries_are_rate_limited(client, app, enrolled_secret, clock):
+    """The enrolment's code was the first entry (the limiter counts in real time, not the test clock)."""
+    password_step(client)
+    for _ in range(2):
+        assert post_form(client, "/login/mfa/code", {"code": "000000"}).status_code == 200
+    refused = post_form(client, "/login/mfa/code", {"code": totp(enrolled_secret, clock)})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert client.get_cookie("idp_sso") is None
+    with app.app_context():
+        [event] = db.session.scalars(select(LoginEvent).where(LoginEvent.reason == "rate_limited")).all()
+        assert event.account_id == account_row(app).id
+    assert account_row(app).failed_login_count == 2  # the refused entry was not even checked

@@ -242,10 +242,12 @@ def test_provider_failure_shows_a_retry_message(client, login, app, factory, ten
     assert post_form(client, "/login/mfa/sms").headers["Location"] == "/login/mfa/code"
 
 
-def test_unreachable_provider_shows_the_retry_message(client, login, factory, tenant, receiver):
+def test_unreachable_provider_shows_the_retry_message(client, login, factory, tenant, receiver, caplog):
     factory.account(mobile="09012345678")
     to_send_page(client, login)
     receiver.stop()
     failed = post_form(client, "/login/mfa/sms")
     assert failed.status_code == 503 and "SMSを送信できませんでした。" in failed.get_data(as_text=True)
+    assert "SMS provider unreachable" in caplog.text and "認証コード：" not in caplog.text
+    assert "もう一度「送信」を押してください" in failed.get_data(as_text=True)
     receiver.server = type("Stopped", (), {"shutdown": lambda self: None, "server_close": lambda self: None})()
