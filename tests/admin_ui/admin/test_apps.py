@@ -496,3 +496,28 @@ def test_secret_and_delete_buttons_need_csrf(admin, submit, app):
     assert admin.post(f"/admin/apps/{app_id}/secret").status_code == 400
     assert admin.post(f"/admin/apps/{app_id}/delete", data={"confirm": "1"}).status_code == 400
     assert oidc_row(app, app_id)
+
+
+def test_link_app_has_a_detail_and_can_be_deleted_but_no_protocol_form(admin, post, app, clock, acme):
+    from idp import apps
+    with app.app_context():
+        app_id = apps.create_bookmark_app(tenants.get_by_slug("acme"), name="社内wiki", now=clock.now(),
+                                          launch_url="https://wiki.example.com/", actor=OPERATOR).id
+        db.session.commit()
+    detail = admin.get(f"/admin/apps/{app_id}")
+    assert detail.status_code == 200 and "https://wiki.example.com/" in detail.get_data(as_text=True)
+    assert admin.get(f"/admin/apps/{app_id}/edit").status_code == 404
+    assert post(f"/admin/apps/{app_id}", f"/admin/apps/{app_id}/delete", {"confirm": "1"}).status_code == 302
+    with app.app_context():
+        assert db.session.get(App, app_id) is None
+
+
+def test_pages_render_in_english(admin, submit, app, sp_cert):
+    """The pages render with the English locale too (their strings are in translations/pending)."""
+    admin.get("/lang/en?next=/admin/apps")
+    _response, app_id, _secret = create_oidc(submit)
+    saml = submit("/admin/apps/new/saml", saml_form(sp_cert))
+    for path in ("/admin/apps", f"/admin/apps/{app_id}", f"/admin/apps/{app_id}/edit", saml.location,
+                 "/admin/apps/new/saml"):
+        response = admin.get(path)
+        assert response.status_code == 200 and '<html lang="en">' in response.get_data(as_text=True)
