@@ -7,17 +7,11 @@ from conftest import STRONG_PASSWORD, csrf_token_from
 from idp import groups, tenants
 from idp.extensions import db
 from idp.models import Account, AuditEvent
-from tests.support.mfa import secret_on, set_mode, totp
+from tests.support.mfa import post_form, secret_on, set_mode, totp
 
 EMAIL = "taro@acme.example.com"
 LOCK_MESSAGE = ("ログインに連続で失敗したため、このアカウントはロックされています。"
                 "30分後に再度ログインをお試しいただくか、管理者にロック解除をご依頼ください。")
-
-
-def post_form(browser, url, data=None):
-    page = browser.get(url)
-    assert page.status_code == 200, (url, page.status_code)
-    return browser.post(url, data={"csrf_token": csrf_token_from(page.get_data(as_text=True)), **(data or {})})
 
 
 def password_step(browser, password=STRONG_PASSWORD):

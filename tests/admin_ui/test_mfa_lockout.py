@@ -4,21 +4,15 @@ import os
 import pytest
 from sqlalchemy import select
 
-from conftest import STRONG_PASSWORD, csrf_token_from
+from conftest import STRONG_PASSWORD
 from idp.extensions import db
 from idp.models import Account, LoginEvent, SsoSession
-from tests.support.mfa import SmsOutbox, secret_on, set_mode, totp
+from tests.support.mfa import SmsOutbox, post_form, secret_on, set_mode, totp
 
 EMAIL = "taro@acme.example.com"
 LOCK_MESSAGE = ("ログインに連続で失敗したため、このアカウントはロックされています。"
                 "30分後に再度ログインをお試しいただくか、管理者にロック解除をご依頼ください。")
 WRONG_CODE = "認証コードが正しくありません。"
-
-
-def post_form(client, url, data=None):
-    page = client.get(url)
-    assert page.status_code == 200, (url, page.status_code)
-    return client.post(url, data={"csrf_token": csrf_token_from(page.get_data(as_text=True)), **(data or {})})
 
 
 def password_step(browser, password=STRONG_PASSWORD):

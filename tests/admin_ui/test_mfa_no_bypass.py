@@ -14,7 +14,7 @@ from sqlalchemy import select
 from conftest import csrf_token_from
 from idp.extensions import db
 from idp.models import AuditEvent, MfaFactor, SsoSession
-from tests.support.mfa import SmsOutbox, recovery_codes_on, secret_on, set_mode, totp
+from tests.support.mfa import SmsOutbox, post_form, recovery_codes_on, secret_on, set_mode, totp
 
 WRONG_CODE = "認証コードが正しくありません。"
 
@@ -22,12 +22,6 @@ WRONG_CODE = "認証コードが正しくありません。"
 @pytest.fixture
 def sms_outbox(app):
     return SmsOutbox(os.path.join(app.config["IDP_INSTANCE_DIR"], "sms"))
-
-
-def post_form(client, url, data=None):
-    page = client.get(url)
-    assert page.status_code == 200, (url, page.status_code)
-    return client.post(url, data={"csrf_token": csrf_token_from(page.get_data(as_text=True)), **(data or {})})
 
 
 def step_of(client):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from conftest import csrf_token_from
 from idp.extensions import db
 from idp.models import MfaFactor, MfaSmsCode, SsoSession
-from tests.support.mfa import SmsOutbox, recovery_codes_on, set_mode
+from tests.support.mfa import SmsOutbox, post_form, recovery_codes_on, set_mode
 
 EMAIL = "taro@acme.example.com"
 MESSAGE = "【まとめログイン】認証コード：{code} 認証コードの有効期限は発行から5分です。"
@@ -28,12 +28,6 @@ def sms_outbox(app):
 def tenant(app, factory, clock):
     factory.tenant()
     set_mode(app, clock, "sms")
-
-
-def post_form(client, url, data=None):
-    page = client.get(url)
-    assert page.status_code == 200, (url, page.status_code)
-    return client.post(url, data={"csrf_token": csrf_token_from(page.get_data(as_text=True)), **(data or {})})
 
 
 def to_send_page(client, login):

@@ -6,12 +6,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import csrf_token_from
 from idp import groups, oidc_clients, tenants
 from idp.audit import OPERATOR
 from idp.extensions import db
 from tests.protocols.oidc.conftest import REDIRECT_URI, RelyingParty
-from tests.support.mfa import SmsOutbox, secret_on, set_mode, totp
+from tests.support.mfa import SmsOutbox, post_form, secret_on, set_mode, totp
 
 
 @pytest.fixture
@@ -24,11 +23,6 @@ def registration(app, factory, clock):
                                         groups=[groups.default_group(tenant)], now=clock.now(), actor=OPERATOR)
         db.session.commit()
         return SimpleNamespace(**created.as_json())
-
-
-def post_form(client, url, data=None):
-    page = client.get(url).get_data(as_text=True)
-    return client.post(url, data={"csrf_token": csrf_token_from(page), **(data or {})})
 
 
 def totp_step(client, app, clock):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from conftest import csrf_token_from
 from idp.extensions import db
 from idp.models import AuditEvent, LoginEvent, MfaFactor, MfaRecoveryCode, SsoSession
-from tests.support.mfa import recovery_codes_on, secret_on, set_mode, totp
+from tests.support.mfa import post_form, recovery_codes_on, secret_on, set_mode, totp
 
 EMAIL = "taro@acme.example.com"
 LOCK_MESSAGE = ("ログインに連続で失敗したため、このアカウントはロックされています。"
@@ -21,12 +21,6 @@ def account_id(app, factory, clock):
     account_id = factory.account()[0]
     set_mode(app, clock, "totp")
     return account_id
-
-
-def post_form(client, url, data):
-    page = client.get(url)
-    assert page.status_code == 200, page.status_code
-    return client.post(url, data={"csrf_token": csrf_token_from(page.get_data(as_text=True)), **data})
 
 
 def enrol(client, login, clock, next_url=None):

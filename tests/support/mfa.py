@@ -57,3 +57,11 @@ class SmsOutbox:
         match = SMS_CODE_RE.search(messages[-1][1])
         assert match, messages[-1][1]
         return match.group(1)
+
+
+def post_form(client, url, data=None):
+    """GET a page, then POST `data` to it with the page's CSRF token (like a browser)."""
+    from conftest import csrf_token_from
+    page = client.get(url)
+    assert page.status_code == 200, (url, page.status_code)
+    return client.post(url, data={"csrf_token": csrf_token_from(page.get_data(as_text=True)), **(data or {})})
