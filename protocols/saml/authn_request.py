@@ -102,7 +102,7 @@ def check_common(tenant, message, service, now):
 
 
 def parse(tenant, incoming, now):
-    """A validated PendingLogin from an AuthnRequest, or SamlMessageError (400 page)."""
+    """(validated PendingLogin, SP) from an AuthnRequest, or SamlMessageError (400 page)."""
     request = samlp.authn_request_from_string(incoming.xml)
     if request is None:
         raise SamlMessageError("not an AuthnRequest")
@@ -123,7 +123,7 @@ def parse(tenant, incoming, now):
                         is_passive=request.is_passive in ("true", "1"), seen=epoch(now),
                         name_id_format=policy.format if policy is not None else None,
                         sp_name_qualifier=policy.sp_name_qualifier if policy is not None else None,
-                        allow_create=policy is None or policy.allow_create not in ("false", "0"))
+                        allow_create=policy is None or policy.allow_create not in ("false", "0")), sp
 
 
 def _serializer():

@@ -5,8 +5,10 @@ The entity ID is the metadata URL, built from IDP_BASE_URL. An unknown or termin
 certificate, so a rotated key is announced before it signs.
 """
 import base64
+import secrets
 
-from flask import Blueprint, Response, abort, g
+from flask import Blueprint, Response, abort, g, request
+from lxml import etree
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, md, samlp
 from saml2.xmldsig import KeyInfo, X509Certificate, X509Data
 from sqlalchemy import select
@@ -17,6 +19,8 @@ from idp.extensions import db
 from idp.models import Tenant
 from idp.saml_sso import NAMEID_URNS
 from idp.urls import issuer_for, saml_metadata_url_for
+
+from .xml_security import sign
 
 bp = Blueprint("saml", __name__, url_prefix="/t/<tenant_slug>/saml", template_folder="templates")
 BINDINGS = (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST)
@@ -45,8 +49,9 @@ def _key_descriptor(pem):
         x509_certificate=X509Certificate(text=body))]))
 
 
-def metadata_xml(tenant, now):
-    """The EntityDescriptor of the tenant's IdP (Metadata §2.4.3), unsigned."""
+def metadata_xml(tenant, now, signed=False):
+    """The EntityDescriptor of the tenant's IdP (Metadata §2.4.3); `signed`: enveloped signature by the
+    current signing key (Metadata §3), referencing the descriptor's ID."""
     descriptor = md.IDPSSODescriptor(
         protocol_support_enumeration=samlp.NAMESPACE, want_authn_requests_signed="false",
         key_descriptor=[_key_descriptor(pem) for pem, _signing in keys.saml_certificates(tenant.id, now)],
@@ -55,12 +60,20 @@ def metadata_xml(tenant, now):
         name_id_format=[md.NameIDFormat(text=urn) for urn in NAMEID_URNS.values()],
         single_sign_on_service=[md.SingleSignOnService(binding=b, location=endpoint_url(tenant, "sso"))
                                 for b in BINDINGS])
-    return md.EntityDescriptor(entity_id=entity_id(tenant), idpsso_descriptor=[descriptor]).to_string()
+    entity = md.EntityDescriptor(entity_id=entity_id(tenant), idpsso_descriptor=[descriptor],
+                                 id="_" + secrets.token_hex(20) if signed else None)
+    if not signed:
+        return entity.to_string()
+    root = etree.fromstring(entity.to_string())
+    sign(root, keys.signing_key(tenant, "RS256", now))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
 @bp.get("/metadata", endpoint="metadata")
 def metadata():
-    response = Response(metadata_xml(g.saml_tenant, current_time()), mimetype="application/samlmetadata+xml")
+    """`?signed=1` for signed metadata (for SPs that verify it against our certificate)."""
+    xml = metadata_xml(g.saml_tenant, current_time(), signed=request.args.get("signed") == "1")
+    response = Response(xml, mimetype="application/samlmetadata+xml")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 

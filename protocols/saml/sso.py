@@ -34,11 +34,17 @@ def _post_status(tenant, pending, now, second_level, top=responses.RESPONDER):
     return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
 
 
-def answer(tenant, pending, now):
+def answer(tenant, pending, now, sp=None):
     """Log in if needed, then post a Response (assertion or status) to the pending request's ACS."""
-    sp = saml_registry.get(tenant, pending.sp_id)
+    sp = sp or saml_registry.get(tenant, pending.sp_id)
     if sp is None:
         raise SamlMessageError(f"SP {pending.sp_id} is gone")
+    page = _page(tenant, sp, pending, now)
+    db.session.commit()  # seen request ID, participant, login event (after rendering: a commit expires the rows)
+    return page
+
+
+def _page(tenant, sp, pending, now):
     session = g.sso_session
     try:
         name_id_format = saml_sso.name_id_format_for(sp, pending.name_id_format, pending.sp_name_qualifier)
@@ -51,18 +57,17 @@ def answer(tenant, pending, now):
         subject = saml_sso.issue(tenant, sp, session, now, client_info(), name_id_format, pending.allow_create)
     except tuple(REFUSALS) as exc:
         log.info("SAML request refused: %s", exc.detail)
-        db.session.commit()  # the login event of a refusal
         return _post_status(tenant, pending, now, *REFUSALS[type(exc)])
-    xml = responses.success(tenant, sp, subject, pending, now)
-    db.session.commit()
-    return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
+    return post_form(pending.acs_url, "SAMLResponse", responses.success(tenant, sp, subject, pending, now),
+                     pending.relay_state)
 
 
 @bp.route("/sso", methods=["GET", "POST"], endpoint="sso")
 def sso():
     tenant, now = g.saml_tenant, current_time()
     incoming = read(request.method, request.args, request.form, request.query_string)
-    return answer(tenant, parse(tenant, incoming, now), now)
+    pending, sp = parse(tenant, incoming, now)
+    return answer(tenant, pending, now, sp)
 
 
 @bp.get("/sso/resume", endpoint="resume")

@@ -50,10 +50,15 @@ def _signing_key(loaded):
 
 
 def sign(element, loaded):
-    """Add an enveloped RSA-SHA256 signature to `element` (Response or Assertion) after its Issuer."""
+    """Add an enveloped RSA-SHA256 signature to `element` after its Issuer (Response, Assertion, Core §5.4.1),
+    or as its first child without one (EntityDescriptor, Metadata §3)."""
     signature = xmlsec.template.create(element, xmlsec.constants.TransformExclC14N,
                                        xmlsec.constants.TransformRsaSha256, ns="ds")
-    element.find(f"{{{SAML}}}Issuer").addnext(signature)
+    issuer = element.find(f"{{{SAML}}}Issuer")
+    if issuer is not None:
+        issuer.addnext(signature)
+    else:
+        element.insert(0, signature)
     reference = xmlsec.template.add_reference(signature, xmlsec.constants.TransformSha256,
                                               uri="#" + element.get("ID"))
     xmlsec.template.add_transform(reference, xmlsec.constants.TransformEnveloped)

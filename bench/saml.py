@@ -1,0 +1,300 @@
+"""SAML SSO benchmark (a script, not a test): `.venv/bin/python bench/saml.py [-n 800] [-w 2] [-c 1,4,16]`.
+
+Starts the app under gunicorn on 127.0.0.1 (fresh instance in a temp dir, rate limits off) with a
+seeded tenant, SAML SP (response and assertion signed) and users. Each load thread is a browser
+with a live SSO session that sends SP-initiated AuthnRequests over HTTP-Redirect (built before the
+clock starts, one ID each) and gets the auto-posting form with the signed Response: the whole
+request, i.e. parsing, replay check, group check, login event, two in-process RSA-SHA256
+signatures (python `xmlsec` binding, keys loaded once per process). Prints signed responses/s and
+p50/p99 latency per concurrency level, and the workers' CPU time per response (from /proc: what the
+rate would be with the cores free, as the load generator and anything else running share them);
+the first response is verified (both signatures) with xmlsec against the metadata's certificate.
+
+For comparison it then times pysaml2's default path for the same response (Server.
+create_authn_response with sign_response and sign_assertion: the `xmlsec1` program runs for each
+signature) in one process and in `-w` processes, next to our signing of the same XML in-process.
+"""
+import argparse
+import base64
+import html
+import multiprocessing
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from oidc import CSRF_RE, PASSWORD, free_port  # noqa: E402  (same helpers as the OIDC benchmark)
+
+SP_ENTITY = "https://sp.bench.example.com/metadata"
+ACS_URL = "https://sp.bench.example.com/acs"
+FORM_RE = re.compile(r'name="SAMLResponse" value="([^"]+)"')
+PASSWORD_CONTEXT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+
+
+def seed(env, users):
+    """Tenant, users and the SP, through the services (same instance dir as gunicorn)."""
+    os.environ.update(env)
+    from idp import accounts, create_app, groups, saml_registry, tenants
+    from idp.audit import OPERATOR
+    from idp.clock import utcnow
+    from idp.extensions import db
+    app = create_app()
+    with app.app_context():
+        now = utcnow()
+        tenant = tenants.create_tenant(slug="bench", company_name="Bench", owner_email="owner@bench.example.com",
+                                       admin_email="admin@bench.example.com", admin_password=PASSWORD,
+                                       now=now, actor=OPERATOR).tenant
+        for i in range(users):
+            accounts.create_account(tenant, email=f"user{i}@bench.example.com", name=f"User {i}",
+                                    password=PASSWORD, now=now, actor=OPERATOR)
+        saml_registry.register(tenant, name="bench", entity_id=SP_ENTITY, acs_urls=[ACS_URL], now=now,
+                               actor=OPERATOR, sign="both", groups=[groups.default_group(tenant)])
+        db.session.commit()
+    return app
+
+
+def authn_request_url(base, number):
+    """An unsigned HTTP-Redirect AuthnRequest with its own ID (Bindings §3.4.4)."""
+    instant = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    xml = (f'<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+           f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_bench{number:08d}" Version="2.0" '
+           f'IssueInstant="{instant}" Destination="{base}/t/bench/saml/sso" AssertionConsumerServiceURL="{ACS_URL}">'
+           f'<saml:Issuer>{SP_ENTITY}</saml:Issuer></samlp:AuthnRequest>')
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
+    encoded = base64.b64encode(deflater.compress(xml.encode()) + deflater.flush()).decode()
+    return f"{base}/t/bench/saml/sso?{urlencode({'SAMLRequest': encoded, 'RelayState': 'bench'})}"
+
+
+def logged_in_browser(base, email):
+    http = requests.Session()
+    page = http.get(f"{base}/login")
+    posted = http.post(f"{base}/login", allow_redirects=False, data={
+        "csrf_token": CSRF_RE.search(page.text).group(1), "email": email, "password": PASSWORD, "next": "/"})
+    assert posted.status_code == 302 and "idp_sso" in http.cookies, posted.text[:300]
+    return http
+
+
+def signed_response(http, url):
+    answer = http.get(url, allow_redirects=False)
+    match = FORM_RE.search(answer.text)
+    if answer.status_code != 200 or match is None:
+        raise RuntimeError(f"no SAMLResponse: HTTP {answer.status_code} {answer.text[:300]}")
+    return base64.b64decode(html.unescape(match.group(1)))
+
+
+def measure(concurrency, plans):
+    """Each thread runs its list of callables; returns (responses/s, sorted latencies)."""
+    def worker(plan):
+        latencies = []
+        for step in plan:
+            start = time.perf_counter()
+            step()
+            latencies.append(time.perf_counter() - start)
+        return latencies
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        latencies = sorted(x for part in pool.map(worker, plans) for x in part)
+    return len(latencies) / (time.perf_counter() - start), latencies
+
+
+def report(label, concurrency, rate, latencies):
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(f"{label:<28} c={concurrency:<3} n={len(latencies):<5} {rate:8.1f} responses/s   "
+          f"p50 {statistics.median(latencies) * 1000:6.1f} ms   p99 {p99 * 1000:6.1f} ms", flush=True)
+
+
+def verify_both_signatures(xml, certificate_pem):
+    """Check the Response and Assertion signatures like an SP would (xmlsec against the metadata cert)."""
+    from lxml import etree
+
+    from protocols.saml.xml_security import DSIG, SAML, verify_enveloped
+    root = etree.fromstring(xml)
+    verify_enveloped(root, certificate_pem)
+    assertion = root.find(f"{{{SAML}}}Assertion")
+    verify_enveloped(assertion, certificate_pem)
+    assert len(root.findall(f".//{{{DSIG}}}Signature")) == 2
+
+
+def workers_cpu_seconds(master_pid):
+    """CPU time (user + system) used so far by the gunicorn workers of `master_pid` (Linux /proc)."""
+    with open(f"/proc/{master_pid}/task/{master_pid}/children") as fh:
+        children = [int(pid) for pid in fh.read().split()]
+    ticks = 0
+    for pid in children:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def bench_http(base, levels, n, master_pid, workers):
+    browsers = [logged_in_browser(base, f"user{i}@bench.example.com") for i in range(max(levels))]
+    counter = iter(range(10_000_000))
+    for _ in range(8):  # warm both workers (keys decrypted, parsed and turned into xmlsec keys once each)
+        signed_response(browsers[0], authn_request_url(base, next(counter)))
+    metadata = requests.get(f"{base}/t/bench/saml/metadata").text
+    certificate = re.search(r"<(?:\w+:)?X509Certificate>([^<]+)<", metadata).group(1)
+    pem = "-----BEGIN CERTIFICATE-----\n" + certificate + "\n-----END CERTIFICATE-----\n"
+    verify_both_signatures(signed_response(browsers[0], authn_request_url(base, next(counter))), pem)
+    for c in levels:
+        plans = [[lambda http=browsers[i], url=authn_request_url(base, next(counter)): signed_response(http, url)
+                  for _ in range(n // c)] for i in range(c)]
+        cpu_before = workers_cpu_seconds(master_pid)
+        rate, latencies = measure(c, plans)
+        cpu_ms = (workers_cpu_seconds(master_pid) - cpu_before) * 1000 / len(latencies)
+        report("SP-initiated SSO (HTTP)", c, rate, latencies)
+        print(f"{'':<28} server CPU {cpu_ms:5.1f} ms per response -> at most {workers * 1000 / cpu_ms:6.0f}/s "
+              f"with {workers} free cores for the {workers} workers", flush=True)
+
+
+# --- pysaml2's default path (xmlsec1 program) next to in-process signing of the same XML -------------
+
+def _pysaml2_server(key_file, cert_file, workdir):
+    from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+    from saml2.config import IdPConfig
+    from saml2.saml import NAME_FORMAT_BASIC
+    from saml2.server import Server
+    sp_metadata = (
+        f'<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{SP_ENTITY}">'
+        f'<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+        f'<md:AssertionConsumerService Binding="{BINDING_HTTP_POST}" Location="{ACS_URL}" index="0"/>'
+        f'</md:SPSSODescriptor></md:EntityDescriptor>')
+    config = IdPConfig()
+    config.load({
+        "entityid": "http://127.0.0.1/t/bench/saml/metadata",
+        "service": {"idp": {
+            "endpoints": {"single_sign_on_service": [("http://127.0.0.1/t/bench/saml/sso", BINDING_HTTP_REDIRECT)]},
+            "policy": {"default": {"lifetime": {"minutes": 5}, "attribute_restrictions": None,
+                                   "name_form": NAME_FORMAT_BASIC}}}},
+        "key_file": key_file, "cert_file": cert_file, "xmlsec_binary": "/usr/bin/xmlsec1",
+        "metadata": {"inline": [sp_metadata]}, "tmp_path": workdir,
+        "signing_algorithm": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+        "digest_algorithm": "http://www.w3.org/2001/04/xmlenc#sha256",
+    })
+    return Server(config=config)
+
+
+def _pysaml2_responses(args):
+    """Worker: `count` responses signed twice by pysaml2's default backend; returns the latencies."""
+    key_file, cert_file, workdir, count, offset = args
+    from saml2 import saml
+    server = _pysaml2_server(key_file, cert_file, workdir)
+    latencies = []
+    for i in range(count):
+        start = time.perf_counter()
+        server.create_authn_response(
+            identity={"email": ["user0@bench.example.com"], "name": ["User 0"], "groups": ["Bench"]},
+            in_response_to=f"_py{offset + i}", destination=ACS_URL, sp_entity_id=SP_ENTITY,
+            name_id=saml.NameID(format=saml.NAMEID_FORMAT_EMAILADDRESS, text="user0@bench.example.com"),
+            authn={"class_ref": PASSWORD_CONTEXT}, sign_response=True, sign_assertion=True)
+        latencies.append(time.perf_counter() - start)
+    return latencies
+
+
+def _in_process_responses(args):
+    """Worker: the same unsigned pysaml2 XML signed twice with our xmlsec-binding path."""
+    key_file, cert_file, workdir, count, offset = args
+    from cryptography.hazmat.primitives import serialization
+    from lxml import etree
+    from saml2 import saml
+
+    from keys import LoadedKey
+    from protocols.saml.xml_security import SAML, sign
+    with open(key_file, "rb") as fh:
+        private_key = serialization.load_pem_private_key(fh.read(), password=None)
+    with open(cert_file) as fh:
+        loaded = LoadedKey(kid="bench", alg="RS256", private_key=private_key, jwk=None, certificate=fh.read())
+    server = _pysaml2_server(key_file, cert_file, workdir)
+    latencies = []
+    for i in range(count):
+        start = time.perf_counter()
+        response = server.create_authn_response(
+            identity={"email": ["user0@bench.example.com"], "name": ["User 0"], "groups": ["Bench"]},
+            in_response_to=f"_in{offset + i}", destination=ACS_URL, sp_entity_id=SP_ENTITY,
+            name_id=saml.NameID(format=saml.NAMEID_FORMAT_EMAILADDRESS, text="user0@bench.example.com"),
+            authn={"class_ref": PASSWORD_CONTEXT}, sign_response=False, sign_assertion=False)
+        root = etree.fromstring(str(response).encode())
+        sign(root.find(f"{{{SAML}}}Assertion"), loaded)
+        sign(root, loaded)
+        etree.tostring(root)
+        latencies.append(time.perf_counter() - start)
+    return latencies
+
+
+def bench_signing_paths(app, workers, count):
+    """Build-and-sign rate of both paths, in 1 and in `workers` processes (no HTTP, no database)."""
+    from cryptography.hazmat.primitives import serialization
+
+    import keys
+    from idp import tenants
+    from idp.clock import utcnow
+    workdir = tempfile.mkdtemp(prefix="idp-bench-pysaml2-")
+    with app.app_context():
+        loaded = keys.signing_key(tenants.get_by_slug("bench"), "RS256", utcnow())
+        key_file, cert_file = os.path.join(workdir, "key.pem"), os.path.join(workdir, "cert.pem")
+        with open(key_file, "wb") as fh:
+            fh.write(loaded.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                      serialization.NoEncryption()))
+        with open(cert_file, "w") as fh:
+            fh.write(loaded.certificate)
+    for label, job, n in (("pysaml2 default (xmlsec1)", _pysaml2_responses, max(20, count // 8)),
+                          ("pysaml2 + in-process xmlsec", _in_process_responses, count)):
+        for processes in sorted({1, workers}):
+            per = max(1, n // processes)
+            jobs = [(key_file, cert_file, workdir, per, p * per) for p in range(processes)]
+            with multiprocessing.get_context("spawn").Pool(processes) as pool:
+                pool.map(job, [(key_file, cert_file, workdir, 2, 10_000_000 + p) for p in range(processes)])  # warm
+                start = time.perf_counter()
+                parts = pool.map(job, jobs)
+                elapsed = time.perf_counter() - start
+            latencies = sorted(x for part in parts for x in part)
+            report(f"{label} ({processes}p)", processes, len(latencies) / elapsed, latencies)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=800, help="SSO requests per concurrency level")
+    parser.add_argument("-w", "--workers", type=int, default=2, help="gunicorn workers (and comparison processes)")
+    parser.add_argument("-c", "--concurrency", default="1,4,16", help="concurrency levels")
+    parser.add_argument("--skip-pysaml2", action="store_true", help="only the HTTP measurement")
+    args = parser.parse_args()
+    levels = [int(c) for c in args.concurrency.split(",")]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    instance = tempfile.mkdtemp(prefix="idp-bench-")
+    env = {"IDP_INSTANCE_DIR": instance, "IDP_BASE_URL": base, "IDP_RATELIMIT_ENABLED": "0",
+           "IDP_MAIL_ASYNC": "1", "IDP_SECRET_KEY": "bench-secret"}
+    app = seed(env, users=max(levels))
+    import subprocess
+    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-w", str(args.workers),
+                               "-b", f"127.0.0.1:{port}", "--log-level", "warning", "idp:create_app()"],
+                              env={**os.environ, **env}, cwd=ROOT)
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/t/bench/saml/metadata", timeout=5)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        print(f"gunicorn: {args.workers} workers on {base}; {os.cpu_count()} CPUs; n={args.n}", flush=True)
+        bench_http(base, levels, args.n, server.pid, args.workers)
+    finally:
+        server.terminate()
+        server.wait(10)
+    if not args.skip_pysaml2:
+        bench_signing_paths(app, args.workers, args.n // 4)
+
+
+if __name__ == "__main__":
+    main()
