@@ -48,8 +48,8 @@ class AccountFields:
 
 def get_account(tenant, account_id):
     """The account with this id in `tenant`; another tenant's account is 'not found'."""
-    account = db.session.scalar(select(Account).where(Account.tenant_id == tenant.id, Account.id == account_id))
-    if account is None:
+    account = db.session.get(Account, account_id)  # the identity map first (CSV import), then the database
+    if account is None or account.tenant_id != tenant.id:
         raise NotFound(_l("アカウントが見つかりません。"))
     return account
 
@@ -63,8 +63,35 @@ def accounts_by_ids(tenant, ids):
     return found
 
 
-def field_errors(tenant, fields):
+class TenantLookups:
+    """Groups and MFA modes of one tenant, read once: the CSV import checks up to 300 rows with one."""
+
+    def __init__(self, tenant):
+        self.tenant = tenant
+        self._modes = None
+        self._groups = {}  # held here: the session's identity map only keeps objects something refers to
+
+    def group(self, group_id):
+        """The group of the tenant with this id, or None."""
+        if group_id not in self._groups:
+            group = db.session.get(Group, group_id) if group_id else None
+            self._groups[group_id] = group if group is not None and group.tenant_id == self.tenant.id else None
+        return self._groups[group_id]
+
+    def mfa_mode(self, group_id):
+        """The MFA mode an account in this group gets (the group's override, else the tenant's)."""
+        if self._modes is None:
+            self._modes = (mfa_policy.get_policy(self.tenant), mfa_policy.list_overrides(self.tenant))
+        tenant_mode, overrides = self._modes
+        return overrides.get(group_id) or tenant_mode
+
+
+def field_errors(tenant, fields, lookups=None):
     """Field -> messages for the admin form and the CSV import (which maps them to its columns)."""
+    lookups = lookups or TenantLookups(tenant)
+    with db.session.no_autoflush:  # the look-ups never depend on unflushed accounts (import speed)
+        group = lookups.group(fields.group_id)
+        sms = group is not None and not fields.mobile and lookups.mfa_mode(group.id) == mfa_policy.SMS
     errors = {
         "name": text_errors(fields.name, required=True, max_length=200,
                             required_message=_l("名前を入力してください。")),
@@ -75,44 +102,33 @@ def field_errors(tenant, fields):
         "role": [] if fields.role in ROLES else [_l("ユーザータイプが正しくありません。")],
         "status": [] if fields.status in STATUSES else [_l("ステータスが正しくありません。")],
         "valid_from": [] if fields.valid_from else [_l("有効開始日を入力してください。")],
-        "group": [] if _group(tenant, fields.group_id) else [_l("グループが見つかりません。")],
+        "group": [] if group else [_l("グループが見つかりません。")],
     }
-    if not fields.mobile and _mfa_mode(tenant, fields.group_id) == mfa_policy.SMS:
+    if sms:
         errors["mobile"] = [_l("二段階認証がSMSのため、携帯電話番号を入力してください。")]
     if fields.valid_to and fields.valid_from and fields.valid_to < fields.valid_from:
         errors["valid_to"] = [_l("有効終了日は有効開始日以降の日付にしてください。")]
     return {key: value for key, value in errors.items() if value}
 
 
-def _mfa_mode(tenant, group_id):
-    """The MFA mode an account in this group gets (the group's override, else the tenant's)."""
-    group = _group(tenant, group_id)
-    return (mfa_policy.get_policy(tenant, group=group) if group else None) or mfa_policy.get_policy(tenant)
-
-
-def _group(tenant, group_id):
-    if not group_id:
-        return None
-    return db.session.scalar(select(Group).where(Group.tenant_id == tenant.id, Group.id == group_id))
-
-
-def create(tenant, email, fields, *, now, actor, client=NO_CLIENT):
+def create(tenant, email, fields, *, now, actor, client=NO_CLIENT, lookups=None):
     """Create an account as an admin; the activation mail goes out after the commit."""
+    lookups = lookups or TenantLookups(tenant)
     fields.cleaned()
-    errors = field_errors(tenant, fields)
+    errors = field_errors(tenant, fields, lookups)
     if errors:
         raise ValidationError(errors)
     return create_account(
         tenant, email=email, name=fields.name, now=now, actor=actor, client=client, role=fields.role,
-        group=_group(tenant, fields.group_id), phone=fields.phone, mobile=fields.mobile,
+        group=lookups.group(fields.group_id), phone=fields.phone, mobile=fields.mobile,
         organization=fields.organization, department=fields.department, status=fields.status,
         valid_from=fields.valid_from, valid_to=fields.valid_to).account
 
 
-def update(account, fields, *, now, actor, client=NO_CLIENT):
+def update(account, fields, *, now, actor, client=NO_CLIENT, lookups=None):
     """Apply an admin's edit; returns the changes {field: [old, new]} (audited)."""
     fields.cleaned()
-    errors = field_errors(account.tenant, fields)
+    errors = field_errors(account.tenant, fields, lookups)
     if account.id == actor.id and (fields.role != account.role or fields.status != account.status):
         errors["role"] = [_l("自分自身のユーザータイプとステータスは変更できません。")]
     if errors:

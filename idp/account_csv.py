@@ -109,6 +109,10 @@ class _Context:
     groups: dict  # name -> id
     existing: dict  # normalized email -> Account (any tenant)
     seen: set = field(default_factory=set)
+    lookups: account_admin.TenantLookups = None
+
+    def __post_init__(self):
+        self.lookups = account_admin.TenantLookups(self.tenant)
 
     @classmethod
     def load(cls, tenant, rows):
@@ -148,7 +152,7 @@ def _plan_row(plan, context, number, cells, acting_account_id):
     fields, problems = _fields(context, cells)
     reported = {column for column, _message in problems}
     problems += [(FIELD_COLUMNS[name], messages[0])
-                 for name, messages in account_admin.field_errors(context.tenant, fields).items()
+                 for name, messages in account_admin.field_errors(context.tenant, fields, context.lookups).items()
                  if FIELD_COLUMNS[name] not in reported]
     if not problems and account is not None and account.id == acting_account_id and (
             fields.role != account.role or fields.status != account.status):
@@ -201,12 +205,13 @@ def apply_plan(tenant, plan, *, now, actor, client=NO_CLIENT):
     queued on the session and go out after the caller's commit."""
     if plan.errors:
         raise ValidationError({"file": [plan.errors[0].message]})
+    lookups = account_admin.TenantLookups(tenant)
     for op in plan.operations:
         if op.kind == CREATE:
-            account_admin.create(tenant, op.email, op.fields, now=now, actor=actor, client=client)
+            account_admin.create(tenant, op.email, op.fields, now=now, actor=actor, client=client, lookups=lookups)
         elif op.kind == UPDATE:
             account_admin.update(account_admin.get_account(tenant, op.account_id), op.fields, now=now,
-                                 actor=actor, client=client)
+                                 actor=actor, client=client, lookups=lookups)
         else:
             delete_account(account_admin.get_account(tenant, op.account_id), now=now, actor=actor, client=client)
     counts = plan.counts()

@@ -91,12 +91,16 @@ def test_forms_need_csrf(admin, app, factory):
         assert find_by_email("x@acme.example.com") is None
 
 
+def _placeholder(rule, argument):
+    items = getattr(rule._converters[argument], "items", None)  # any(oidc, saml)
+    return sorted(items)[0] if items else {"token": "t" * 32}.get(argument, 1)
+
+
 def _post_routes(app):
     """Every POST route of the console, with placeholder ids (CSRF is checked before any look-up)."""
-    values = {"account_id": 1, "group_id": 1, "app_id": 1, "token": "t" * 32}
     with app.test_request_context():
         from flask import url_for
-        return sorted({url_for(rule.endpoint, **{arg: values.get(arg, 1) for arg in rule.arguments})
+        return sorted({url_for(rule.endpoint, **{arg: _placeholder(rule, arg) for arg in rule.arguments})
                        for rule in app.url_map.iter_rules()
                        if rule.endpoint.startswith("admin.") and "POST" in rule.methods})
 
