@@ -104,6 +104,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
     """WAL + busy timeout so the CLI works while the server runs on the same file."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: no fsync per commit; durable at checkpoints, never corrupt
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

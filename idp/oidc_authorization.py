@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from authlib.oauth2.rfc6749.errors import AccessDeniedError
 
-from .apps import may_use
+from .oidc_clients import may_use
 from .audit import record_login
 from .oidc_tokens import issue_code
 
@@ -35,7 +35,7 @@ def grant_code(tenant, oidc_client, sso_session, *, redirect_uri, scope, nonce, 
     """Issue a code if the account's group may use the app; else AccessDeniedError (logged)."""
     account = sso_session.account
     app = oidc_client.app
-    if not may_use(account, app):
+    if not may_use(account, oidc_client):
         record_login(result="failure", now=now, client=client_info, account=account, reason="app_not_assigned",
                      target=app.name[:200], protocol=PROTOCOL, app_id=app.id)
         raise AccessDeniedError("the user is not allowed to use this app", redirect_uri=redirect_uri, state=state)

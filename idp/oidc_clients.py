@@ -13,12 +13,14 @@ from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import IntegrityError
 
 from .audit import NO_CLIENT, record_audit
 from .errors import ValidationError
 from .extensions import db
-from .models import App, Group
+from . import oidc_cache
+from .models import App, Group, group_apps
 from .models.app import PROTOCOL_OIDC
 from .models.oidc import OidcClient, OidcUsedAssertion
 from .secrets_util import digest, new_token, same
@@ -110,8 +112,23 @@ def find(tenant, client_id):
     """The tenant's client with this client_id, or None (a client of another tenant is unknown here)."""
     if not client_id or not isinstance(client_id, str) or len(client_id) > 64:
         return None
-    return db.session.scalar(select(OidcClient).where(OidcClient.tenant_id == tenant.id,
-                                                      OidcClient.client_id == client_id))
+    copy = oidc_cache.cached(tenant.id, ("oidc_client", client_id), lambda: _client_copy(tenant, client_id))
+    return oidc_cache.attach(copy) if copy is not None else None
+
+
+def _client_copy(tenant, client_id):
+    row = db.session.scalar(select(OidcClient).options(joinedload(OidcClient.app)).where(
+        OidcClient.tenant_id == tenant.id, OidcClient.client_id == client_id))
+    return oidc_cache.detached_copy(row, app=oidc_cache.detached_copy(row.app)) if row is not None else None
+
+
+def may_use(account, client):
+    """Whether the account's group is assigned to the client's app (idp.apps.may_use, from the cache)."""
+    if account.tenant_id != client.tenant_id:
+        return False
+    allowed = oidc_cache.cached(client.tenant_id, ("app_groups", client.app_id), lambda: frozenset(
+        db.session.scalars(select(group_apps.c.group_id).where(group_apps.c.app_id == client.app_id))))
+    return account.group_id in allowed
 
 
 def secret_matches(client, secret):

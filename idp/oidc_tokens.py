@@ -15,10 +15,12 @@ from datetime import timedelta
 
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from .accounts_state import login_block_reason
-from .apps import may_use
+from .oidc_clients import may_use
 from .extensions import db
+from .models import Account
 from .models.oidc import TOKEN_ACCESS, TOKEN_REFRESH, OidcAuthorizationCode, OidcGrant, OidcToken
 from .secrets_util import digest, new_token, same
 
@@ -59,7 +61,7 @@ def _check_pkce(code, verifier):
 
 def redeem_code(tenant, client, raw_code, *, redirect_uri, code_verifier, now):
     """Exchange a code for a new grant (tokens are added by the caller)."""
-    code = db.session.scalar(select(OidcAuthorizationCode).where(
+    code = db.session.scalar(select(OidcAuthorizationCode).options(_with_account(OidcAuthorizationCode.account)).where(
         OidcAuthorizationCode.tenant_id == tenant.id, OidcAuthorizationCode.code_hash == digest(raw_code or "")))
     if code is None or code.client_pk != client.id:
         raise InvalidGrantError("invalid authorization code")
@@ -79,7 +81,7 @@ def redeem_code(tenant, client, raw_code, *, redirect_uri, code_verifier, now):
     if flipped.rowcount != 1:
         raise InvalidGrantError("authorization code already used")
     _check_account(code.account, client, now)
-    grant = OidcGrant(tenant_id=tenant.id, client_pk=client.id, account_id=code.account_id,
+    grant = OidcGrant(tenant_id=tenant.id, client_pk=client.id, account=code.account,
                       sso_session_id=code.sso_session_id, code_id=code.id, scope=code.scope, claims=code.claims,
                       auth_time=code.auth_time, amr=code.amr, sid=code.sid, created_at=now)
     db.session.add(grant)
@@ -96,7 +98,7 @@ def client_grant(tenant, client, scope, now):
 
 
 def _check_account(account, client, now):
-    if account is None or login_block_reason(account, now) is not None or not may_use(account, client.app):
+    if account is None or login_block_reason(account, now) is not None or not may_use(account, client):
         raise InvalidGrantError("the user may no longer use this app")
 
 
@@ -117,10 +119,20 @@ def new_refresh_token(grant, now, scope=None):
     return raw
 
 
+def _with_account(*path):
+    """Loader option: follow `path` to the account, loading it and its group in the same statement
+    (the account's state is checked and the ID token names the group)."""
+    loader = joinedload(path[0])
+    for attribute in path[1:]:
+        loader = loader.joinedload(attribute)
+    return loader.joinedload(Account.group)
+
+
 def _find(tenant, raw, kind=None):
     if not raw or not isinstance(raw, str) or len(raw) > 8000:
         return None
-    stmt = select(OidcToken).where(OidcToken.tenant_id == tenant.id, OidcToken.token_hash == digest(raw))
+    stmt = select(OidcToken).options(_with_account(OidcToken.grant, OidcGrant.account)).where(
+        OidcToken.tenant_id == tenant.id, OidcToken.token_hash == digest(raw))
     if kind:
         stmt = stmt.where(OidcToken.kind == kind)
     return db.session.scalar(stmt)

@@ -13,6 +13,12 @@ from .audit import ClientInfo
 from .clock import current_time
 
 SSO_COOKIE = "idp_sso"
+STATELESS = "idp_stateless_endpoints"
+
+
+def mark_stateless(app, *endpoints):
+    """Endpoints that never use the SSO session (JSON APIs called by apps): the cookie is not looked up."""
+    app.extensions.setdefault(STATELESS, set()).update(endpoints)
 
 
 def client_info():
@@ -36,6 +42,9 @@ def requested_ui_locale(supported):
 
 def load_sso_session():
     """before_request: resolve the SSO cookie into g.sso_session / g.account (or None)."""
+    if request.endpoint in current_app.extensions.get(STATELESS, ()):
+        g.sso_session = g.account = None
+        return
     g.sso_session = sessions.resolve(request.cookies.get(SSO_COOKIE), current_time())
     g.account = g.sso_session.account if g.sso_session else None
 

@@ -16,7 +16,7 @@ from flask import current_app
 from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import select
 
-from idp import encryption
+from idp import encryption, oidc_cache
 from idp.audit import record_audit
 from idp.errors import Conflict
 from idp.extensions import db
@@ -37,6 +37,7 @@ class LoadedKey:
 
 _cache = {}
 _cache_lock = threading.Lock()
+oidc_cache.watch(SigningKey)
 
 
 def _settings():
@@ -62,11 +63,32 @@ def create_tenant_keys(tenant, now):
     return [_new_key(tenant, alg, now, now) for alg in ALGORITHMS]
 
 
+@dataclass(frozen=True)
+class KeyRow:
+    """A signing_keys row as this process keeps it (idp.oidc_cache: reloaded after any key change)."""
+    id: int
+    tenant_id: int
+    kid: str
+    alg: str
+    private_key: str  # encrypted PEM; decrypted and parsed once by `load`
+    public_jwk: str
+    certificate: str
+    created_at: object
+    activates_at: object
+
+
+def _load_rows(tenant_id):
+    rows = db.session.scalars(select(SigningKey).where(SigningKey.tenant_id == tenant_id)
+                              .order_by(SigningKey.activates_at, SigningKey.id)).all()
+    return tuple(KeyRow(id=r.id, tenant_id=r.tenant_id, kid=r.kid, alg=r.alg, private_key=r.private_key,
+                        public_jwk=r.public_jwk, certificate=r.certificate, created_at=r.created_at,
+                        activates_at=r.activates_at) for r in rows)
+
+
 def _rows(tenant_id, alg=None):
-    stmt = select(SigningKey).where(SigningKey.tenant_id == tenant_id)
-    if alg:
-        stmt = stmt.where(SigningKey.alg == alg)
-    return db.session.scalars(stmt.order_by(SigningKey.activates_at, SigningKey.id)).all()
+    """The tenant's keys, oldest first; read once per process until a key changes (rotation)."""
+    rows = oidc_cache.cached(tenant_id, "signing_keys", lambda: _load_rows(tenant_id))
+    return [r for r in rows if alg is None or r.alg == alg]
 
 
 def _timeline(rows, now):

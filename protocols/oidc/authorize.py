@@ -137,8 +137,8 @@ def _code_challenge(params, client, error):
     return challenge
 
 
-def _redirect_with(tenant, uri, params):
-    return redirect(add_params_to_uri(uri, params + [("iss", issuer_for(tenant.slug))]), code=302)
+def _redirect_with(issuer, uri, params):
+    return redirect(add_params_to_uri(uri, params + [("iss", issuer)]), code=302)
 
 
 def _login_redirect(tenant, params, req, now):
@@ -156,6 +156,7 @@ def _login_redirect(tenant, params, req, now):
 @bp.route("/oidc/authorize", methods=["GET", "POST"], endpoint="authorize")
 def authorize():
     tenant, now = g.oidc_tenant, current_time()
+    issuer = issuer_for(tenant.slug)  # read before the commits expire the row
     params = request.values.to_dict()
     try:
         req = parse(tenant, params, now)
@@ -171,6 +172,6 @@ def authorize():
             state=req.state)
     except OAuth2Error as exc:
         db.session.commit()  # keep the refusal's login event
-        return _redirect_with(tenant, exc.redirect_uri, exc.get_body())
+        return _redirect_with(issuer, exc.redirect_uri, exc.get_body())
     db.session.commit()
-    return _redirect_with(tenant, req.redirect_uri, [("code", code)] + ([("state", req.state)] if req.state else []))
+    return _redirect_with(issuer, req.redirect_uri, [("code", code)] + ([("state", req.state)] if req.state else []))

@@ -4,13 +4,12 @@ Every endpoint URL is built from IDP_BASE_URL (never the Host header); the tenan
 the path and an unknown or terminated tenant is a 404, so a client of tenant A is unknown at B.
 """
 from flask import Blueprint, abort, g, jsonify, request
-from sqlalchemy import select
 
 import keys
+from idp import oidc_cache
 from idp.clock import current_time
-from idp.extensions import db
-from idp.models import Tenant
 from idp.urls import issuer_for
+from idp.web import mark_stateless
 
 from .claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from .jwt import ALGORITHMS
@@ -21,12 +20,14 @@ ENDPOINTS = {"authorization_endpoint": "authorize", "token_endpoint": "token", "
              "end_session_endpoint": "logout"}
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 CORS_ENDPOINTS = {"oidc.discovery", "oidc.jwks", "oidc.token", "oidc.userinfo", "oidc.revoke"}
+# Called by apps, never with our SSO cookie in mind: no SSO-session lookup for them.
+STATELESS_ENDPOINTS = CORS_ENDPOINTS | {"oidc.introspect"}
 
 
 @bp.url_value_preprocessor
 def _load_tenant(_endpoint, values):
     slug = values.pop("tenant_slug", None)
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if slug else None
+    tenant = oidc_cache.tenant_by_slug(slug) if slug else None
     if tenant is None or not tenant.is_active:
         abort(404)
     g.oidc_tenant = tenant
@@ -39,6 +40,11 @@ def _cors(response):
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
     return response
+
+
+@bp.record_once
+def _stateless(state):
+    mark_stateless(state.app, *STATELESS_ENDPOINTS)
 
 
 def endpoint_url(tenant, name):

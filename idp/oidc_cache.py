@@ -1,0 +1,126 @@
+"""Per-process copies of a tenant's protocol configuration, checked by one version read per request.
+
+What is cached: the tenant row, OIDC clients (with their app), the groups an app is assigned to,
+signing keys (keys/). Every ORM change to a watched model (Tenant, App, Group, OidcClient, and
+what others `watch()`, e.g. SigningKey) sets the tenant's `oidc_cache_versions` row to a fresh
+random value in the same transaction (after_flush). A request reads that value once, together with
+the tenant's id and status (`tenant_by_slug`), and a worker whose copies carry another value drops
+them. So every worker sees a committed change at its next request: no TTL, no stale window, and the
+version row cannot be confused by a purged tenant's id being reused (the value is random).
+
+Copies are detached ORM instances, never attached themselves: `attach()` merges a copy into the
+request's session without a query (`merge(load=False)`), so callers get ordinary instances.
+"""
+import secrets
+from itertools import chain
+
+from flask import current_app, has_app_context
+from sqlalchemy import event, inspect, select, text
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+from .extensions import db
+from .models import App, Group, Tenant
+from .models.oidc import OidcCacheVersion, OidcClient
+
+EXTENSION = "idp_config_cache"
+MEMO = "idp_config_versions"  # db.session.info: versions read in this transaction
+_watched = [Tenant, App, Group, OidcClient]
+_BUMP = text("INSERT INTO oidc_cache_versions (tenant_id, version) SELECT id, :version FROM tenants "
+             "WHERE id = :tenant_id ON CONFLICT (tenant_id) DO UPDATE SET version = excluded.version")
+
+
+def watch(model):
+    """Changes to rows of `model` (which has a tenant_id) invalidate that tenant's copies."""
+    if model not in _watched:
+        _watched.append(model)
+
+
+def _store():
+    return current_app.extensions.setdefault(EXTENSION, {})
+
+
+def _memo():
+    return db.session().info.setdefault(MEMO, {})
+
+
+def tenant_by_slug(slug):
+    """The tenant (attached to the session) for a slug, or None; reads and remembers its version."""
+    row = db.session.execute(
+        select(Tenant.id, OidcCacheVersion.version)
+        .outerjoin(OidcCacheVersion, OidcCacheVersion.tenant_id == Tenant.id).where(Tenant.slug == slug)).first()
+    if row is None:
+        return None
+    _memo()[row.id] = row.version or 0
+    copy = cached(row.id, "tenant", lambda: detached_copy(db.session.get(Tenant, row.id)))
+    return attach(copy)
+
+
+def version_of(tenant_id):
+    memo = _memo()
+    if tenant_id not in memo:
+        memo[tenant_id] = db.session.scalar(
+            select(OidcCacheVersion.version).where(OidcCacheVersion.tenant_id == tenant_id)) or 0
+    return memo[tenant_id]
+
+
+def cached(tenant_id, key, load):
+    """This process's copy of `key` for the tenant, made by `load()` when missing or outdated.
+    `None` results are not kept (unknown client ids must not fill the memory)."""
+    version = version_of(tenant_id)
+    store = _store()
+    entry = store.get(tenant_id)
+    if entry is None or entry[0] != version:
+        entry = store[tenant_id] = (version, {})
+    values = entry[1]
+    if key in values:
+        return values[key]
+    value = load()
+    if value is not None:
+        values[key] = value
+    return value
+
+
+def detached_copy(obj, **relations):
+    """A detached copy of a loaded instance (column values only, plus the given relations)."""
+    if obj is None:
+        return None
+    mapper = inspect(obj).mapper
+    copy = mapper.class_manager.new_instance()
+    for attr in mapper.column_attrs:
+        set_committed_value(copy, attr.key, getattr(obj, attr.key))
+    make_transient_to_detached(copy)
+    for name, value in relations.items():
+        set_committed_value(copy, name, value)
+    return copy
+
+
+def attach(copy):
+    """An instance in the current session equal to the cached copy, without a query."""
+    return db.session.merge(copy, load=False)
+
+
+@event.listens_for(Session, "after_flush")
+def _bump_changed_tenants(session, _context):
+    deleted = {obj.id for obj in session.deleted if isinstance(obj, Tenant)}
+    changed = set()
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if isinstance(obj, tuple(_watched)):
+            changed.add(obj.id if isinstance(obj, Tenant) else obj.tenant_id)
+    changed -= deleted | {None}
+    if not changed and not deleted:
+        return
+    connection = session.connection()
+    for tenant_id in sorted(changed):
+        connection.execute(_BUMP, {"tenant_id": tenant_id, "version": secrets.randbits(62) or 1})
+    memo = session.info.get(MEMO, {})
+    store = _store() if has_app_context() else {}
+    for tenant_id in changed | deleted:
+        memo.pop(tenant_id, None)
+        store.pop(tenant_id, None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_versions(session):
+    session.info.pop(MEMO, None)
