@@ -24,6 +24,17 @@ from .xml_security import sign
 
 bp = Blueprint("saml", __name__, url_prefix="/t/<tenant_slug>/saml", template_folder="templates")
 BINDINGS = (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST)
+# The app's Content-Security-Policy (idp/__init__.py) with a script-src, so that talisman adds the
+# request's nonce and the auto-submit script of our pages may run (without one only default-src applies).
+PAGE_POLICY = {"default-src": "'self'", "img-src": "'self' data:", "form-action": "*", "frame-ancestors": "'none'",
+               "script-src": "'self'"}
+
+
+def with_policy(view, content_security_policy=None, frame_options="DENY"):
+    """Per-view security headers (flask-talisman reads `talisman_view_options`)."""
+    view.talisman_view_options = {"content_security_policy": content_security_policy or PAGE_POLICY,
+                                  "frame_options": frame_options}
+    return view
 
 
 @bp.url_value_preprocessor

@@ -27,7 +27,7 @@ from idp.extensions import db
 from idp.web import clear_sso_cookie
 
 from .authn_request import check_common, verify_signature
-from .blueprint import bp, entity_id
+from .blueprint import PAGE_POLICY, bp, entity_id, with_policy
 from .messages import SamlMessageError, read
 from .responses import _issuer, instant, new_id
 from .xml_security import RSA_SHA256
@@ -36,12 +36,8 @@ log = logging.getLogger(__name__)
 PROPAGATION_WAIT = 5  # seconds the page waits for the SPs' frames before it goes on
 # The propagation page frames the SPs' SLO URLs (https anywhere, http on loopback only, as registered);
 # their LogoutResponses come back into those frames, so our own pages here may be framed by ourselves.
-FRAMING_POLICY = {
-    "frame_options": "SAMEORIGIN",
-    "content_security_policy": {"default-src": "'self'", "img-src": "'self' data:", "form-action": "*",
-                                "frame-ancestors": "'self'",
-                                "frame-src": "https: http://127.0.0.1:* http://localhost:* http://[::1]:*"},
-}
+FRAMING_POLICY = {**PAGE_POLICY, "frame-ancestors": "'self'",
+                  "frame-src": "https: http://127.0.0.1:* http://localhost:* http://[::1]:*"}
 
 
 def redirect_binding_url(tenant, url, kind, message, relay_state, now):
@@ -141,5 +137,5 @@ def propagate():
     return propagation_page(tenant, sso_session, next_url, now)
 
 
-slo.talisman_view_options = dict(FRAMING_POLICY)
-propagate.talisman_view_options = dict(FRAMING_POLICY)
+with_policy(slo, FRAMING_POLICY, frame_options="SAMEORIGIN")
+with_policy(propagate, FRAMING_POLICY, frame_options="SAMEORIGIN")

@@ -14,7 +14,7 @@ from idp.web import client_info
 
 from . import responses
 from .authn_request import PendingLogin, dump_pending, epoch, from_epoch, load_pending, parse
-from .blueprint import b64, bp
+from .blueprint import b64, bp, with_policy
 from .messages import SamlMessageError, read
 
 log = logging.getLogger(__name__)
@@ -86,3 +86,7 @@ def launch(sp_id):
     pending = PendingLogin(tenant_id=tenant.id, sp_id=sp.id, request_id=None, acs_url=saml_registry.acs_for(sp),
                            relay_state=sp.relay_state, force_authn=False, is_passive=False, seen=epoch(now))
     return answer(tenant, pending, now)
+
+
+for _view in (sso, resume, launch):  # they answer with the auto-submitting form
+    with_policy(_view)

@@ -110,7 +110,7 @@ class OneLoginSp:
             "idp": idp_settings["idp"],
             "security": {"authnRequestsSigned": True, "logoutRequestSigned": True, "logoutResponseSigned": True,
                          "wantMessagesSigned": True, "wantAssertionsSigned": True, "wantNameId": True,
-                         "requestedAuthnContext": False,
+                         "requestedAuthnContext": False, "rejectDeprecatedAlgorithm": True,  # no SHA-1
                          "signatureAlgorithm": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
                          "digestAlgorithm": "http://www.w3.org/2001/04/xmlenc#sha256", **security},
         }

@@ -22,6 +22,19 @@ def test_redirect_binding_login_yields_signed_response_and_assertion(client, log
     assert auth.get_session_index()
     _action, fields = posted_form(answer)
     assert fields["RelayState"] == "https://sp.example.com/home"
+    xml = base64.b64decode(fields["SAMLResponse"]).decode()
+    assert 'Name="email" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:basic"' in xml
+
+
+def test_the_form_submits_itself_and_works_without_javascript(client, login, register, onelogin_sp):
+    register()
+    sp = onelogin_sp()
+    login()
+    answer = client.get(sp.login_url())
+    body, policy = answer.get_data(as_text=True), answer.headers["Content-Security-Policy"]
+    nonce = re.search(r'<script nonce="([^"]+)">document.getElementById\("saml-post"\).submit\(\);', body).group(1)
+    assert f"'nonce-{nonce}'" in policy and "form-action *" in policy  # the script may run, the form may post
+    assert re.search(r"<noscript>.*</noscript>\s*<button type=\"submit\">", body)  # and without JS, a button
 
 
 def test_live_session_goes_straight_through(client, login, register, onelogin_sp):
@@ -152,6 +165,19 @@ def test_uri_preset_and_own_attribute_names(client, login, register, onelogin_sp
     assert len(attributes["urn:oid:1.2.3"][0]) > 10
 
 
+def test_oid_preset_names_with_the_uri_name_format(client, login, register, onelogin_sp):
+    register(attribute_preset="oid")
+    sp = onelogin_sp()
+    login()
+    answer = client.get(sp.login_url())
+    attributes = sp.accept(answer).get_attributes()
+    assert attributes == {"urn:oid:0.9.2342.19200300.100.1.3": ["taro@acme.example.com"],
+                          "urn:oid:2.16.840.1.113730.3.1.241": ["山田 太郎"],
+                          "urn:oid:1.3.6.1.4.1.5923.1.5.1.1": ["ACME株式会社"]}
+    xml = base64.b64decode(posted_form(answer)[1]["SAMLResponse"]).decode()
+    assert xml.count('NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri"') == 3
+
+
 def test_encrypted_assertion_is_decrypted_by_the_sp(client, login, register, onelogin_sp, sp_keys):
     register(encryption_cert=sp_keys.cert)
     sp = onelogin_sp(wantAssertionsEncrypted=True)
@@ -171,6 +197,30 @@ def test_sign_only_response_or_assertion(client, login, register, onelogin_sp, s
     xml = base64.b64decode(posted_form(answer)[1]["SAMLResponse"]).decode()
     assert xml.count("<ds:SignatureValue") == 1
     sp.accept(answer)
+
+
+def test_password_login_reports_password_protected_transport(client, login, register, onelogin_sp):
+    register()
+    sp = onelogin_sp()
+    auth = sp.accept(login_through(client, login, client.get(sp.login_url())))
+    assert auth.get_last_authn_contexts() == ["urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"]
+
+
+def test_totp_login_reports_the_mfa_context(app, client, login, register, onelogin_sp, clock):
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.support.mfa import post_form as post_page, secret_on, set_mode, totp
+    set_mode(app, clock, "totp")
+    register()
+    sp = onelogin_sp()
+    first = client.get(sp.login_url())
+    resume = parse_qs(urlsplit(first.headers["Location"]).query)["next"][0]
+    assert login(next_url=resume).headers["Location"] == "/login/mfa"  # password alone is not enough
+    assert client.get(resume).status_code == 302  # no session yet: no assertion either
+    secret = secret_on(client.get("/login/mfa/totp").get_data(as_text=True))
+    assert post_page(client, "/login/mfa/totp", {"code": totp(secret, clock)}).status_code in (200, 302)
+    auth = sp.accept(client.get(resume))
+    assert auth.get_last_authn_contexts() == ["https://refeds.org/profile/mfa"]
 
 
 def test_mfa_session_reports_a_multi_factor_context(app, client, register, onelogin_sp, clock):
