@@ -127,3 +127,14 @@ def test_reset_service_by_an_admin(app, acme, clock):
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "mfa.reset"))
         assert (event.actor_type, event.actor_id, event.tenant_id) == ("admin", admin.id, tenant.id)
         assert mfa.status(taro) == {"method": None, "enrolled_at": None, "recovery_codes_left": 0, "mode": "off"}
+
+
+def test_owners_never_get_a_second_factor(client, factory, cli, submit, outbox):
+    """The owner's login is the contract login: a tenant requiring MFA changes nothing there."""
+    from tests.support.owners import activate_owner, owner_login
+    factory.tenant()
+    assert cli("mfa", "set", "--tenant", "acme", "totp").exit_code == 0
+    activate_owner(submit, outbox)
+    response = owner_login(client)
+    assert response.status_code == 302 and "/login/mfa" not in response.headers["Location"]
+    assert client.get("/contract/").status_code == 200
