@@ -18,9 +18,15 @@ pytestmark = pytest.mark.sqlite_only
 @pytest.fixture
 def apps_console(console, live_server):  # noqa: F811  (the imported fixture)
     """acme's admin signed in (the console fixture of test_admin_browser), on the apps page."""
-    console.click("nav.admin-menu >> text=サービス")
+    _navigate(console, "nav.admin-menu >> text=サービス")
     assert console.url == live_server.url + "/admin/apps"
     return console
+
+
+def _navigate(page, selector):
+    """Click something that loads a new page, and wait for it (page.content() is empty in between)."""
+    with page.expect_navigation():
+        page.click(selector)
 
 
 def _client_credentials(base_url, client_id, secret):
@@ -35,7 +41,7 @@ def _client_credentials(base_url, client_id, secret):
 def test_register_an_oidc_app_and_use_its_secret(apps_console, live_server):
     page = apps_console
     _shot(page, "apps_list_empty")
-    page.click("text=OpenID Connectで登録")
+    _navigate(page, "text=OpenID Connectで登録")
     page.fill("input[name=name]", "経費精算")
     page.fill("input[name=icon]", "経")
     page.select_option("select[name=color]", "green")
@@ -44,11 +50,11 @@ def test_register_an_oidc_app_and_use_its_secret(apps_console, live_server):
     page.fill("textarea[name=redirect_uris]", "http://expense.example.com/cb")  # not https: refused
     page.select_option("select[name=id_token_alg]", "ES256")
     page.fill("input[name=access_token_minutes]", "30")
-    page.click("button:has-text('保存')")
+    _navigate(page, "button:has-text('保存')")
     assert "http://はループバックアドレスのみ" in page.content()
     _shot(page, "apps_oidc_form_error")
     page.fill("textarea[name=redirect_uris]", "https://expense.example.com/cb")
-    page.click("button:has-text('保存')")
+    _navigate(page, "button:has-text('保存')")
     secret = page.locator(".client-secret input").input_value()
     assert len(secret) > 40 and "この画面でのみ表示されます" in page.content()
     client_id = page.locator("dt:has-text('クライアントID') + dd input").input_value()
@@ -57,7 +63,7 @@ def test_register_an_oidc_app_and_use_its_secret(apps_console, live_server):
     _shot(page, "apps_oidc_secret")
     status, body = _client_credentials(live_server.url, client_id, secret)
     assert status == 200 and body["expires_in"] == 1800
-    page.click("text=詳細へ")
+    _navigate(page, "text=詳細へ")
     assert secret not in page.content() and "ES256" in page.content()
     _shot(page, "apps_oidc_detail")
     page.goto(live_server.url + "/")
@@ -69,7 +75,7 @@ def test_register_a_saml_app_from_metadata(apps_console, live_server, tmp_path):
     path = tmp_path / "sp-metadata.xml"
     path.write_bytes(metadata_xml(make_key_pair("sp.example.com").cert))
     page = apps_console
-    page.click("text=SAMLで登録")
+    _navigate(page, "text=SAMLで登録")
     page.fill("input[name=name]", "勤怠")
     page.set_input_files("input[name=metadata]", str(path))
     page.select_option("select[name=nameid_format]", "persistent")
@@ -78,7 +84,7 @@ def test_register_a_saml_app_from_metadata(apps_console, live_server, tmp_path):
     page.fill("input[name=attr_department]", "department")
     page.fill("input[name=relay_state]", "/dashboard")
     _shot(page, "apps_saml_form")
-    page.click("button:has-text('保存')")
+    _navigate(page, "button:has-text('保存')")
     assert "サービスを保存しました。" in page.content()
     details = page.locator(".details").nth(1).inner_text()
     for text in ("https://meta.example.com/sp", "https://meta.example.com/acs-b", "/dashboard", "urn:oid:"):
@@ -86,12 +92,12 @@ def test_register_a_saml_app_from_metadata(apps_console, live_server, tmp_path):
     assert page.locator("dt:has-text('IdPメタデータURL') + dd input").input_value() == (
         live_server.url + "/t/acme/saml/metadata")
     _shot(page, "apps_saml_detail")
-    page.click("nav.admin-menu >> text=サービス")
+    _navigate(page, "nav.admin-menu >> text=サービス")
     assert "https://meta.example.com/sp" in page.locator("table.list").inner_text()
     _shot(page, "apps_list")
-    page.click("table.list >> text=勤怠")
-    page.click("button:has-text('削除')")
+    _navigate(page, "table.list >> text=勤怠")
+    _navigate(page, "button:has-text('削除')")
     assert "次のサービスを削除します" in page.content()
     _shot(page, "apps_delete_confirmation")
-    page.click("button:has-text('削除する')")
+    _navigate(page, "button:has-text('削除する')")
     assert "サービスを削除しました。" in page.content() and "勤怠" not in page.locator("table.list").inner_text()
