@@ -102,6 +102,8 @@ def test_enrolment_signs_in_with_amr_and_shows_ten_recovery_codes(client, login,
     with app.app_context():
         factor = db.session.scalar(select(MfaFactor).where(MfaFactor.account_id == account_id))
         assert factor.method == "totp" and secret not in factor.totp_secret  # encrypted at rest
+        from idp import encryption
+        assert encryption.decrypt(factor.totp_secret).decode() == secret  # with the key-encryption key
         stored = db.session.scalars(select(MfaRecoveryCode.code_hash)).all()
         assert len(stored) == 10 and not set(codes) & set(stored)
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "mfa.enrolled")) is not None
