@@ -6,11 +6,12 @@ status), then returns the subject (NameID in the SP's format), the attributes ma
 protocol-neutral identity, and records the SP as a participant of the SSO session (Single
 Logout). Request IDs are remembered until they expire, so a replayed AuthnRequest is refused.
 """
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .apps import may_use
 from .audit import record_login
@@ -22,7 +23,9 @@ from .models.saml import SamlParticipant, SamlPersistentId, SamlSeenRequest
 from .secrets_util import new_token
 
 PROTOCOL = "saml"
-REQUEST_LIFETIME = timedelta(minutes=10)
+REQUEST_LIFETIME = timedelta(minutes=10)  # how old an AuthnRequest/LogoutRequest's IssueInstant may be
+CLOCK_SKEW = timedelta(minutes=3)  # how far in the future it may be
+PURGE_EVERY = 50
 NAMEID_URNS = {
     "email": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
     "persistent": "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
@@ -73,16 +76,16 @@ def needs_login(sso_session, tenant, *, force_authn, first_seen):
 
 
 def remember_request(tenant, sp, request_id, now):
-    """False when this SP's request ID was already seen (a replay); otherwise remember it."""
-    db.session.execute(delete(SamlSeenRequest).where(SamlSeenRequest.tenant_id == tenant.id,
-                                                     SamlSeenRequest.expires_at < now))
-    try:
-        with db.session.begin_nested():
-            db.session.add(SamlSeenRequest(tenant_id=tenant.id, sp_id=sp.id, request_id=request_id[:256],
-                                           expires_at=now + REQUEST_LIFETIME))
-    except IntegrityError:
-        return False
-    return True
+    """False when this SP's request ID was already seen (a replay); otherwise remember it, until no request
+    with that IssueInstant would be accepted any more (lifetime + allowed clock skew)."""
+    if secrets.randbelow(PURGE_EVERY) == 0:  # expired IDs go now and then, not at every request
+        db.session.execute(delete(SamlSeenRequest).where(SamlSeenRequest.tenant_id == tenant.id,
+                                                         SamlSeenRequest.expires_at < now))
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    result = db.session.execute(insert(SamlSeenRequest).values(
+        tenant_id=tenant.id, sp_id=sp.id, request_id=request_id[:256],
+        expires_at=now + REQUEST_LIFETIME + CLOCK_SKEW).on_conflict_do_nothing(index_elements=["sp_id", "request_id"]))
+    return result.rowcount == 1
 
 
 def name_id_format_for(sp, requested=None, sp_name_qualifier=None):

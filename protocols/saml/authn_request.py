@@ -21,7 +21,7 @@ from .blueprint import endpoint_url
 from .messages import SamlMessageError
 from .xml_security import SignatureError, verify_enveloped, verify_redirect
 
-CLOCK_SKEW = timedelta(minutes=3)
+CLOCK_SKEW = saml_sso.CLOCK_SKEW
 UNKNOWN_SP = _l("このアプリは登録されていません。アプリの管理者にお問い合わせください。")
 PENDING_LIFETIME = timedelta(hours=1)  # time to log in (password reset, MFA) before the request is stale
 
