@@ -76,6 +76,11 @@ def test_create_shows_company_and_errors(admin, submit, app):
     ("valid_to", "2026-03-01", "有効終了日は有効開始日以降の日付にしてください。"),
     ("valid_from", "2026-13-01", "日付の形式が正しくありません。"),
     ("role", "root", "ユーザータイプが正しくありません。"),
+    ("status", "deleted", "ステータスが正しくありません。"),
+    ("name", "x" * 201, "200文字以内で入力してください。"),
+    ("organization", "x" * 201, "200文字以内で入力してください。"),
+    ("department", "x" * 201, "200文字以内で入力してください。"),
+    ("mobile", "090-1234-5678", "ハイフンなしの半角数字"),
 ])
 def test_create_validation(admin, submit, app, field, value, message):
     data = {**FORM, "email": "new@acme.example.com", "group": str(_group_id(app, "ACME株式会社")), field: value}
