@@ -194,3 +194,39 @@ def test_group_detail_links_members_and_lists_apps(admin, submit, app, factory, 
     taro, _ = factory.account(group=group)
     html = admin.get(f"/admin/groups/{sales}").get_data(as_text=True)
     assert f'<a href="/admin/accounts/{taro}">山田 太郎</a>' in html and "wiki" in html and "payroll" not in html
+
+
+def test_oidc_access_follows_group_changes_at_once(admin, submit, post, app, clock, factory, other_browser):
+    """Through the OIDC authorize endpoint (its per-process caches included), not only the portal."""
+    import base64
+    import hashlib
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    from idp import oidc_clients
+    sales = factory.group("acme", "営業")
+    taro, _ = factory.account()
+    with app.app_context():
+        registered = oidc_clients.register(tenants.get_by_slug("acme"), name="経費精算", now=clock.now(),
+                                           redirect_uris=["https://rp.example.com/cb"], actor=OPERATOR)
+        db.session.commit()
+        client_id, app_id = registered.as_json()["client_id"], registered.as_json()["app_id"]
+    verifier = "v" * 50
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    url = "/t/acme/oidc/authorize?" + urlencode({
+        "response_type": "code", "client_id": client_id, "redirect_uri": "https://rp.example.com/cb",
+        "scope": "openid", "state": "s1", "code_challenge": challenge, "code_challenge_method": "S256"})
+    browser = other_browser("taro@acme.example.com")
+
+    def outcome():
+        response = browser.get(url)
+        assert response.status_code == 302, response.get_data(as_text=True)[:300]
+        query = parse_qs(urlsplit(response.headers["Location"]).query)
+        return "code" if "code" in query else query.get("error", ["?"])[0]
+
+    assert outcome() == "access_denied"
+    submit(f"/admin/groups/{sales}/edit", {"name": "営業", "apps": [str(app_id)]})
+    assert outcome() == "access_denied"  # taro is not in 営業 yet
+    post(f"/admin/groups/{sales}/members", f"/admin/groups/{sales}/members", {"ids": str(taro)})
+    assert outcome() == "code"
+    submit(f"/admin/groups/{sales}/edit", {"name": "営業", "apps": []})
+    assert outcome() == "access_denied"
