@@ -17,6 +17,7 @@ from sqlalchemy import select
 from . import account_admin
 from .accounts import delete_account
 from .audit import NO_CLIENT, record_audit
+from .csv_cells import guard, unguard
 from .emails import clean_email, normalize_email
 from .errors import ValidationError
 from .extensions import db
@@ -97,7 +98,7 @@ def read_plan(tenant, data, *, acting_account_id):
     plan = ImportPlan()
     context = _Context.load(tenant, rows)
     for number, cells in rows:
-        _plan_row(plan, context, number, [c.strip() for c in cells], acting_account_id)
+        _plan_row(plan, context, number, [unguard(c.strip()) for c in cells], acting_account_id)
     if plan.errors:
         plan.operations = []
     return plan
@@ -228,10 +229,10 @@ def export(accounts, group_names):
     roles = {v: k for k, v in ROLE_CODES.items()}
     statuses = {v: k for k, v in STATUS_CODES.items()}
     for a in accounts:
-        writer.writerow([
+        writer.writerow([guard(cell) for cell in (
             a.email, a.name, roles[a.role], a.organization, a.department, group_names[a.group_id], a.mobile,
             a.phone, a.valid_from.strftime(DATE_FORMAT), a.valid_to.strftime(DATE_FORMAT) if a.valid_to else "",
-            statuses[a.status], "0"])
+            statuses[a.status], "0")])
     return out.getvalue().encode("utf-8-sig")
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select
 from .account_search import Page, _contains
 from .audit import NO_CLIENT, record_audit
 from .clock import BUSINESS_TZ
+from .csv_cells import guard
 from .extensions import db
 from .models import App, AuditEvent, LoginEvent
 
@@ -137,7 +138,7 @@ def _csv(header, rows):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([guard(cell) for cell in row] for row in rows)
     return out.getvalue().encode("utf-8-sig")
 
 

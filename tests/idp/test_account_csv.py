@@ -70,3 +70,14 @@ def test_export_matches_the_import_format(app, clock, tenant):
     from idp.accounts import find_by_email
     data = account_csv.export([find_by_email("ichiro@acme.example.com")], account_csv.group_names(tenant))
     assert data.decode("utf-8-sig").splitlines() == [HEADER, ROW]
+
+
+@pytest.mark.parametrize("value, guarded", [
+    ("=1+2", "'=1+2"), ("+81", "'+81"), ("-x", "'-x"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
+    ("山田", "山田"), ("'quoted", "'quoted"), ("a=b", "a=b"), ("", ""), (None, ""), (7, "7"),
+])
+def test_formula_cells_are_guarded_and_unguarded(value, guarded):
+    from idp import csv_cells
+    assert csv_cells.guard(value) == guarded
+    if isinstance(value, str):
+        assert csv_cells.unguard(csv_cells.guard(value)) == value

@@ -283,3 +283,15 @@ def test_delete_flag_ends_the_sessions(upload, apply, app, factory, other_browse
     assert "登録 0件、更新 0件、削除 1件" in apply(url)
     assert "taro@acme.example.com" not in _accounts(app)
     assert browser.get("/").status_code == 302
+
+
+def test_export_guards_formula_cells_and_the_import_reads_them_back(admin, upload, apply, app, factory, acme):
+    factory.account(email="taro@acme.example.com", name="=1+2", organization="@本社", department="-営業")
+    before = _accounts(app)
+    exported = admin.get("/admin/accounts/export?email=taro").get_data().decode("utf-8-sig")
+    cells = next(r for r in csv.reader(io.StringIO(exported)) if r[0] == "taro@acme.example.com")
+    assert cells[1:5] == ["'=1+2", "0", "'@本社", "'-営業"]
+    html, url = upload(exported.encode("utf-8-sig"))
+    assert "取り込めません" not in html
+    assert "登録 0件、更新 1件、削除 0件" in apply(url)
+    assert _accounts(app) == before

@@ -1,4 +1,6 @@
 """Logs pages: login and operation logs, filters, pagination, CSV download, 730-day retention, purge."""
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -153,3 +155,15 @@ def test_log_downloads_are_audited(admin, app, events):
         assert events["logs.login_export"].changes == {"count": 1, "filters": {"result": "failure"}}
         assert events["logs.login_export"].actor_label == "admin@acme.example.com"
         assert "logs.audit_export" in events
+
+
+def test_csv_cells_never_start_a_formula(admin, submit, factory, other_browser, acme):
+    """Addresses and names end up in the admin's spreadsheet: they must stay text there."""
+    email = "=1+2@acme.example.com"  # a valid address that Excel would run as a formula
+    factory.account(email=email)
+    other_browser(email)
+    submit("/admin/groups/new", {"name": "@SUM(1+1)"})
+    for url, column, value in (("/admin/logs/logins.csv", 1, email), ("/admin/logs/operations.csv", 3, "@SUM(1+1)")):
+        rows = list(csv.reader(io.StringIO(admin.get(url).get_data().decode("utf-8-sig"))))
+        assert ["'" + value] == [r[column] for r in rows if r[column].endswith(value)], url
+        assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r), url
