@@ -1,13 +1,20 @@
-"""Token-endpoint benchmark (a script, not a test): `.venv/bin/python bench/oidc.py [-n 400] [-w 2]`.
+"""Token-endpoint benchmark (a script, not a test): `.venv/bin/python bench/oidc.py [-n 800] [-w 2] [-c 1,4,16]`.
 
 Starts the app under gunicorn on 127.0.0.1 (fresh instance in a temp dir, rate limits off),
 registers a confidential client, then measures at a few concurrency levels:
   - code exchanges (authorization_code with an RS256 ID token; codes made beforehand),
   - refreshes (each thread follows its own rotating refresh-token chain),
-  - full browserless logins (authorize → login form → password → code → token; argon2id).
-Prints requests/s and p50/p99 latency of the measured step.
+  - full browserless logins (authorize → login page → password → code → token; argon2id).
+Prints requests/s and p50/p99 latency of the measured step, and the CPU it cost: the gunicorn
+workers' (from /proc) and the load generator's own, per request. CPU per request does not depend
+much on what else runs on the machine, so `capacity` (= CPUs × 1000 / (server + client ms)) is
+what the same machine would reach idle with the load generator on the same cores.
+The load generator speaks HTTP with http.client (a `requests` session costs ~1 ms CPU per call).
 """
 import argparse
+import base64
+import http.client
+import json
 import os
 import re
 import socket
@@ -15,11 +22,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import parse_qs, urlsplit
-
-import requests
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -56,52 +63,113 @@ def seed(env, users):
         return created.client.client_id, created.client_secret
 
 
+class Http:
+    """A minimal HTTP/1.1 client with a cookie jar (one host; gunicorn's sync workers close every
+    connection, so each request opens a new one)."""
+
+    def __init__(self, port):
+        self.port, self.cookies = port, {}
+
+    def request(self, method, path, form=None, headers=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = dict(headers or {})
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            text = response.read().decode("utf-8", "replace")
+            for value in response.headers.get_all("Set-Cookie") or ():
+                for name, morsel in SimpleCookie(value).items():
+                    if morsel["max-age"] == "0" or not morsel.value:
+                        self.cookies.pop(name, None)
+                    else:
+                        self.cookies[name] = morsel.value
+            return response.status, response.headers, text
+        finally:
+            connection.close()
+
+
+def basic(client_id, secret):
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
 class Browser:
-    def __init__(self, base, client_id):
-        self.base, self.client_id = base, client_id
-        self.http = requests.Session()
+    def __init__(self, port, client_id):
+        self.client_id = client_id
+        self.http = Http(port)
 
     def authorize(self, scope="openid profile email"):
-        return self.http.get(f"{self.base}/t/bench/oidc/authorize", allow_redirects=False, params={
-            "response_type": "code", "client_id": self.client_id, "redirect_uri": REDIRECT_URI, "scope": scope,
-            "state": "s", "nonce": "n"})
+        query = urlencode({"response_type": "code", "client_id": self.client_id, "redirect_uri": REDIRECT_URI,
+                           "scope": scope, "state": "s", "nonce": "n"})
+        return self.http.request("GET", f"/t/bench/oidc/authorize?{query}")
 
     def login(self, email, scope="openid profile email"):
         """authorize → login page → password → code (the browser part of a login)."""
-        first = self.authorize(scope)
-        login_url = first.headers["Location"]
-        page = self.http.get(self.base + login_url if login_url.startswith("/") else login_url)
-        token = CSRF_RE.search(page.text).group(1)
+        _status, headers, _ = self.authorize(scope)
+        login_url = local(headers["Location"])
+        _status, _, page = self.http.request("GET", login_url)
+        token = CSRF_RE.search(page).group(1)
         next_url = parse_qs(urlsplit(login_url).query)["next"][0]
-        posted = self.http.post(f"{self.base}/login", allow_redirects=False,
-                                data={"csrf_token": token, "email": email, "password": PASSWORD, "next": next_url})
-        back = self.http.get(self.base + posted.headers["Location"], allow_redirects=False)
+        status, headers, _ = self.http.request("POST", "/login", form={
+            "csrf_token": token, "email": email, "password": PASSWORD, "next": next_url})
+        assert status == 302, status
+        _status, back, _ = self.http.request("GET", local(headers["Location"]))
         return code_of(back)
 
 
-def code_of(response):
-    return parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
+def local(location):
+    parts = urlsplit(location)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def run(label, concurrency, per_thread):
+def code_of(headers):
+    return parse_qs(urlsplit(headers["Location"]).query)["code"][0]
+
+
+def workers_cpu_seconds(master_pid):
+    """CPU time (user + system) used so far by the gunicorn workers of `master_pid` (Linux /proc)."""
+    with open(f"/proc/{master_pid}/task/{master_pid}/children") as fh:
+        pids = fh.read().split()
+    ticks = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run(label, concurrency, per_thread, master_pid):
     """`per_thread(i)` returns the list of callables thread i runs in order; each call is one measurement."""
     plans = [per_thread(i) for i in range(concurrency)]
+    barrier = threading.Barrier(concurrency)
 
     def worker(plan):
         latencies = []
+        barrier.wait()
         for step in plan:
             start = time.perf_counter()
             step()
             latencies.append(time.perf_counter() - start)
         return latencies
 
+    server_before, client_before = workers_cpu_seconds(master_pid), time.process_time()
     start = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         latencies = sorted(x for part in pool.map(worker, plans) for x in part)
     elapsed = time.perf_counter() - start
+    server_ms = (workers_cpu_seconds(master_pid) - server_before) * 1000 / len(latencies)
+    client_ms = (time.process_time() - client_before) * 1000 / len(latencies)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    print(f"{label:<14} c={concurrency:<3} n={len(latencies):<5} {len(latencies) / elapsed:8.1f} req/s   "
-          f"p50 {statistics.median(latencies) * 1000:6.1f} ms   p99 {p99 * 1000:6.1f} ms", flush=True)
+    capacity = (os.cpu_count() or 1) * 1000 / (server_ms + client_ms)
+    print(f"{label:<14} c={concurrency:<3} n={len(latencies):<5} {len(latencies) / elapsed:7.1f} req/s  "
+          f"p50 {statistics.median(latencies) * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms  "
+          f"CPU/req server {server_ms:5.2f} ms + client {client_ms:5.2f} ms -> capacity {capacity:5.0f}/s",
+          flush=True)
 
 
 def main():
@@ -123,62 +191,64 @@ def main():
     try:
         for _ in range(100):
             try:
-                requests.get(f"{base}/t/bench/.well-known/openid-configuration", timeout=5)
+                Http(port).request("GET", "/t/bench/.well-known/openid-configuration")
                 break
-            except requests.RequestException:
+            except OSError:
                 time.sleep(0.1)
-        bench(base, client_id, secret, levels, args.n)
+        print(f"gunicorn: {args.workers} sync workers on {base}; {os.cpu_count()} CPUs; "
+              f"load average {os.getloadavg()[0]:.1f} before the run", flush=True)
+        bench(port, client_id, secret, levels, args.n, server.pid)
     finally:
         server.terminate()
         server.wait(10)
 
 
-def bench(base, client_id, secret, levels, n):
-    token_url = f"{base}/t/bench/oidc/token"
-    browsers = [Browser(base, client_id) for _ in range(max(levels))]
+def bench(port, client_id, secret, levels, n, master_pid):
+    auth = basic(client_id, secret)
+    browsers = [Browser(port, client_id) for _ in range(max(levels))]
     for i, browser in enumerate(browsers):  # one signed-in browser per thread
         browser.login(f"user{i}@bench.example.com")
     for _ in range(8):  # warm the workers (keys are parsed once per process)
-        requests.post(token_url, auth=(client_id, secret), data={"grant_type": "client_credentials"})
+        Http(port).request("POST", "/t/bench/oidc/token", form={"grant_type": "client_credentials"}, headers=auth)
 
     def exchanges(i, c):
-        session = requests.Session()
-        codes = [code_of(browsers[i].authorize()) for _ in range(n // c)]  # made before the clock starts
-        return [lambda code=code: _exchange(session, token_url, client_id, secret, code) for code in codes]
+        http = Http(port)
+        codes = [code_of(browsers[i].authorize()[1]) for _ in range(n // c)]  # made before the clock starts
+        return [lambda code=code: _exchange(http, auth, code) for code in codes]
 
     def refreshes(i, c):
-        session = requests.Session()
-        chain = [_exchange(session, token_url, client_id, secret,
-                           code_of(browsers[i].authorize("openid offline_access")))["refresh_token"]]
-        return [lambda: _refresh(session, token_url, client_id, secret, chain) for _ in range(n // c)]
+        http = Http(port)
+        chain = [_exchange(http, auth, code_of(browsers[i].authorize("openid offline_access")[1]))["refresh_token"]]
+        return [lambda: _refresh(http, auth, chain) for _ in range(n // c)]
 
     def logins(i, c):
         count = max(4, n // 8 // c)
-        return [lambda: _full_login(base, client_id, secret, f"user{i}@bench.example.com") for _ in range(count)]
+        return [lambda: _full_login(port, client_id, auth, f"user{i}@bench.example.com") for _ in range(count)]
 
     for label, plan in (("code exchange", exchanges), ("refresh", refreshes), ("full login", logins)):
         for c in levels:
-            run(label, c, lambda i, c=c, plan=plan: plan(i, c))
+            run(label, c, lambda i, c=c, plan=plan: plan(i, c), master_pid)
 
 
-def _exchange(session, url, client_id, secret, code):
-    response = session.post(url, auth=(client_id, secret), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI})
-    response.raise_for_status()
-    return response.json()
+def _token(http, auth, form):
+    status, _headers, body = http.request("POST", "/t/bench/oidc/token", form=form, headers=auth)
+    if status != 200:
+        raise RuntimeError(f"token endpoint answered {status}: {body[:200]}")
+    return json.loads(body)
 
 
-def _refresh(session, url, client_id, secret, chain):
+def _exchange(http, auth, code):
+    return _token(http, auth, {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI})
+
+
+def _refresh(http, auth, chain):
     """One step of this thread's rotating chain (the previous token is spent)."""
-    response = session.post(url, auth=(client_id, secret), data={"grant_type": "refresh_token",
-                                                                 "refresh_token": chain[0]})
-    response.raise_for_status()
-    chain[0] = response.json()["refresh_token"]
+    chain[0] = _token(http, auth, {"grant_type": "refresh_token", "refresh_token": chain[0]})["refresh_token"]
 
 
-def _full_login(base, client_id, secret, email):
-    browser = Browser(base, client_id)
-    _exchange(browser.http, f"{base}/t/bench/oidc/token", client_id, secret, browser.login(email))
+def _full_login(port, client_id, auth, email):
+    browser = Browser(port, client_id)
+    _exchange(browser.http, auth, browser.login(email))
 
 
 if __name__ == "__main__":

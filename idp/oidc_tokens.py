@@ -16,6 +16,7 @@ from datetime import timedelta
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .accounts_state import login_block_reason
 from .oidc_clients import may_use
@@ -75,26 +76,32 @@ def redeem_code(tenant, client, raw_code, *, redirect_uri, code_verifier, now):
     if redirect_uri != code.redirect_uri:
         raise InvalidGrantError("redirect_uri does not match the authorization request")
     _check_pkce(code, code_verifier)
-    # Single use even under concurrency: only one UPDATE can flip used_at from NULL.
-    flipped = db.session.execute(update(OidcAuthorizationCode).where(
-        OidcAuthorizationCode.id == code.id, OidcAuthorizationCode.used_at.is_(None)).values(used_at=now))
-    if flipped.rowcount != 1:
+    if not _flip_used(OidcAuthorizationCode, code, now):
         raise InvalidGrantError("authorization code already used")
     _check_account(code.account, client, now)
-    grant = OidcGrant(tenant_id=tenant.id, client_pk=client.id, account=code.account,
-                      sso_session_id=code.sso_session_id, code_id=code.id, scope=code.scope, claims=code.claims,
-                      auth_time=code.auth_time, amr=code.amr, sid=code.sid, created_at=now)
-    db.session.add(grant)
-    db.session.flush()
+    grant = OidcGrant(tenant_id=tenant.id, client_pk=client.id, client=client, account_id=code.account_id,
+                      account=code.account, sso_session_id=code.sso_session_id, code_id=code.id, scope=code.scope,
+                      claims=code.claims, auth_time=code.auth_time, amr=code.amr, sid=code.sid, created_at=now)
+    db.session.add(grant)  # inserted with its tokens at the commit
     return grant, code.nonce
 
 
 def client_grant(tenant, client, scope, now):
     """client_credentials: a grant with no user."""
-    grant = OidcGrant(tenant_id=tenant.id, client_pk=client.id, scope=scope, created_at=now)
+    grant = OidcGrant(tenant_id=tenant.id, client_pk=client.id, client=client, scope=scope, created_at=now)
     db.session.add(grant)
-    db.session.flush()
     return grant
+
+
+def _flip_used(model, row, now):
+    """Mark a code or refresh token used; single use even under concurrency: only one UPDATE can
+    flip used_at from NULL. A plain conditional UPDATE (no ORM synchronisation, the row is updated here)."""
+    flipped = db.session.execute(update(model).where(model.id == row.id, model.used_at.is_(None))
+                                 .values(used_at=now).execution_options(synchronize_session=False))
+    if flipped.rowcount != 1:
+        return False
+    set_committed_value(row, "used_at", now)
+    return True
 
 
 def _check_account(account, client, now):
@@ -107,7 +114,7 @@ def wants_refresh(client, grant):
 
 
 def store_token(grant, kind, raw, now, lifetime, scope=None):
-    token = OidcToken(tenant_id=grant.tenant_id, grant_id=grant.id, kind=kind, token_hash=digest(raw),
+    token = OidcToken(tenant_id=grant.tenant_id, grant=grant, kind=kind, token_hash=digest(raw),
                       scope=scope if scope is not None else grant.scope, created_at=now, expires_at=now + lifetime)
     db.session.add(token)
     return token
@@ -160,9 +167,7 @@ def rotate_refresh(tenant, client, raw, *, scope, now):
     requested = scope.split() if scope else token.scope.split()
     if not set(requested) <= set(token.scope.split()):
         raise InvalidScopeError("scope exceeds the original grant")
-    flipped = db.session.execute(update(OidcToken).where(OidcToken.id == token.id, OidcToken.used_at.is_(None))
-                                 .values(used_at=now))
-    if flipped.rowcount != 1:
+    if not _flip_used(OidcToken, token, now):
         raise InvalidGrantError("refresh token already used")
     _check_account(grant.account, client, now)
     return grant, " ".join(requested)
