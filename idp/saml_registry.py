@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from cryptography import x509
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from . import oidc_cache
 from .audit import NO_CLIENT, record_audit
 from .errors import ValidationError
 from .extensions import db
@@ -28,6 +30,7 @@ SIGN_CHOICES = ("response", "assertion", "both")
 ATTRIBUTE_PRESETS = ("basic", "uri", "oid")
 ATTRIBUTE_KEYS = ("email", "name", "groups", "subject", "department", "organization", "phone")
 PEM_RE = re.compile(r"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.S)
+oidc_cache.watch(SamlServiceProvider)  # an SP's change drops the per-process copies of its tenant
 
 
 @dataclass(frozen=True)
@@ -133,11 +136,18 @@ def register(tenant, *, name, entity_id, acs_urls, now, actor, slo_url="", signi
 
 
 def find(tenant, entity_id):
-    """The SP of this tenant with that entity ID, or None (never another tenant's)."""
-    if not entity_id:
+    """The SP of this tenant with that entity ID (with its app), or None (never another tenant's). From the
+    per-process copies of idp.oidc_cache, dropped at any change of the tenant's SPs, apps or groups."""
+    if not entity_id or not isinstance(entity_id, str) or len(entity_id) > 1024:
         return None
-    return db.session.scalar(select(SamlServiceProvider).where(
+    copy = oidc_cache.cached(tenant.id, ("saml_sp", entity_id), lambda: _sp_copy(tenant, entity_id))
+    return oidc_cache.attach(copy) if copy is not None else None
+
+
+def _sp_copy(tenant, entity_id):
+    row = db.session.scalar(select(SamlServiceProvider).options(joinedload(SamlServiceProvider.app)).where(
         SamlServiceProvider.tenant_id == tenant.id, SamlServiceProvider.entity_id == entity_id))
+    return oidc_cache.detached_copy(row, app=oidc_cache.detached_copy(row.app)) if row is not None else None
 
 
 def get(tenant, sp_id):

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .apps import may_use
+from . import oidc_clients
 from .audit import record_login
 from .errors import ServiceError
 from .extensions import db
@@ -143,7 +143,7 @@ def issue(tenant, sp, sso_session, now, client_info, name_id_format=None, allow_
     """The Subject to assert for this SP (NameID in `name_id_format`, default the SP's), or SamlDenied
     (a login event either way) or SamlInvalidNameIdPolicy."""
     account, app = sso_session.account, sp.app
-    if app.tenant_id != tenant.id or not may_use(account, app):
+    if app.tenant_id != tenant.id or not oidc_clients.may_use(account, sp):  # the app's groups, cached
         record_login(result="failure", now=now, client=client_info, account=account, reason="app_not_assigned",
                      target=app.name[:200], protocol=PROTOCOL, app_id=app.id)
         raise SamlDenied("request denied", detail=f"account {account.id} is not assigned to SAML app {app.id}")

@@ -11,12 +11,10 @@ from flask import Blueprint, Response, abort, g, request
 from lxml import etree
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, md, samlp
 from saml2.xmldsig import KeyInfo, X509Certificate, X509Data
-from sqlalchemy import select
 
 import keys
+from idp import oidc_cache
 from idp.clock import current_time
-from idp.extensions import db
-from idp.models import Tenant
 from idp.saml_sso import NAMEID_URNS
 from idp.urls import issuer_for, saml_metadata_url_for
 
@@ -40,7 +38,7 @@ def with_policy(view, content_security_policy=None, frame_options="DENY"):
 @bp.url_value_preprocessor
 def _load_tenant(_endpoint, values):
     slug = values.pop("tenant_slug", None)
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if slug else None
+    tenant = oidc_cache.tenant_by_slug(slug) if slug else None
     if tenant is None or not tenant.is_active:
         abort(404)
     g.saml_tenant = tenant

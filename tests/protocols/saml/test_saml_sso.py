@@ -293,3 +293,27 @@ def test_allow_create_false_is_fine_once_the_persistent_id_exists(client, login,
     again = base64.b64decode(posted_form(send(client, _policy_request("_p2", policy)))[1]["SAMLResponse"]).decode()
     name_id = re.search(r"nameid-format:persistent\"[^>]*>([^<]+)<", first).group(1)
     assert name_id in again and "status:Success" in again
+
+
+def test_changes_to_the_sp_and_its_groups_apply_at_the_next_request(app, client, login, register, onelogin_sp):
+    """The SP row and the app's groups are per-process copies: a change must drop them at once."""
+    import json
+
+    from idp.models import App, SamlServiceProvider
+    registration = register()
+    sp = onelogin_sp()
+    login()
+    sp.accept(client.get(sp.login_url()))
+    with app.app_context():
+        row = db.session.get(SamlServiceProvider, registration.sp_id)
+        row.acs_endpoints = json.dumps([{"url": "https://sp.example.com/new-acs", "index": 0, "default": True}])
+        db.session.commit()
+    refused = client.get(sp.login_url())  # the old ACS URL is no longer registered
+    assert refused.status_code == 400 and "SAMLResponse" not in refused.get_data(as_text=True)
+    with app.app_context():
+        db.session.get(App, registration.app_id).groups = []
+        db.session.commit()
+    from .test_saml_errors import authn_request, send
+    answer = send(client, authn_request(acs="https://sp.example.com/new-acs", request_id="_after_change"))
+    assert posted_form(answer)[0] == "https://sp.example.com/new-acs"
+    assert "status:RequestDenied" in base64.b64decode(posted_form(answer)[1]["SAMLResponse"]).decode()
