@@ -5,7 +5,10 @@ parser, messages.py, authn_request.py) → without a usable SSO session the brow
 /login and `next` resumes with the parsed request (signed, sso.py) → idp.saml_sso decides
 (group assignment, NameID, attributes) → responses.py builds the Response, signs it (and the
 Assertion, optionally encrypted: xml_security.py) and the browser POSTs it to the registered
-ACS. /saml/launch/<sp> is IdP-initiated SSO (portal tile); /saml/slo is Single Logout (slo.py).
+ACS. /saml/launch/<sp> is IdP-initiated SSO (portal tile); /saml/slo is Single Logout (slo.py):
+the session ends at once, then one page sends LogoutRequests to the session's other SPs in hidden
+frames and goes on by itself; portal and OIDC logouts reach that page through /saml/slo/propagate
+(idp.saml_logout).
 """
 
 
