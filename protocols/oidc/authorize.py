@@ -28,7 +28,7 @@ from idp.web import client_info
 
 from .blueprint import bp
 from .claims import SCOPES_SUPPORTED, parse_claims_request
-from .jwt import epoch, verified_claims
+from .jwt import epoch, unverified_claims, verified_claims
 
 SEEN_PARAM = "_oidc_seen"
 PKCE_CHALLENGE_RE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
@@ -73,11 +73,12 @@ def parse(tenant, params, now):
     if client is None:
         raise AuthorizationPageError(_l("アプリが登録されていません。アプリの管理者にお問い合わせください。"),
                                      detail=f"unknown client_id {params.get('client_id')!r}")
-    redirect_uri = params.get("redirect_uri", "")
+    redirect_uri, state = params.get("redirect_uri", ""), params.get("state") or None
+    if not redirect_uri and ("request" in params or "request_uri" in params):
+        redirect_uri, state = _where_to_refuse_request_object(params, client)
     if redirect_uri not in client.redirect_uri_list:  # exact string match (RFC 9700 §4.1.3)
         raise AuthorizationPageError(_l("アプリの設定に誤りがあります（リダイレクトURIが登録されていません）。"),
                                      detail=f"unregistered redirect_uri {redirect_uri!r}")
-    state = params.get("state") or None
 
     def error(cls, description):
         return cls(description, redirect_uri=redirect_uri, state=state)
@@ -121,6 +122,20 @@ def parse(tenant, params, now):
         scope=" ".join(s for s in dict.fromkeys(scopes) if s in SCOPES_SUPPORTED), nonce=nonce, prompt=prompt,
         max_age=max_age, hint_subject=hint_subject, login_hint=params.get("login_hint", ""),
         code_challenge=challenge, claims=params.get("claims", ""))
+
+
+def _where_to_refuse_request_object(params, client):
+    """(redirect_uri, state) for answering request_not_supported / request_uri_not_supported when the
+    request carries them only inside a request object (OIDC Core §6.1 requires only response_type and
+    client_id outside it). The object is not verified, so its redirect_uri must still be registered;
+    for request_uri, the client's only registered redirect URI."""
+    if "request" in params:
+        claims = unverified_claims(params["request"])
+        uri, state = claims.get("redirect_uri"), claims.get("state")
+        return (uri if isinstance(uri, str) else "",
+                state if isinstance(state, str) and state and len(state) <= 500 else None)
+    registered = client.redirect_uri_list
+    return (registered[0] if len(registered) == 1 else ""), None
 
 
 def _code_challenge(params, client, error):

@@ -14,12 +14,11 @@ from flask import request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from joserfc.jws import extract_compact
 
 from idp import oidc_clients
 from idp.urls import issuer_for
 
-from .jwt import epoch
+from .jwt import epoch, unverified_claims
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGS = ["RS256", "ES256", "PS256"]
@@ -128,8 +127,4 @@ def _from_epoch(seconds):
 
 def _unverified_subject(assertion):
     """`sub` read before the client (and so its keys) is known; trusted only after verification."""
-    try:
-        claims = json.loads(extract_compact(assertion.encode("ascii")).payload)
-        return claims.get("sub") if isinstance(claims, dict) else None
-    except (JoseError, ValueError, TypeError, UnicodeEncodeError):
-        return None
+    return unverified_claims(assertion).get("sub")

@@ -4,10 +4,12 @@ Keys come from `keys.signing_key` (parsed once per process); verification accept
 tenant still publishes in its JWKS, so tokens signed before a rotation keep verifying.
 """
 import calendar
+import json
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from joserfc.jws import extract_compact
 
 import keys
 from idp.urls import issuer_for
@@ -38,3 +40,15 @@ def verified_claims(tenant, token, now):
     if decoded.claims.get("iss") != issuer_for(tenant.slug):
         return None
     return decoded.claims
+
+
+def unverified_claims(token):
+    """The payload of a compact JWT (signed or `alg: none`) without any check, or {}: only for values
+    that are checked otherwise (a redirect URI against the registered ones, a subject before its key)."""
+    if not isinstance(token, str) or len(token) > 8000:
+        return {}
+    try:
+        claims = json.loads(extract_compact(token.encode("ascii")).payload)
+    except (JoseError, ValueError, TypeError, UnicodeEncodeError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
