@@ -132,3 +132,13 @@ def test_another_tenants_account_mfa_and_export(admin, post, foreign):
     assert "hanako@other.example.com" not in response.get_data().decode("utf-8-sig")
     response = post(page, "/admin/accounts/delete", {"ids": str(foreign["account"])})  # the confirmation step
     assert response.status_code == 404 and "他社 花子" not in response.get_data(as_text=True)
+
+
+def test_another_tenants_group_cannot_be_chosen(admin, submit, app, foreign):
+    data = {"email": "ichiro@acme.example.com", "name": "鈴木 一郎", "group": str(foreign["group"]), "role": "user",
+            "status": "enabled", "valid_from": "2026-04-01"}
+    response = submit("/admin/accounts/new", data)
+    assert response.status_code == 200 and "グループが見つかりません。" in response.get_data(as_text=True)
+    from idp.accounts import find_by_email
+    with app.app_context():
+        assert find_by_email("ichiro@acme.example.com") is None
