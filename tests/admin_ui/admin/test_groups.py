@@ -173,10 +173,15 @@ def test_moving_a_user_by_editing_the_account_switches_their_apps_at_once(admin,
     assert "wiki" in html and "payroll" not in html
 
 
-def test_delete_one_group(admin, post, app, factory, acme):
+def test_delete_one_group_from_its_detail_page(admin, post, app, factory, acme):
     sales = factory.group("acme", "営業")
     factory.group("acme", "開発")
-    response = post("/admin/groups", "/admin/groups/delete", {"ids": str(sales)})
+    html = admin.get(f"/admin/groups/{sales}").get_data(as_text=True)
+    assert f'<input type="hidden" name="ids" value="{sales}">' in html
+    with app.app_context():
+        default_id = default_group(tenants.get_by_slug("acme")).id
+    assert 'name="ids"' not in admin.get(f"/admin/groups/{default_id}").get_data(as_text=True)
+    response = post(f"/admin/groups/{sales}", "/admin/groups/delete", {"ids": str(sales)})
     html = response.get_data(as_text=True)
     assert "<li>営業</li>" in html and "<li>開発</li>" not in html
     post("/admin/groups", "/admin/groups/delete", {"ids": str(sales), "confirm": "1"})
