@@ -1,0 +1,110 @@
+"""Per-process copies of tenant, client, group assignments and signing keys (idp.oidc_cache): a change
+made by another worker (a second app on the same database, with its own copies) is seen at the very
+next request; and the token endpoint stays at a handful of statements."""
+import pytest
+from sqlalchemy import event, select
+
+import keys
+from idp import create_app, groups, tenants
+from idp.audit import OPERATOR
+from idp.extensions import db
+from idp.models import Tenant
+from idp.models.oidc import OidcClient
+from idp.models.tenancy import TENANT_TERMINATED
+
+OTHER_REDIRECT = "https://rp.example.com/other-callback"
+
+
+@pytest.fixture
+def other_worker(app):
+    """Another process's app: same database and settings, separate per-process copies."""
+    keep = ("IDP_INSTANCE_DIR", "IDP_DATABASE_URL", "IDP_SECRET_KEY", "IDP_BASE_URL", "IDP_MAIL_TRANSPORT",
+            "IDP_MAIL_ASYNC", "IDP_CLOCK", "TESTING")
+    other = create_app({k: app.config[k] if k != "IDP_CLOCK" else app.extensions["idp_clock"] for k in keep})
+    yield other
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _warm(rp, rp_client):
+    """Fill this worker's copies (tenant, client, groups, keys)."""
+    rp.full_login(rp_client)
+
+
+def test_a_redirect_uri_changed_elsewhere_applies_at_the_next_request(rp, rp_client, other_worker):
+    _warm(rp, rp_client)
+    assert rp.authorize(rp_client, redirect_uri=OTHER_REDIRECT).status_code == 400
+    with other_worker.app_context():
+        row = db.session.scalar(select(OidcClient).where(OidcClient.client_id == rp_client.client_id))
+        row.redirect_uris = OTHER_REDIRECT
+        db.session.commit()
+    assert rp.authorize(rp_client).status_code == 400  # the old URI is gone at once
+    location = rp.authorize(rp_client, redirect_uri=OTHER_REDIRECT).headers["Location"]
+    assert location.startswith(OTHER_REDIRECT + "?code=")
+
+
+def test_an_app_taken_from_the_group_elsewhere_is_refused_at_the_next_request(rp, rp_client, other_worker, clock):
+    body = rp.full_login(rp_client, scope="openid offline_access").get_json()
+    with other_worker.app_context():
+        default = groups.default_group(tenants.get_by_slug("acme"))
+        default.apps = []
+        db.session.commit()
+    refused = rp.authorize(rp_client)
+    assert "error=access_denied" in refused.headers["Location"]
+    refresh = rp.token(rp_client, {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]})
+    assert refresh.status_code == 400 and refresh.get_json()["error"] == "invalid_grant"
+
+
+def test_keys_rotated_elsewhere_are_published_and_used_at_the_next_request(rp, rp_client, other_worker, clock):
+    _warm(rp, rp_client)
+    before = {k["kid"] for k in rp.http.get("/t/acme/oidc/jwks").get_json()["keys"]}
+    with other_worker.app_context():
+        new_kids = {row.kid for row in keys.rotate(tenants.get_by_slug("acme"), clock.now(), OPERATOR, prepublish=0)}
+        db.session.commit()
+    published = {k["kid"] for k in rp.http.get("/t/acme/oidc/jwks").get_json()["keys"]}
+    assert new_kids <= published and before <= published
+    id_token = rp.exchange(rp_client, rp.code_from(rp.authorize(rp_client))).get_json()["id_token"]
+    assert rp.verify(id_token, rp_client.client_id).header["kid"] in new_kids
+
+
+def test_a_tenant_terminated_elsewhere_disappears_at_the_next_request(rp, rp_client, other_worker, clock):
+    _warm(rp, rp_client)
+    with other_worker.app_context():
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "acme"))
+        tenant.status, tenant.terminated_at = TENANT_TERMINATED, clock.now()
+        db.session.commit()
+    assert rp.http.get("/t/acme/.well-known/openid-configuration").status_code == 404
+    assert rp.token(rp_client, {"grant_type": "client_credentials"}).status_code == 404
+
+
+def test_a_rolled_back_change_leaves_the_copies_right(rp, rp_client, app):
+    _warm(rp, rp_client)
+    with app.app_context():
+        row = db.session.scalar(select(OidcClient).where(OidcClient.client_id == rp_client.client_id))
+        row.redirect_uris = OTHER_REDIRECT
+        db.session.flush()
+        db.session.rollback()
+    assert rp.code_from(rp.authorize(rp_client))
+    assert rp.authorize(rp_client, redirect_uri=OTHER_REDIRECT).status_code == 400
+
+
+def test_the_token_endpoint_needs_five_statements(rp, rp_client, app):
+    """Load-independent guard for the benchmark: version check, code (with account and group), the
+    single-use UPDATE, grant and token INSERTs. Tenant, client, groups and keys come from the copies."""
+    _warm(rp, rp_client)
+    code = rp.code_from(rp.authorize(rp_client))
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement.split(None, 1)[0])
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            response = rp.exchange(rp_client, code)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+    assert response.status_code == 200
+    assert len(statements) <= 5, statements
+    assert rp.verify(response.get_json()["id_token"], rp_client.client_id).claims["aud"] == rp_client.client_id
