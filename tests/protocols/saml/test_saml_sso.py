@@ -185,6 +185,8 @@ def test_encrypted_assertion_is_decrypted_by_the_sp(client, login, register, one
     answer = client.get(sp.login_url())
     xml = base64.b64decode(posted_form(answer)[1]["SAMLResponse"]).decode()
     assert "EncryptedAssertion" in xml and "taro@acme.example.com" not in xml
+    assert 'Algorithm="http://www.w3.org/2009/xmlenc11#aes256-gcm"' in xml
+    assert 'Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"' in xml
     assert sp.accept(answer).get_nameid() == "taro@acme.example.com"
 
 
@@ -196,6 +198,9 @@ def test_sign_only_response_or_assertion(client, login, register, onelogin_sp, s
     answer = client.get(sp.login_url())
     xml = base64.b64decode(posted_form(answer)[1]["SAMLResponse"]).decode()
     assert xml.count("<ds:SignatureValue") == 1
+    assert 'SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"' in xml
+    assert 'DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"' in xml
+    assert 'CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"' in xml
     sp.accept(answer)
 
 
