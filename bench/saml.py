@@ -6,8 +6,8 @@ with a live SSO session that sends SP-initiated AuthnRequests over HTTP-Redirect
 clock starts, one ID each) and gets the auto-posting form with the signed Response: the whole
 request, i.e. parsing, replay check, group check, login event, two in-process RSA-SHA256
 signatures (python `xmlsec` binding, keys loaded once per process). Prints signed responses/s and
-p50/p99 latency per concurrency level, and the workers' CPU time per response (from /proc: what the
-rate would be with the cores free, as the load generator and anything else running share them);
+p50/p99 latency per concurrency level, and the CPU time per response of the gunicorn workers and of
+the load generator (what the rate would be with the cores free of anything else: bench/oidc.py's `run`);
 the first response is verified (both signatures) with xmlsec against the metadata's certificate.
 
 For comparison it then times pysaml2's default path for the same response (Server.
@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import requests
@@ -33,7 +32,7 @@ import requests
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from oidc import CSRF_RE, PASSWORD, free_port  # noqa: E402  (same helpers as the OIDC benchmark)
+from oidc import CSRF_RE, PASSWORD, free_port, run  # noqa: E402  (the OIDC benchmark's helpers)
 
 SP_ENTITY = "https://sp.bench.example.com/metadata"
 ACS_URL = "https://sp.bench.example.com/acs"
@@ -92,22 +91,6 @@ def signed_response(http, url):
     return base64.b64decode(html.unescape(match.group(1)))
 
 
-def measure(concurrency, plans):
-    """Each thread runs its list of callables; returns (responses/s, sorted latencies)."""
-    def worker(plan):
-        latencies = []
-        for step in plan:
-            start = time.perf_counter()
-            step()
-            latencies.append(time.perf_counter() - start)
-        return latencies
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        latencies = sorted(x for part in pool.map(worker, plans) for x in part)
-    return len(latencies) / (time.perf_counter() - start), latencies
-
-
 def report(label, concurrency, rate, latencies):
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(f"{label:<28} c={concurrency:<3} n={len(latencies):<5} {rate:8.1f} responses/s   "
@@ -126,19 +109,7 @@ def verify_both_signatures(xml, certificate_pem):
     assert len(root.findall(f".//{{{DSIG}}}Signature")) == 2
 
 
-def workers_cpu_seconds(master_pid):
-    """CPU time (user + system) used so far by the gunicorn workers of `master_pid` (Linux /proc)."""
-    with open(f"/proc/{master_pid}/task/{master_pid}/children") as fh:
-        children = [int(pid) for pid in fh.read().split()]
-    ticks = 0
-    for pid in children:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rpartition(")")[2].split()
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def bench_http(base, levels, n, master_pid, workers):
+def bench_http(base, levels, n, master_pid):
     browsers = [logged_in_browser(base, f"user{i}@bench.example.com") for i in range(max(levels))]
     counter = iter(range(10_000_000))
     for _ in range(8):  # warm both workers (keys decrypted, parsed and turned into xmlsec keys once each)
@@ -148,14 +119,9 @@ def bench_http(base, levels, n, master_pid, workers):
     pem = "-----BEGIN CERTIFICATE-----\n" + certificate + "\n-----END CERTIFICATE-----\n"
     verify_both_signatures(signed_response(browsers[0], authn_request_url(base, next(counter))), pem)
     for c in levels:
-        plans = [[lambda http=browsers[i], url=authn_request_url(base, next(counter)): signed_response(http, url)
-                  for _ in range(n // c)] for i in range(c)]
-        cpu_before = workers_cpu_seconds(master_pid)
-        rate, latencies = measure(c, plans)
-        cpu_ms = (workers_cpu_seconds(master_pid) - cpu_before) * 1000 / len(latencies)
-        report("SP-initiated SSO (HTTP)", c, rate, latencies)
-        print(f"{'':<28} server CPU {cpu_ms:5.1f} ms per response -> at most {workers * 1000 / cpu_ms:6.0f}/s "
-              f"with {workers} free cores for the {workers} workers", flush=True)
+        run("SAML SSO (HTTP)", c, lambda i, c=c: [
+            lambda http=browsers[i], url=authn_request_url(base, next(counter)): signed_response(http, url)
+            for _ in range(n // c)], master_pid)
 
 
 # --- pysaml2's default path (xmlsec1 program) next to in-process signing of the same XML -------------
@@ -288,7 +254,7 @@ def main():
             except requests.RequestException:
                 time.sleep(0.1)
         print(f"gunicorn: {args.workers} workers on {base}; {os.cpu_count()} CPUs; n={args.n}", flush=True)
-        bench_http(base, levels, args.n, server.pid, args.workers)
+        bench_http(base, levels, args.n, server.pid)
     finally:
         server.terminate()
         server.wait(10)
