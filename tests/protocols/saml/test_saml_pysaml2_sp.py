@@ -2,7 +2,8 @@
 
 It reads our metadata, sends a signed SP-initiated AuthnRequest over HTTP-Redirect and checks our
 Response like a pysaml2-based SP does: both signatures against the metadata certificate, InResponseTo,
-Destination/Recipient, audience, validity window, NameID and attributes."""
+Destination/Recipient, audience, validity window, NameID and attributes; and it reads the LogoutRequest
+a portal logout sends it."""
 from urllib.parse import urlsplit
 
 import pytest
@@ -10,6 +11,8 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.response import StatusRequestDenied
+from saml2.s_utils import decode_base64_and_inflate
+from saml2.sigver import verify_redirect_signature
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT
 
 from .conftest import ACS_URL, SLO_URL, SP_ENTITY, login_through, posted_form
@@ -104,3 +107,38 @@ def test_pysaml2_sp_refuses_a_tampered_response(client, login, register, pysaml2
         sp.parse_authn_request_response(base64.b64encode(xml).decode(), BINDING_HTTP_POST,
                                         outstanding={request_id: "/"})
     assert "ignature" in type(refused.value).__name__ + str(refused.value)
+
+
+def test_pysaml2_sp_accepts_our_logout_request_from_the_portal(client, login, register, pysaml2_sp):
+    """Portal logout: pysaml2 verifies our signed Redirect LogoutRequest, finds its user, answers us."""
+    import html
+    import re
+    from urllib.parse import parse_qs
+
+    from .conftest import csrf_token_of
+    register()
+    sp = pysaml2_sp()
+    login()
+    request_id, url = authn_request(sp)
+    fields = posted_form(client.get(url))[1]
+    signed_in = sp.parse_authn_request_response(fields["SAMLResponse"], BINDING_HTTP_POST,
+                                                outstanding={request_id: "/"})
+    posted = client.post("/logout", data={"csrf_token": csrf_token_of(client.get("/logout"))})
+    page = client.get(urlsplit(posted.headers["Location"]).path + "?" + urlsplit(posted.headers["Location"]).query)
+    [frame] = [html.unescape(u) for u in re.findall(r'<iframe class="saml-slo" src="([^"]+)"', page.get_data(True))]
+    query = {k: v[0] for k, v in parse_qs(urlsplit(frame).query).items()}
+    assert frame.startswith(SLO_URL + "?")
+    # pysaml2's own check of the query signature (Bindings §3.4.4.1) with the certificate of our metadata
+    [(_name, cert)] = sp.metadata.certs(IDP_ENTITY, "any", "signing")
+    message = {k: query[k] for k in ("SAMLRequest", "SigAlg", "Signature")}
+    assert verify_redirect_signature(message, sp.sec.sec_backend, cert)
+    assert not verify_redirect_signature({**message, "SAMLRequest": message["SAMLRequest"][:-4] + "AAAA"},
+                                         sp.sec.sec_backend, cert)
+    answer = sp.handle_logout_request(query["SAMLRequest"], signed_in.name_id, BINDING_HTTP_REDIRECT,
+                                      sigalg=query["SigAlg"], signature=query["Signature"])
+    location = dict(answer["headers"])["Location"]
+    assert location.startswith("http://127.0.0.1:8000/t/acme/saml/slo?SAMLResponse=")
+    response_xml = decode_base64_and_inflate(parse_qs(urlsplit(location).query)["SAMLResponse"][0]).decode()
+    assert "status:Success" in response_xml  # it found the user our NameID names
+    back = client.get(location.removeprefix("http://127.0.0.1:8000"))
+    assert back.status_code == 200  # our frame page: the SP's LogoutResponse was read
