@@ -150,3 +150,39 @@ def test_loaded_keys_are_cached_per_process(app, clock, tenant_id):
         first = keys.signing_key(_tenant(app), "RS256", clock.now())
         second = keys.signing_key(_tenant(app), "RS256", clock.now())
     assert first is second
+
+
+def test_a_rolled_back_rotation_leaves_no_key_behind(app, tenant_id, clock):
+    """The per-process copy of the keys (idp.oidc_cache) follows the transaction: keys seen inside a
+    rotation that is rolled back are neither published nor used afterwards."""
+    with app.app_context():
+        before = {k["kid"] for k in keys.jwks(tenant_id, clock.now())["keys"]}
+        rows = keys.rotate(_tenant(app), clock.now(), OPERATOR, prepublish=0)
+        inside = {k["kid"] for k in keys.jwks(tenant_id, clock.now())["keys"]}
+        assert {r.kid for r in rows} <= inside  # visible inside the transaction
+        assert keys.signing_key(_tenant(app), "RS256", clock.now()).kid in {r.kid for r in rows}
+        db.session.rollback()
+    with app.app_context():
+        assert {k["kid"] for k in keys.jwks(tenant_id, clock.now())["keys"]} == before
+        assert keys.signing_key(_tenant(app), "RS256", clock.now()).kid in before
+
+
+def test_keys_rotated_by_another_process_are_seen_at_once(app, tenant_id, clock):
+    """A second app on the same database stands for another worker or the CLI."""
+    with app.app_context():
+        before = {k["kid"] for k in keys.jwks(tenant_id, clock.now())["keys"]}  # fills this process's copy
+    other = create_app({k: app.config[k] for k in ("IDP_INSTANCE_DIR", "IDP_DATABASE_URL", "IDP_SECRET_KEY",
+                                                   "IDP_BASE_URL", "TESTING")} | {"IDP_CLOCK": clock})
+    with other.app_context():
+        new = {r.kid for r in keys.rotate(tenants.get_by_slug("acme"), clock.now(), OPERATOR, prepublish=60)}
+        db.session.commit()
+    with app.app_context():
+        published = {k["kid"] for k in keys.jwks(tenant_id, clock.now())["keys"]}
+        assert published == before | new
+        assert keys.signing_key(_tenant(app), "RS256", clock.now()).kid in before  # pre-publication
+    clock.advance(seconds=61)
+    with app.app_context():
+        assert keys.signing_key(_tenant(app), "RS256", clock.now()).kid in new
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
