@@ -11,10 +11,10 @@ from flask import Flask, has_request_context, request
 from flask_talisman import Talisman
 from sqlalchemy import event
 
-from . import encryption, mail, ratelimit
+from . import encryption, mail, ratelimit, schema
 from .clock import SystemClock
 from .config import check_base_url, default_database_url, ensure_secret_file, load_config, parse_flag
-from .extensions import babel, csrf, db
+from .extensions import babel, csrf, db, migrate
 from .web import load_sso_session, requested_ui_locale
 
 LOCALES = ("ja", "en")
@@ -53,6 +53,7 @@ def create_app(config=None):
                         or ensure_secret_file(os.path.join(instance_dir, "key_encryption_key")))
 
     db.init_app(app)
+    migrate.init_app(app, db)  # `idp db …`; scripts in idp/migrations
     csrf.init_app(app)
     ratelimit.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -87,15 +88,20 @@ def select_locale():
 
 
 def _init_database(app):
-    """Create the schema if needed (idempotent; serialised across workers by a file lock)."""
+    """Create or upgrade the schema (idp.schema; serialised across workers by a file lock).
+
+    Under `idp db …` the operator handles the schema: start-up leaves the database as it is.
+    """
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+        if schema.migration_command_running():
+            return
         lock_path = os.path.join(app.instance_path, ".schema.lock")
         with open(lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                db.create_all()
+                schema.prepare()
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
