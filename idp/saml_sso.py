@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import oidc_clients
+from . import mfa_policy, oidc_clients
 from .audit import record_login
 from .errors import ServiceError
 from .extensions import db
@@ -69,8 +69,11 @@ class Subject:
 
 
 def needs_login(sso_session, tenant, *, force_authn, first_seen):
-    """True without a session of this tenant, or for ForceAuthn when it authenticated before the request."""
+    """True without a session of this tenant, for ForceAuthn when it authenticated before the request, and
+    when the MFA policy now asks for a second factor the session was opened without (a step-up)."""
     if sso_session is None or sso_session.tenant_id != tenant.id:
+        return True
+    if mfa_policy.needs_step_up(sso_session):
         return True
     return bool(force_authn) and sso_session.auth_time < first_seen
 

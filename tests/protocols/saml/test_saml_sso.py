@@ -322,3 +322,25 @@ def test_changes_to_the_sp_and_its_groups_apply_at_the_next_request(app, client,
     answer = send(client, authn_request(acs="https://sp.example.com/new-acs", request_id="_after_change"))
     assert posted_form(answer)[0] == "https://sp.example.com/new-acs"
     assert "status:RequestDenied" in base64.b64decode(posted_form(answer)[1]["SAMLResponse"]).decode()
+
+
+def test_mfa_required_later_steps_up_before_the_next_assertion(app, client, login, register, onelogin_sp, clock):
+    """A password session from before the MFA policy: the next SSO asks for password and second factor."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.support.mfa import post_form as post_page, secret_on, set_mode, totp
+    register()
+    sp = onelogin_sp()
+    login()
+    sp.accept(client.get(sp.login_url()))
+    set_mode(app, clock, "totp")
+    passive = client.get(sp.login_url(is_passive=True))
+    assert "status:NoPassive" in base64.b64decode(posted_form(passive)[1]["SAMLResponse"]).decode()
+    first = client.get(sp.login_url())
+    assert first.status_code == 302 and "reauth=1" in first.headers["Location"]
+    resume = parse_qs(urlsplit(first.headers["Location"]).query)["next"][0]
+    assert login(next_url=resume).headers["Location"] == "/login/mfa"
+    secret = secret_on(client.get("/login/mfa/totp").get_data(as_text=True))
+    post_page(client, "/login/mfa/totp", {"code": totp(secret, clock)})
+    auth = sp.accept(client.get(resume))
+    assert auth.get_last_authn_contexts() == ["https://refeds.org/profile/mfa"]
