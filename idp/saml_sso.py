@@ -43,6 +43,9 @@ PRESETS = {
 }
 AUTHN_CONTEXT_PASSWORD = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 AUTHN_CONTEXT_MFA = "https://refeds.org/profile/mfa"
+# The classes a session can be stated as, strongest first, with their strength (RequestedAuthnContext)
+STRENGTH = {AUTHN_CONTEXT_MFA: 2, AUTHN_CONTEXT_PASSWORD: 1, "urn:oasis:names:tc:SAML:2.0:ac:classes:Password": 1,
+            "urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified": 0}
 
 
 class SamlDenied(ServiceError):
@@ -56,6 +59,33 @@ class SamlInvalidNameIdPolicy(ServiceError):
 
 
 INVALID_POLICY = "invalid NameIDPolicy"
+
+
+class SamlNoAuthnContext(ServiceError):
+    """The session cannot be stated as the SP asks (RequestedAuthnContext): a NoAuthnContext status."""
+
+
+def authn_context_for(mfa, requested=(), comparison="exact"):
+    """Core §3.3.2.2.1: the AuthnContextClassRef to state for a session (with a second factor or not) that
+    meets the SP's RequestedAuthnContext, or SamlNoAuthnContext. Classes we do not know count for nothing."""
+    possible = [c for c in STRENGTH if STRENGTH[c] <= (2 if mfa else 1)]
+    if not requested:
+        return possible[0]
+    known = [STRENGTH[c] for c in requested if c in STRENGTH]
+    if comparison in ("exact", None, ""):
+        chosen = next((c for c in possible if c in requested), None)
+    elif known and comparison == "minimum":
+        chosen = possible[0] if STRENGTH[possible[0]] >= min(known) else None
+    elif known and comparison == "better":
+        chosen = possible[0] if STRENGTH[possible[0]] > min(known) else None
+    elif known and comparison == "maximum":
+        chosen = next((c for c in possible if STRENGTH[c] <= max(known)), None)
+    else:
+        chosen = None
+    if chosen is None:
+        raise SamlNoAuthnContext("no authentication context", detail=f"cannot state {comparison} {list(requested)} "
+                                                                     f"for a {'MFA' if mfa else 'password'} session")
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -142,20 +172,23 @@ def _name_id(sp, account, identity, now, name_id_format, allow_create):
     return identity.email
 
 
-def issue(tenant, sp, sso_session, now, client_info, name_id_format=None, allow_create=True):
-    """The Subject to assert for this SP (NameID in `name_id_format`, default the SP's), or SamlDenied
-    (a login event either way) or SamlInvalidNameIdPolicy."""
+def issue(tenant, sp, sso_session, now, client_info, name_id_format=None, allow_create=True, requested_context=(),
+          comparison="exact"):
+    """The Subject to assert for this SP (NameID in `name_id_format`, default the SP's; the authentication
+    context that meets `requested_context`), or SamlDenied (a login event either way), SamlInvalidNameIdPolicy
+    or SamlNoAuthnContext."""
     account, app = sso_session.account, sp.app
     if app.tenant_id != tenant.id or not oidc_clients.may_use(account, sp):  # the app's groups, cached
         record_login(result="failure", now=now, client=client_info, account=account, reason="app_not_assigned",
                      target=app.name[:200], protocol=PROTOCOL, app_id=app.id)
         raise SamlDenied("request denied", detail=f"account {account.id} is not assigned to SAML app {app.id}")
     identity = identity_of(sso_session)
+    authn_context = authn_context_for(identity.mfa, requested_context, comparison)
     name_id_format = name_id_format or sp.nameid_format
     subject = Subject(name_id=_name_id(sp, account, identity, now, name_id_format, allow_create),
                       name_id_format=NAMEID_URNS[name_id_format],
                       attributes=attributes_for(sp, identity),
-                      authn_context=AUTHN_CONTEXT_MFA if identity.mfa else AUTHN_CONTEXT_PASSWORD,
+                      authn_context=authn_context,
                       auth_time=identity.auth_time, session_index=identity.session_id)
     _record_participant(tenant, sp, sso_session, subject, now)
     record_login(result="success", now=now, client=client_info, account=account, target=app.name[:200],

@@ -39,6 +39,8 @@ class PendingLogin:
     name_id_format: Optional[str] = None  # NameIDPolicy (Core §3.4.1.1): Format URN, SPNameQualifier, AllowCreate
     sp_name_qualifier: Optional[str] = None
     allow_create: bool = True
+    authn_context: tuple = ()  # RequestedAuthnContext (Core §3.3.2.2.1): class refs and their Comparison
+    authn_comparison: str = "exact"
 
 
 def epoch(moment):
@@ -117,13 +119,16 @@ def parse(tenant, incoming, now):
                                f"{request.assertion_consumer_service_index!r} for {sp.entity_id!r}")
     if not saml_sso.remember_request(tenant, sp, request.id, now):
         raise SamlMessageError(f"replayed request {request.id!r} from {sp.entity_id!r}")
-    policy = request.name_id_policy
+    policy, context = request.name_id_policy, request.requested_authn_context
     return PendingLogin(tenant_id=tenant.id, sp_id=sp.id, request_id=request.id, acs_url=acs_url,
                         relay_state=incoming.relay_state, force_authn=request.force_authn in ("true", "1"),
                         is_passive=request.is_passive in ("true", "1"), seen=epoch(now),
                         name_id_format=policy.format if policy is not None else None,
                         sp_name_qualifier=policy.sp_name_qualifier if policy is not None else None,
-                        allow_create=policy is None or policy.allow_create not in ("false", "0")), sp
+                        allow_create=policy is None or policy.allow_create not in ("false", "0"),
+                        authn_context=tuple(c.text.strip() for c in context.authn_context_class_ref if c.text)
+                        if context is not None else (),
+                        authn_comparison=(context.comparison or "exact") if context is not None else "exact"), sp
 
 
 def _serializer():

@@ -21,6 +21,7 @@ ASSERTION_LIFETIME = timedelta(minutes=5)
 REQUEST_DENIED = samlp.STATUS_REQUEST_DENIED
 NO_PASSIVE = samlp.STATUS_NO_PASSIVE
 INVALID_NAMEID_POLICY = samlp.STATUS_INVALID_NAMEID_POLICY
+NO_AUTHN_CONTEXT = samlp.STATUS_NO_AUTHN_CONTEXT
 RESPONDER, REQUESTER = samlp.STATUS_RESPONDER, samlp.STATUS_REQUESTER
 
 
@@ -88,7 +89,7 @@ def success(tenant, sp, subject, pending, now):
 
 def status(tenant, pending, now, second_level, top=RESPONDER):
     """A signed error status response (SAML Core §3.2.2.2): `top` (Responder, Requester) with `second_level`
-    (RequestDenied, NoPassive, InvalidNameIDPolicy)."""
+    (RequestDenied, NoPassive, InvalidNameIDPolicy, NoAuthnContext)."""
     response = _response(tenant, pending, now, samlp.Status(status_code=samlp.StatusCode(
         value=top, status_code=samlp.StatusCode(value=second_level))))
     root = _to_tree(response)

@@ -26,7 +26,8 @@ def post_form(url, field, xml, relay_state):
 
 
 REFUSALS = {saml_sso.SamlDenied: (responses.REQUEST_DENIED, responses.RESPONDER),
-            saml_sso.SamlInvalidNameIdPolicy: (responses.INVALID_NAMEID_POLICY, responses.REQUESTER)}
+            saml_sso.SamlInvalidNameIdPolicy: (responses.INVALID_NAMEID_POLICY, responses.REQUESTER),
+            saml_sso.SamlNoAuthnContext: (responses.NO_AUTHN_CONTEXT, responses.RESPONDER)}
 
 
 def _post_status(tenant, pending, now, second_level, top=responses.RESPONDER):
@@ -54,7 +55,8 @@ def _page(tenant, sp, pending, now):
                 return _post_status(tenant, pending, now, responses.NO_PASSIVE)
             resume = url_for("saml.resume", tenant_slug=tenant.slug, p=dump_pending(pending))
             return redirect(url_for("auth.login", next=resume, **({"reauth": "1"} if session is not None else {})))
-        subject = saml_sso.issue(tenant, sp, session, now, client_info(), name_id_format, pending.allow_create)
+        subject = saml_sso.issue(tenant, sp, session, now, client_info(), name_id_format, pending.allow_create,
+                                 tuple(pending.authn_context), pending.authn_comparison)
     except tuple(REFUSALS) as exc:
         log.info("SAML request refused: %s", exc.detail)
         return _post_status(tenant, pending, now, *REFUSALS[type(exc)])

@@ -344,3 +344,43 @@ def test_mfa_required_later_steps_up_before_the_next_assertion(app, client, logi
     post_page(client, "/login/mfa/totp", {"code": totp(secret, clock)})
     auth = sp.accept(client.get(resume))
     assert auth.get_last_authn_contexts() == ["https://refeds.org/profile/mfa"]
+
+
+PPT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+MFA = "https://refeds.org/profile/mfa"
+X509 = "urn:oasis:names:tc:SAML:2.0:ac:classes:X509"
+
+
+@pytest.mark.parametrize("mfa, comparison, requested, stated", [
+    (False, "exact", [PPT], PPT),
+    (False, "exact", [MFA], None),
+    (False, "minimum", [MFA], None),
+    (False, "minimum", [PPT], PPT),
+    (False, "maximum", [MFA], PPT),
+    (False, "better", [PPT], None),
+    (True, "exact", [PPT], PPT),  # exact: one of the requested classes, even for a stronger session
+    (True, "exact", [X509, MFA], MFA),
+    (True, "exact", [X509], None),
+    (True, "minimum", [PPT], MFA),
+    (True, "better", [PPT], MFA),
+    (True, "maximum", [PPT], PPT),
+])
+def test_requested_authn_context_is_met_or_answered_no_authn_context(app, client, register, onelogin_sp, clock,
+                                                                     mfa, comparison, requested, stated):
+    from idp import sessions
+    from idp.audit import NO_CLIENT
+    from idp.models import Account
+    from idp.web import SSO_COOKIE
+    register()
+    sp = onelogin_sp(requestedAuthnContext=requested, requestedAuthnContextComparison=comparison)
+    with app.app_context():
+        account = db.session.query(Account).filter_by(email="taro@acme.example.com").one()
+        raw, _session = sessions.start(account, clock.now(), NO_CLIENT, amr=("pwd", "otp", "mfa") if mfa else ("pwd",))
+        db.session.commit()
+    client.set_cookie(SSO_COOKIE, raw)
+    answer = client.get(sp.login_url())
+    if stated is None:
+        assert status_codes(answer) == ["urn:oasis:names:tc:SAML:2.0:status:Responder",
+                                        "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext"]
+    else:
+        assert sp.accept(answer).get_last_authn_contexts() == [stated]
