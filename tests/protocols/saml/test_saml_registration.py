@@ -79,3 +79,19 @@ def test_duplicate_entity_id_is_refused(cli, acme):
     assert cli(*args).exit_code == 0
     second = cli(*args)
     assert second.exit_code != 0 and "entity_id" in second.output
+
+
+def test_lookup_by_entity_id_never_overwrites_an_sp_being_edited(app, client, register):
+    """find() hands out per-process copies; an SP already loaded in the session (an edit) wins."""
+    from idp import saml_registry, tenants
+    registration = register()
+    with app.app_context():
+        tenant = tenants.get_by_slug("acme")
+        assert saml_registry.find(tenant, SP_ENTITY).id == registration.sp_id  # the copy is made
+    with app.app_context():
+        tenant = tenants.get_by_slug("acme")
+        sp = saml_registry.get(tenant, registration.sp_id)
+        sp.slo_url = "https://sp.example.com/new-slo"  # being edited, not flushed yet
+        found = saml_registry.find(tenant, SP_ENTITY)
+        assert found is sp and found.slo_url == "https://sp.example.com/new-slo"
+        assert saml_registry.find(tenant, "https://unknown.example.com") is None
