@@ -112,7 +112,7 @@ def _bump_changed_tenants(session, _context):
         return
     connection = session.connection()
     for tenant_id in sorted(changed):
-        connection.execute(_BUMP, {"tenant_id": tenant_id, "version": secrets.randbelow(2**31 - 1) + 1})
+        connection.execute(_BUMP, {"tenant_id": tenant_id, "version": secrets.randbits(62) + 1})
     memo = session.info.get(MEMO, {})
     store = _store() if has_app_context() else {}
     for tenant_id in changed | deleted:
