@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from contextlib import contextmanager
 
@@ -273,16 +274,22 @@ def test_a_database_from_a_newer_version_is_refused(database_url, instance_dir):
         create_app(app_config(database_url, instance_dir))
 
 
+# A worker: create_app, held back just before its schema step (lock, then database) until the test says go.
 STARTER = textwrap.dedent("""
     import os, sys, time
-    url, instance, go, directory = sys.argv[1:5]
-    from idp import create_app
+    url, instance, go, ready, directory = sys.argv[1:6]
+    import idp
     from idp.extensions import migrate
     if directory:
         migrate.directory = directory
-    while not os.path.exists(go):
-        time.sleep(0.005)
-    create_app({"IDP_INSTANCE_DIR": instance, "IDP_DATABASE_URL": url, "IDP_SECRET_KEY": "test"})
+    init_database = idp._init_database
+    def init_database_on_go(app):
+        open(ready, "w").close()
+        while not os.path.exists(go):
+            time.sleep(0.001)
+        init_database(app)
+    idp._init_database = init_database_on_go
+    idp.create_app({"IDP_INSTANCE_DIR": instance, "IDP_DATABASE_URL": url, "IDP_SECRET_KEY": "test"})
     print("started")
 """)
 
@@ -304,9 +311,13 @@ def test_several_apps_starting_at_once_do_not_fail(database_url, instance_dir, t
         instance = tmp_path / f"host{number}" if separate else instance_dir
         instance.mkdir(exist_ok=True)
         workers.append(subprocess.Popen(
-            [sys.executable, "-c", STARTER, database_url, str(instance), str(go), directory],
+            [sys.executable, "-c", STARTER, database_url, str(instance), str(go), str(tmp_path / f"ready{number}"),
+             directory],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(tmp_path)))
-    go.touch()
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / f"ready{number}").exists() for number in range(3)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()  # all at the gate: they look at the database at the same moment
     for worker in workers:
         out, err = worker.communicate(timeout=120)
         assert worker.returncode == 0 and out.strip() == "started", err
