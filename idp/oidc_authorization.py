@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from authlib.oauth2.rfc6749.errors import AccessDeniedError
 
+from . import mfa_policy
 from .oidc_clients import may_use
 from .audit import record_login
 from .oidc_tokens import issue_code
@@ -17,8 +18,11 @@ PROTOCOL = "oidc"
 
 
 def needs_login(sso_session, tenant, *, prompt, max_age, hint_subject, first_seen, now):
-    """True when the browser must (re-)authenticate before a code can be issued."""
+    """True when the browser must (re-)authenticate before a code can be issued, including a step-up when
+    the MFA policy now asks for a second factor the session was opened without (mfa_policy.needs_step_up)."""
     if sso_session is None or sso_session.tenant_id != tenant.id:
+        return True
+    if mfa_policy.needs_step_up(sso_session):
         return True
     if hint_subject and hint_subject != sso_session.account.subject:
         return True

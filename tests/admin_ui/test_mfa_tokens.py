@@ -72,3 +72,23 @@ def test_half_done_login_gets_no_code_and_no_page(client, login, app, clock, reg
         response = client.get(path)
         assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path
     assert client.get_cookie("idp_sso") is None
+
+
+def test_mfa_required_later_steps_up_before_the_next_code(client, login, app, clock, registration):
+    """A password session from before the MFA policy: prompt=none gets login_required, a normal request
+    re-authenticates (password, then the second factor) and the new ID token says so."""
+    rp = RelyingParty(client, clock, login)
+    rp.full_login(registration)  # a live password-only session
+    set_mode(app, clock, "totp")
+    passive = rp.authorize(registration, prompt="none")
+    assert passive.status_code == 302
+    assert parse_qs(urlsplit(passive.headers["Location"]).query)["error"] == ["login_required"]
+    first = rp.authorize(registration)
+    assert first.status_code == 302 and "/login?" in first.headers["Location"]
+    assert "reauth=1" in first.headers["Location"]
+    next_url = parse_qs(urlsplit(first.headers["Location"]).query)["next"][0]
+    assert login(next_url=next_url).headers["Location"] == "/login/mfa"
+    totp_step(client, app, clock)
+    claims = rp.verify(rp.exchange(registration, rp.code_from(client.get(next_url))).get_json()["id_token"],
+                       registration.client_id).claims
+    assert claims["amr"] == ["pwd", "otp", "mfa"]
