@@ -93,6 +93,8 @@ def _logout_request_received(tenant, incoming, now):
     verify_signature(sp, incoming, required=True)  # Profiles §4.4.4.1
     if not sp.slo_url:
         raise SamlMessageError(f"SP {sp.entity_id!r} sent a LogoutRequest but registered no SLO URL")
+    if not saml_sso.remember_request(tenant, sp, message.id, now):
+        raise SamlMessageError(f"replayed LogoutRequest {message.id!r} from {sp.entity_id!r}")
     name_id = message.name_id.text if message.name_id is not None else ""
     indexes = [s.text for s in message.session_index] or [""]
     ended = saml_sso.end_participant_session(tenant, sp, name_id, indexes, g.sso_session, now)

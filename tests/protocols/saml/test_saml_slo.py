@@ -105,6 +105,7 @@ def test_sp_initiated_logout_of_the_only_sp_answers_at_once(client, login, regis
     at_sp = sp._auth("/slo", get=query_of(answer.headers["Location"]))
     at_sp.process_slo(keep_local_session=True, request_id=logout.get_last_request_id())
     assert at_sp.get_errors() == [], at_sp.get_last_error_reason()
+    assert client.get(local(url)).status_code == 400  # the same LogoutRequest again: a replay
 
 
 def test_portal_logout_sends_logout_requests_then_goes_to_login(app, client, login, two_sps):
