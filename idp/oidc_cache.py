@@ -15,7 +15,7 @@ import secrets
 from itertools import chain
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import bindparam, event, inspect, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -28,6 +28,13 @@ MEMO = "idp_config_versions"  # db.session.info: versions read in this transacti
 _watched = [Tenant, App, Group, OidcClient]
 _BUMP = text("INSERT INTO oidc_cache_versions (tenant_id, version) SELECT id, :version FROM tenants "
              "WHERE id = :tenant_id ON CONFLICT (tenant_id) DO UPDATE SET version = excluded.version")
+
+# Plain column reads, built once and run on the session's connection (no ORM result processing).
+_versions = OidcCacheVersion.__table__.c
+_TENANT_VERSION = (select(Tenant.__table__.c.id, _versions.version)
+                   .outerjoin(OidcCacheVersion.__table__, _versions.tenant_id == Tenant.__table__.c.id)
+                   .where(Tenant.__table__.c.slug == bindparam("slug")))
+_VERSION = select(_versions.version).where(_versions.tenant_id == bindparam("tenant_id"))
 
 
 def watch(model):
@@ -46,9 +53,7 @@ def _memo():
 
 def tenant_by_slug(slug):
     """The tenant (attached to the session) for a slug, or None; reads and remembers its version."""
-    row = db.session.execute(
-        select(Tenant.id, OidcCacheVersion.version)
-        .outerjoin(OidcCacheVersion, OidcCacheVersion.tenant_id == Tenant.id).where(Tenant.slug == slug)).first()
+    row = db.session.connection().execute(_TENANT_VERSION, {"slug": slug}).first()
     if row is None:
         return None
     _memo()[row.id] = row.version or 0
@@ -59,8 +64,7 @@ def tenant_by_slug(slug):
 def version_of(tenant_id):
     memo = _memo()
     if tenant_id not in memo:
-        memo[tenant_id] = db.session.scalar(
-            select(OidcCacheVersion.version).where(OidcCacheVersion.tenant_id == tenant_id)) or 0
+        memo[tenant_id] = db.session.connection().execute(_VERSION, {"tenant_id": tenant_id}).scalar() or 0
     return memo[tenant_id]
 
 

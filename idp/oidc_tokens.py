@@ -14,8 +14,8 @@ import hashlib
 from datetime import timedelta
 
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, inspect, select
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .accounts_state import login_block_reason
@@ -61,9 +61,8 @@ def _check_pkce(code, verifier):
 
 
 def redeem_code(tenant, client, raw_code, *, redirect_uri, code_verifier, now):
-    """Exchange a code for a new grant (tokens are added by the caller)."""
-    code = db.session.scalar(select(OidcAuthorizationCode).options(_with_account(OidcAuthorizationCode.account)).where(
-        OidcAuthorizationCode.tenant_id == tenant.id, OidcAuthorizationCode.code_hash == digest(raw_code or "")))
+    """Exchange a code for a new grant (inserted here; tokens are added by the caller)."""
+    code = db.session.scalar(_CODE_BY_HASH, {"tenant_id": tenant.id, "code_hash": digest(raw_code or "")})
     if code is None or code.client_pk != client.id:
         raise InvalidGrantError("invalid authorization code")
     if code.used_at is not None:
@@ -82,22 +81,39 @@ def redeem_code(tenant, client, raw_code, *, redirect_uri, code_verifier, now):
     grant = OidcGrant(tenant_id=tenant.id, client_pk=client.id, client=client, account_id=code.account_id,
                       account=code.account, sso_session_id=code.sso_session_id, code_id=code.id, scope=code.scope,
                       claims=code.claims, auth_time=code.auth_time, amr=code.amr, sid=code.sid, created_at=now)
-    db.session.add(grant)  # inserted with its tokens at the commit
-    return grant, code.nonce
+    return _insert_now(grant), code.nonce
 
 
 def client_grant(tenant, client, scope, now):
-    """client_credentials: a grant with no user."""
-    grant = OidcGrant(tenant_id=tenant.id, client_pk=client.id, client=client, scope=scope, created_at=now)
-    db.session.add(grant)
-    return grant
+    """client_credentials: a grant with no user (inserted here)."""
+    return _insert_now(OidcGrant(tenant_id=tenant.id, client_pk=client.id, client=client, scope=scope,
+                                 created_at=now))
+
+
+def _insert_now(obj):
+    """INSERT a new instance's row with one Core statement and add it to the session as a clean persistent
+    instance: the row the unit of work would write (column defaults included), without the flush
+    bookkeeping that costs more than the statement on the token endpoint's path."""
+    mapper = inspect(obj).mapper
+    values = {}
+    for attr in mapper.column_attrs:
+        if attr.key == "id":
+            continue
+        if attr.key not in obj.__dict__:
+            default = attr.columns[0].default
+            set_committed_value(obj, attr.key, default.arg if default is not None and default.is_scalar else None)
+        values[attr.key] = obj.__dict__[attr.key]
+    result = db.session.connection().execute(mapper.local_table.insert(), values)
+    obj.id = result.inserted_primary_key[0]
+    make_transient_to_detached(obj)
+    db.session.add(obj)
+    return obj
 
 
 def _flip_used(model, row, now):
     """Mark a code or refresh token used; single use even under concurrency: only one UPDATE can
-    flip used_at from NULL. A plain conditional UPDATE (no ORM synchronisation, the row is updated here)."""
-    flipped = db.session.execute(update(model).where(model.id == row.id, model.used_at.is_(None))
-                                 .values(used_at=now).execution_options(synchronize_session=False))
+    flip used_at from NULL. A plain conditional UPDATE on the connection (the row is updated here)."""
+    flipped = db.session.connection().execute(_FLIP_USED[model], {"row_id": row.id, "now": now})
     if flipped.rowcount != 1:
         return False
     set_committed_value(row, "used_at", now)
@@ -113,17 +129,22 @@ def wants_refresh(client, grant):
     return client.allow_refresh and grant.account_id is not None and OFFLINE_ACCESS in grant.scope.split()
 
 
+def store_tokens(grant, now, tokens):
+    """Store the digests of the tokens of one response, [(kind, raw, lifetime, scope or None)], in one
+    INSERT (the grant is already a row: `redeem_code`, `client_grant`, `rotate_refresh`)."""
+    rows = [{"tenant_id": grant.tenant_id, "grant_id": grant.id, "kind": kind, "token_hash": digest(raw),
+             "scope": scope if scope is not None else grant.scope, "created_at": now, "expires_at": now + lifetime,
+             "used_at": None, "revoked_at": None} for kind, raw, lifetime, scope in tokens]
+    db.session.connection().execute(OidcToken.__table__.insert(), rows)
+
+
 def store_token(grant, kind, raw, now, lifetime, scope=None):
-    token = OidcToken(tenant_id=grant.tenant_id, grant=grant, kind=kind, token_hash=digest(raw),
-                      scope=scope if scope is not None else grant.scope, created_at=now, expires_at=now + lifetime)
-    db.session.add(token)
-    return token
+    store_tokens(grant, now, [(kind, raw, lifetime, scope)])
 
 
-def new_refresh_token(grant, now, scope=None):
-    raw = new_token(32)
-    store_token(grant, TOKEN_REFRESH, raw, now, grant.client.app.refresh_token_lifetime, scope)
-    return raw
+def new_refresh_token(grant):
+    """A fresh refresh token string and its lifetime (stored with `store_tokens`)."""
+    return new_token(32), grant.client.app.refresh_token_lifetime
 
 
 def _with_account(*path):
@@ -135,14 +156,27 @@ def _with_account(*path):
     return loader.joinedload(Account.group)
 
 
+# Statements built once (building and caching-key work per request costs more than running them).
+_codes, _tokens = OidcAuthorizationCode, OidcToken
+_CODE_BY_HASH = select(_codes).options(_with_account(_codes.account)).where(
+    _codes.tenant_id == bindparam("tenant_id"), _codes.code_hash == bindparam("code_hash"))
+_TOKEN_BY_HASH = select(_tokens).options(_with_account(_tokens.grant, OidcGrant.account)).where(
+    _tokens.tenant_id == bindparam("tenant_id"), _tokens.token_hash == bindparam("token_hash"))
+_TOKEN_OF_KIND = _TOKEN_BY_HASH.where(_tokens.kind == bindparam("kind"))
+_FLIP_USED = {
+    model: model.__table__.update()
+    .where(model.__table__.c.id == bindparam("row_id"), model.__table__.c.used_at.is_(None))
+    .values(used_at=bindparam("now"))
+    for model in (_codes, _tokens)}
+
+
 def _find(tenant, raw, kind=None):
     if not raw or not isinstance(raw, str) or len(raw) > 8000:
         return None
-    stmt = select(OidcToken).options(_with_account(OidcToken.grant, OidcGrant.account)).where(
-        OidcToken.tenant_id == tenant.id, OidcToken.token_hash == digest(raw))
+    params = {"tenant_id": tenant.id, "token_hash": digest(raw)}
     if kind:
-        stmt = stmt.where(OidcToken.kind == kind)
-    return db.session.scalar(stmt)
+        return db.session.scalar(_TOKEN_OF_KIND, {**params, "kind": kind})
+    return db.session.scalar(_TOKEN_BY_HASH, params)
 
 
 def _live(token, now):

@@ -3,7 +3,7 @@ and the token response. Storage and validity rules are in idp.oidc_tokens."""
 from authlib.oidc.core.util import create_half_hash
 
 from idp import oidc_tokens
-from idp.models.oidc import TOKEN_ACCESS
+from idp.models.oidc import TOKEN_ACCESS, TOKEN_REFRESH
 from idp.secrets_util import new_token
 from idp.urls import issuer_for
 
@@ -44,11 +44,13 @@ def token_response(tenant, client, grant, now, *, scope=None, nonce=""):
     scope = scope or grant.scope
     access = access_token(tenant, client, grant, scope, now)
     lifetime = client.app.access_token_lifetime
-    oidc_tokens.store_token(grant, TOKEN_ACCESS, access, now, lifetime, scope)
+    stored = [(TOKEN_ACCESS, access, lifetime, scope)]
     body = {"access_token": access, "token_type": "Bearer",
             "expires_in": int(lifetime.total_seconds()), "scope": scope}
     if oidc_tokens.wants_refresh(client, grant):
-        body["refresh_token"] = oidc_tokens.new_refresh_token(grant, now, scope)
+        body["refresh_token"], refresh_lifetime = oidc_tokens.new_refresh_token(grant)
+        stored.append((TOKEN_REFRESH, body["refresh_token"], refresh_lifetime, scope))
+    oidc_tokens.store_tokens(grant, now, stored)  # one INSERT
     if grant.account_id is not None and "openid" in grant.scope.split():
         body["id_token"] = id_token(tenant, client, grant, now, access=access, nonce=nonce)
     return body
