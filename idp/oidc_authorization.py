@@ -12,7 +12,7 @@ from authlib.oauth2.rfc6749.errors import AccessDeniedError
 from . import mfa_policy
 from .oidc_clients import may_use
 from .audit import record_login
-from .oidc_tokens import issue_code
+from .oidc_tokens import insert_now, issue_code
 
 PROTOCOL = "oidc"
 
@@ -43,7 +43,7 @@ def grant_code(tenant, oidc_client, sso_session, *, redirect_uri, scope, nonce, 
         record_login(result="failure", now=now, client=client_info, account=account, reason="app_not_assigned",
                      target=app.name[:200], protocol=PROTOCOL, app_id=app.id)
         raise AccessDeniedError("the user is not allowed to use this app", redirect_uri=redirect_uri, state=state)
-    record_login(result="success", now=now, client=client_info, account=account, target=app.name[:200],
-                 protocol=PROTOCOL, app_id=app.id)
+    insert_now(record_login(result="success", now=now, client=client_info, account=account, target=app.name[:200],
+                            protocol=PROTOCOL, app_id=app.id))  # written now: nothing left to flush at the commit
     return issue_code(tenant, oidc_client, sso_session, redirect_uri=redirect_uri, scope=scope, nonce=nonce,
                       code_challenge=code_challenge, claims=claims, now=now)

@@ -32,7 +32,7 @@ OFFLINE_ACCESS = "offline_access"
 def issue_code(tenant, client, sso_session, *, redirect_uri, scope, nonce, code_challenge, claims, now):
     """A fresh authorization code for the signed-in session; returns the raw code."""
     raw = new_token(32)
-    db.session.add(OidcAuthorizationCode(
+    insert_now(OidcAuthorizationCode(
         tenant_id=tenant.id, client_pk=client.id, code_hash=digest(raw), account_id=sso_session.account_id,
         sso_session_id=sso_session.id, redirect_uri=redirect_uri, scope=scope, nonce=nonce or "",
         code_challenge=code_challenge or "", claims=claims or "", auth_time=sso_session.auth_time,
@@ -81,20 +81,24 @@ def redeem_code(tenant, client, raw_code, *, redirect_uri, code_verifier, now):
     grant = OidcGrant(tenant_id=tenant.id, client_pk=client.id, client=client, account_id=code.account_id,
                       account=code.account, sso_session_id=code.sso_session_id, code_id=code.id, scope=code.scope,
                       claims=code.claims, auth_time=code.auth_time, amr=code.amr, sid=code.sid, created_at=now)
-    return _insert_now(grant), code.nonce
+    return insert_now(grant), code.nonce
 
 
 def client_grant(tenant, client, scope, now):
     """client_credentials: a grant with no user (inserted here)."""
-    return _insert_now(OidcGrant(tenant_id=tenant.id, client_pk=client.id, client=client, scope=scope,
-                                 created_at=now))
+    grant = OidcGrant(tenant_id=tenant.id, client_pk=client.id, client=client, scope=scope, created_at=now)
+    return insert_now(grant)
 
 
-def _insert_now(obj):
+def insert_now(obj):
     """INSERT a new instance's row with one Core statement and add it to the session as a clean persistent
     instance: the row the unit of work would write (column defaults included), without the flush
-    bookkeeping that costs more than the statement on the token endpoint's path."""
-    mapper = inspect(obj).mapper
+    bookkeeping that costs more than the statement on the token and authorization endpoints' paths.
+    An instance already added (pending) is taken out of the unit of work first."""
+    state = inspect(obj)
+    if state.pending:
+        db.session.expunge(obj)
+    mapper = state.mapper
     values = {}
     for attr in mapper.column_attrs:
         if attr.key == "id":

@@ -8,8 +8,9 @@ import keys
 from idp import create_app, groups, tenants
 from idp.audit import OPERATOR
 from idp.extensions import db
+from idp.secrets_util import digest
 from idp.models import Tenant
-from idp.models.oidc import OidcClient
+from idp.models.oidc import TOKEN_ACCESS, TOKEN_REFRESH, OidcClient, OidcToken
 from idp.models.tenancy import TENANT_TERMINATED
 
 OTHER_REDIRECT = "https://rp.example.com/other-callback"
@@ -89,22 +90,57 @@ def test_a_rolled_back_change_leaves_the_copies_right(rp, rp_client, app):
     assert rp.authorize(rp_client, redirect_uri=OTHER_REDIRECT).status_code == 400
 
 
-def test_the_token_endpoint_needs_five_statements(rp, rp_client, app):
-    """Load-independent guard for the benchmark: version check, code (with account and group), the
-    single-use UPDATE, grant and token INSERTs. Tenant, client, groups and keys come from the copies."""
-    _warm(rp, rp_client)
-    code = rp.code_from(rp.authorize(rp_client))
+def _statements(app, call):
+    """(response, first word of every SQL statement `call()` ran)."""
     statements = []
 
     def count(_conn, _cursor, statement, *_args):
-        statements.append(statement.split(None, 1)[0])
+        statements.append(statement.split(None, 1)[0].upper())
 
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", count)
         try:
-            response = rp.exchange(rp_client, code)
+            response = call()
         finally:
             event.remove(db.engine, "before_cursor_execute", count)
-    assert response.status_code == 200
+    return response, statements
+
+
+def test_the_token_endpoint_needs_five_statements(rp, rp_client, app):
+    """Load-independent guard for the benchmark: version check, code (with account and group), the
+    single-use UPDATE, grant and token INSERTs. Tenant, client, groups and keys come from the copies."""
+    _warm(rp, rp_client)
+    code = rp.code_from(rp.authorize(rp_client, scope="openid offline_access"))
+    response, statements = _statements(app, lambda: rp.exchange(rp_client, code))
+    assert response.status_code == 200 and "refresh_token" in response.get_json()
     assert len(statements) <= 5, statements
     assert rp.verify(response.get_json()["id_token"], rp_client.client_id).claims["aud"] == rp_client.client_id
+
+
+def test_a_refresh_needs_four_statements(rp, rp_client, app):
+    """Version check, refresh token (with grant, account and group), the single-use UPDATE and one INSERT
+    for both new tokens; the grant is neither reloaded nor rewritten."""
+    _warm(rp, rp_client)
+    body = rp.exchange(rp_client, rp.code_from(rp.authorize(rp_client, scope="openid offline_access"))).get_json()
+    response, statements = _statements(app, lambda: rp.token(
+        rp_client, {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}))
+    assert response.status_code == 200
+    assert statements == ["SELECT", "SELECT", "UPDATE", "INSERT"], statements
+    again = rp.token(rp_client, {"grant_type": "refresh_token", "refresh_token": response.get_json()["refresh_token"]})
+    assert again.status_code == 200
+
+
+def test_the_rows_written_without_the_unit_of_work_are_complete(rp, rp_client, app, clock):
+    """Grant and tokens go in with Core INSERTs: the rows carry every column, defaults included, and the
+    hashes of exactly the tokens the client received."""
+    body = rp.full_login(rp_client, scope="openid offline_access").get_json()
+    with app.app_context():
+        rows = db.session.scalars(select(OidcToken).where(OidcToken.token_hash.in_(
+            [digest(body["access_token"]), digest(body["refresh_token"])]))).all()
+        assert sorted(row.kind for row in rows) == [TOKEN_ACCESS, TOKEN_REFRESH]
+        grant = rows[0].grant
+        assert {row.grant_id for row in rows} == {grant.id} and grant.code_id is not None
+        assert grant.revoked_at is None and grant.revoke_reason == "" and grant.amr == "pwd" and grant.sid
+        assert grant.scope == "openid offline_access" and grant.account.email == "taro@acme.example.com"
+        assert all(row.used_at is None and row.revoked_at is None and row.created_at == clock.now()
+                   and row.expires_at > clock.now() and row.tenant_id == grant.tenant_id for row in rows)
