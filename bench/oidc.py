@@ -1,6 +1,7 @@
 """Token-endpoint benchmark (a script, not a test): `.venv/bin/python bench/oidc.py [-n 800] [-w 2] [-c 1,4,16]`.
 
-Starts the app under gunicorn on 127.0.0.1 (fresh instance in a temp dir, rate limits off),
+Starts the app under gunicorn on 127.0.0.1 the way `make run` does (2 sync workers, access log
+written, here to /dev/null; fresh instance in a temp dir, SQLite, rate limits off),
 registers a confidential client, then measures at a few concurrency levels:
   - code exchanges (authorization_code with an RS256 ID token; codes made beforehand),
   - refreshes (each thread follows its own rotating refresh-token chain),
@@ -60,6 +61,8 @@ def seed(env, users):
         created = oidc_clients.register(tenant, name="bench", redirect_uris=[REDIRECT_URI], now=now, actor=OPERATOR,
                                         groups=[groups.default_group(tenant)])
         db.session.commit()
+        print(f"client with the default settings: ID token {created.client.id_token_alg}, access token "
+              f"{created.client.access_token_format} (jwt: RS256-signed, RFC 9068)", flush=True)
         return created.client.client_id, created.client_secret
 
 
@@ -186,7 +189,9 @@ def main():
            "IDP_MAIL_ASYNC": "1", "IDP_SECRET_KEY": "bench-secret"}
     client_id, secret = seed(env, users=max(levels))
     server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-w", str(args.workers),
-                               "-b", f"127.0.0.1:{port}", "--log-level", "warning", "idp:create_app()"],
+                               "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+                               "--access-logfile", os.devnull,  # as `make run` (which logs to stdout)
+                               "idp:create_app()"],
                               env={**os.environ, **env}, cwd=ROOT)
     try:
         for _ in range(100):
