@@ -90,6 +90,13 @@ def client_grant(tenant, client, scope, now):
     return insert_now(grant)
 
 
+def _connection():
+    """The session's connection for a Core statement, after writing what the unit of work holds (as an
+    ORM statement's autoflush would), so rows it refers to exist; a no-op when nothing is pending."""
+    db.session.flush()
+    return db.session.connection()
+
+
 def insert_now(obj):
     """INSERT a new instance's row with one Core statement and add it to the session as a clean persistent
     instance: the row the unit of work would write (column defaults included), without the flush
@@ -107,7 +114,7 @@ def insert_now(obj):
             default = attr.columns[0].default
             set_committed_value(obj, attr.key, default.arg if default is not None and default.is_scalar else None)
         values[attr.key] = obj.__dict__[attr.key]
-    result = db.session.connection().execute(mapper.local_table.insert(), values)
+    result = _connection().execute(mapper.local_table.insert(), values)
     obj.id = result.inserted_primary_key[0]
     make_transient_to_detached(obj)
     db.session.add(obj)
@@ -117,7 +124,7 @@ def insert_now(obj):
 def _flip_used(model, row, now):
     """Mark a code or refresh token used; single use even under concurrency: only one UPDATE can
     flip used_at from NULL. A plain conditional UPDATE on the connection (the row is updated here)."""
-    flipped = db.session.connection().execute(_FLIP_USED[model], {"row_id": row.id, "now": now})
+    flipped = _connection().execute(_FLIP_USED[model], {"row_id": row.id, "now": now})
     if flipped.rowcount != 1:
         return False
     set_committed_value(row, "used_at", now)
@@ -139,7 +146,7 @@ def store_tokens(grant, now, tokens):
     rows = [{"tenant_id": grant.tenant_id, "grant_id": grant.id, "kind": kind, "token_hash": digest(raw),
              "scope": scope if scope is not None else grant.scope, "created_at": now, "expires_at": now + lifetime,
              "used_at": None, "revoked_at": None} for kind, raw, lifetime, scope in tokens]
-    db.session.connection().execute(OidcToken.__table__.insert(), rows)
+    _connection().execute(OidcToken.__table__.insert(), rows)
 
 
 def store_token(grant, kind, raw, now, lifetime, scope=None):
