@@ -7,7 +7,7 @@ Downgrading drops everything.
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 20:00:54.008410
+Create Date: 2026-12-01 21:12:27.232269
 
 """
 from alembic import op
