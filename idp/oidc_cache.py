@@ -17,6 +17,7 @@ from itertools import chain
 from flask import current_app, has_app_context
 from sqlalchemy import bindparam, event, inspect, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .extensions import db
@@ -100,7 +101,11 @@ def detached_copy(obj, **relations):
 
 
 def attach(copy):
-    """An instance in the current session equal to the cached copy, without a query."""
+    """An instance in the current session equal to the cached copy, without a query. An instance the
+    session already holds wins: merge(load=False) would copy the cached state over its pending edits."""
+    existing = db.session.identity_map.get(identity_key(instance=copy))
+    if existing is not None:
+        return existing
     return db.session.merge(copy, load=False)
 
 

@@ -55,45 +55,46 @@ def test_unsigned_request_is_fine_when_not_required(client, login, register):
 
 
 @pytest.mark.parametrize("xml, detail", [
-    (authn_request(issuer="https://unknown.example.com"), "unknown issuer"),
-    (authn_request(acs="https://evil.example.com/acs"), "unregistered ACS"),
-    (authn_request(acs="", extra='AssertionConsumerServiceIndex="7"'), "unregistered ACS"),
-    (authn_request(instant="2020-01-01T00:00:00Z"), "expired or future IssueInstant"),
-    (authn_request(instant=future_instant(10)), "expired or future IssueInstant"),
-    (authn_request(extra='Destination="https://elsewhere.example.com/sso"'), "Destination"),
-    (authn_request(extra='ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact"'), "ProtocolBinding"),
-    (authn_request().replace('Version="2.0"', 'Version="1.1"'), "version"),
-    ("<not-closed", "malformed XML"),
-    ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><x>&b;</x>', "DTD"),
-    ('<!DOCTYPE x SYSTEM "http://evil.example.com/x.dtd"><x/>', "DTD"),
-    ('<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>', "not an AuthnRequest"),
+    (lambda: authn_request(issuer="https://unknown.example.com"), "unknown issuer"),
+    (lambda: authn_request(acs="https://evil.example.com/acs"), "unregistered ACS"),
+    (lambda: authn_request(acs="", extra='AssertionConsumerServiceIndex="7"'), "unregistered ACS"),
+    (lambda: authn_request(instant="2020-01-01T00:00:00Z"), "expired or future IssueInstant"),
+    (lambda: authn_request(instant=future_instant(10)), "expired or future IssueInstant"),
+    (lambda: authn_request(extra='Destination="https://elsewhere.example.com/sso"'), "Destination"),
+    (lambda: authn_request(extra='ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact"'),
+     "ProtocolBinding"),
+    (lambda: authn_request().replace('Version="2.0"', 'Version="1.1"'), "version"),
+    (lambda: "<not-closed", "malformed XML"),
+    (lambda: '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><x>&b;</x>', "DTD"),
+    (lambda: '<!DOCTYPE x SYSTEM "http://evil.example.com/x.dtd"><x/>', "DTD"),
+    (lambda: '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>', "not an AuthnRequest"),
 ])
 def test_bad_requests_get_an_error_page_and_a_log_line(client, login, register, caplog, xml, detail):
     caplog.set_level(logging.INFO)
     register()
     login()
-    assert_refused(send(client, xml), caplog, detail)
+    assert_refused(send(client, xml()), caplog, detail)  # built now: IssueInstant is fresh
 
 
 @pytest.mark.parametrize("xml", [
-    authn_request().replace("<saml:Issuer>https://sp.example.com/metadata</saml:Issuer>", ""),
-    authn_request().replace('IssueInstant="', 'Foo="'),
-    authn_request(instant="yesterday"),
-    authn_request(instant="2026-13-45T99:99:99Z"),
-    authn_request().replace('ID="_r1"', ""),
-    authn_request(request_id="_" + "x" * 300),
-    authn_request(acs="", extra='AssertionConsumerServiceIndex="not-a-number"'),
-    authn_request(extra='ForceAuthn="maybe"'),
-    authn_request().replace("<saml:Issuer>", "<saml:Issuer><x>nested</x>"),
-    authn_request().replace("samlp:AuthnRequest", "samlp:Unknown"),
-    '<a xmlns="urn:oasis:names:tc:SAML:2.0:protocol"/>',
-    "\ufeff",
-    "",
+    lambda: authn_request().replace("<saml:Issuer>https://sp.example.com/metadata</saml:Issuer>", ""),
+    lambda: authn_request().replace('IssueInstant="', 'Foo="'),
+    lambda: authn_request(instant="yesterday"),
+    lambda: authn_request(instant="2026-13-45T99:99:99Z"),
+    lambda: authn_request().replace('ID="_r1"', ""),
+    lambda: authn_request(request_id="_" + "x" * 300),
+    lambda: authn_request(acs="", extra='AssertionConsumerServiceIndex="not-a-number"'),
+    lambda: authn_request(extra='ForceAuthn="maybe"'),
+    lambda: authn_request().replace("<saml:Issuer>", "<saml:Issuer><x>nested</x>"),
+    lambda: authn_request().replace("samlp:AuthnRequest", "samlp:Unknown"),
+    lambda: '<a xmlns="urn:oasis:names:tc:SAML:2.0:protocol"/>',
+    lambda: "\ufeff",
+    lambda: "",
 ])
 def test_odd_requests_are_a_400_never_a_500(client, login, register, xml):
     register()
     login()
-    response = send(client, xml)
+    response = send(client, xml())
     assert response.status_code in (200, 400), response.status_code
     if response.status_code == 200:  # accepted after all: then only to the registered ACS
         assert posted_form(response)[0] == ACS_URL
