@@ -5,8 +5,7 @@ account indexes), the page is fetched with LIMIT/OFFSET on an indexed sort key p
 row id as tie-breaker, and the total comes from one COUNT over the same filters.
 `bench/admin.py` measures it.
 """
-from dataclasses import dataclass, field
-from math import ceil
+from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 
@@ -14,6 +13,7 @@ from .extensions import db
 from .lockout import LOCK_PERIOD
 from .models import Account, Group
 from .models.account import ROLES, STATUSES
+from .paging import contains, fetch_page
 
 PER_PAGE = 50
 MAX_PAGE = 10_000
@@ -66,30 +66,13 @@ class AccountFilter:
         return {key: value for key, value in values.items() if value}
 
 
-@dataclass
-class Page:
-    rows: list
-    total: int
-    page: int
-    per_page: int
-    pages: int = field(init=False)
-
-    def __post_init__(self):
-        self.pages = max(1, ceil(self.total / self.per_page))
-
-
-def _contains(column, text):
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.like(f"%{escaped}%", escape="\\")
-
-
 def conditions(tenant, filters, now):
     """The WHERE clauses of a search (always bounded by the tenant)."""
     where = [Account.tenant_id == tenant.id]
     if filters.name:
-        where.append(_contains(Account.name, filters.name))
+        where.append(contains(Account.name, filters.name))
     if filters.email:
-        where.append(_contains(Account.email_normalized, filters.email.lower()))
+        where.append(contains(Account.email_normalized, filters.email.lower()))
     if filters.group_id:
         where.append(Account.group_id == filters.group_id)
     if filters.role:
@@ -97,9 +80,9 @@ def conditions(tenant, filters, now):
     if filters.status:
         where.append(Account.status == filters.status)
     if filters.organization:
-        where.append(_contains(Account.organization, filters.organization))
+        where.append(contains(Account.organization, filters.organization))
     if filters.department:
-        where.append(_contains(Account.department, filters.department))
+        where.append(contains(Account.department, filters.department))
     lock_start = now - LOCK_PERIOD
     if filters.lock == LOCKED:
         where.append(Account.locked_at > lock_start)
@@ -111,14 +94,10 @@ def conditions(tenant, filters, now):
 def search(tenant, filters, *, now, page=1, per_page=PER_PAGE):
     """One page of matching accounts as plain values, with the total count."""
     where = conditions(tenant, filters, now)
-    total = db.session.scalar(select(func.count(Account.id)).where(*where))
-    page = min(max(1, page), MAX_PAGE)
-    key = SORTS[filters.sort]
-    order = (key.desc(), Account.id.desc()) if filters.descending else (key.asc(), Account.id.asc())
-    rows = db.session.execute(
-        select(Account, Group.name).join(Group, Group.id == Account.group_id).where(*where)
-        .order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
-    return Page([row_values(account, group_name, now) for account, group_name in rows], total, page, per_page)
+    query = select(Account, Group.name).join(Group, Group.id == Account.group_id).where(*where)
+    return fetch_page(query.order_by(*_order(filters)), select(func.count(Account.id)).where(*where),
+                      page=min(page, MAX_PAGE), per_page=per_page,
+                      values=lambda account, group_name: row_values(account, group_name, now))
 
 
 def matching_accounts(tenant, filters, now, ids=None):
@@ -126,9 +105,13 @@ def matching_accounts(tenant, filters, now, ids=None):
     where = conditions(tenant, filters, now)
     if ids is not None:
         where.append(Account.id.in_(ids))
+    return db.session.scalars(select(Account).where(*where).order_by(*_order(filters))).all()
+
+
+def _order(filters):
+    """The chosen sort key, then the row id as tie-breaker (a stable order for paging)."""
     key = SORTS[filters.sort]
-    order = (key.desc(), Account.id.desc()) if filters.descending else (key.asc(), Account.id.asc())
-    return db.session.scalars(select(Account).where(*where).order_by(*order)).all()
+    return (key.desc(), Account.id.desc()) if filters.descending else (key.asc(), Account.id.asc())
 
 
 def row_values(account, group_name, now):

@@ -11,12 +11,12 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import delete, func, select
 
-from .account_search import Page, _contains
 from .audit import NO_CLIENT, record_audit
 from .clock import BUSINESS_TZ
 from .csv_cells import guard
 from .extensions import db
 from .models import App, AuditEvent, LoginEvent
+from .paging import contains, fetch_page
 
 RETENTION = timedelta(days=730)
 PER_PAGE = 50
@@ -71,24 +71,23 @@ def _period(column, filters, now):
     return where
 
 
-def _login_conditions(tenant, filters, now):
-    where = [LoginEvent.tenant_id == tenant.id, *_period(LoginEvent.created_at, filters, now)]
+def _conditions(model, user_column, exact, tenant, filters, now):
+    """Tenant, retention and period, the user as a case-insensitive substring of `user_column`, and
+    `exact` ({filter field: column}) for the fields the admin set."""
+    where = [model.tenant_id == tenant.id, *_period(model.created_at, filters, now)]
     if filters.user:
-        where.append(_contains(func.lower(LoginEvent.login_id), filters.user.lower()))
-    if filters.app_id:
-        where.append(LoginEvent.app_id == filters.app_id)
-    if filters.result:
-        where.append(LoginEvent.result == filters.result)
+        where.append(contains(func.lower(user_column), filters.user.lower()))
+    where += [column == getattr(filters, key) for key, column in exact.items() if getattr(filters, key)]
     return where
+
+
+def _login_conditions(tenant, filters, now):
+    return _conditions(LoginEvent, LoginEvent.login_id, {"app_id": LoginEvent.app_id, "result": LoginEvent.result},
+                       tenant, filters, now)
 
 
 def _audit_conditions(tenant, filters, now):
-    where = [AuditEvent.tenant_id == tenant.id, *_period(AuditEvent.created_at, filters, now)]
-    if filters.user:
-        where.append(_contains(func.lower(AuditEvent.actor_label), filters.user.lower()))
-    if filters.action:
-        where.append(AuditEvent.action == filters.action)
-    return where
+    return _conditions(AuditEvent, AuditEvent.actor_label, {"action": AuditEvent.action}, tenant, filters, now)
 
 
 def _login_query(tenant, filters, now):
@@ -103,10 +102,9 @@ def _login_values(event, app_name):
 
 
 def login_page(tenant, filters, *, now, page=1, per_page=PER_PAGE):
-    total = db.session.scalar(select(func.count(LoginEvent.id)).where(*_login_conditions(tenant, filters, now)))
-    page = max(1, page)
-    rows = db.session.execute(_login_query(tenant, filters, now).limit(per_page).offset((page - 1) * per_page))
-    return Page([_login_values(e, n) for e, n in rows], total, page, per_page)
+    return fetch_page(_login_query(tenant, filters, now),
+                      select(func.count(LoginEvent.id)).where(*_login_conditions(tenant, filters, now)),
+                      page=page, per_page=per_page, values=_login_values)
 
 
 def _audit_query(tenant, filters, now):
@@ -121,10 +119,9 @@ def _audit_values(event):
 
 
 def audit_page(tenant, filters, *, now, page=1, per_page=PER_PAGE):
-    total = db.session.scalar(select(func.count(AuditEvent.id)).where(*_audit_conditions(tenant, filters, now)))
-    page = max(1, page)
-    rows = db.session.scalars(_audit_query(tenant, filters, now).limit(per_page).offset((page - 1) * per_page))
-    return Page([_audit_values(e) for e in rows], total, page, per_page)
+    return fetch_page(_audit_query(tenant, filters, now),
+                      select(func.count(AuditEvent.id)).where(*_audit_conditions(tenant, filters, now)),
+                      page=page, per_page=per_page, values=_audit_values)
 
 
 def audit_actions(tenant, now):

@@ -7,12 +7,12 @@ account or changing a group's apps takes effect at the next request.
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
-from .account_search import Page, _contains
 from .audit import NO_CLIENT, record_audit
 from .errors import Conflict, NotFound, ServiceError, ValidationError
 from .extensions import db
 from .groups import create_group, default_group, find_by_name
 from .models import Account, App, Group
+from .paging import contains, fetch_page
 from .validation import text_errors
 
 PER_PAGE = 50
@@ -38,17 +38,14 @@ def app_choices(tenant):
 def search_groups(tenant, query="", page=1, per_page=PER_PAGE):
     where = [Group.tenant_id == tenant.id]
     if query:
-        where.append(_contains(Group.name, query))
-    total = db.session.scalar(select(func.count(Group.id)).where(*where))
+        where.append(contains(Group.name, query))
     members = (select(Account.group_id, func.count(Account.id).label("n"))
                .where(Account.tenant_id == tenant.id).group_by(Account.group_id).subquery())
-    rows = db.session.execute(
-        select(Group, func.coalesce(members.c.n, 0)).outerjoin(members, members.c.group_id == Group.id)
-        .where(*where).order_by(Group.is_default.desc(), Group.name)
-        .limit(per_page).offset((max(1, page) - 1) * per_page)).all()
-    values = [{"id": g.id, "name": g.name, "description": g.description, "is_default": g.is_default,
-               "members": n} for g, n in rows]
-    return Page(values, total, max(1, page), per_page)
+    rows = (select(Group, func.coalesce(members.c.n, 0)).outerjoin(members, members.c.group_id == Group.id)
+            .where(*where).order_by(Group.is_default.desc(), Group.name))
+    return fetch_page(rows, select(func.count(Group.id)).where(*where), page=page, per_page=per_page,
+                      values=lambda g, n: {"id": g.id, "name": g.name, "description": g.description,
+                                           "is_default": g.is_default, "members": n})
 
 
 def group_values(group):
