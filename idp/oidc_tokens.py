@@ -7,10 +7,16 @@
   (RFC 9700 §4.14.2, reuse detection).
 - The token strings themselves (opaque or signed JWT) are made by the protocol layer; this
   module only stores their SHA-256 and decides whether they are still good.
+- A token response writes nothing until its tokens are made: `redeem_code`, `rotate_refresh` and
+  `client_grant` only read and check, and return an `Issuance`; `store_tokens` then spends the code
+  or refresh token (the single-use UPDATE), inserts the grant and the tokens, right before the commit.
+  So the database's write lock (SQLite has one per file) is held for three short statements, not
+  across the signing of the tokens.
 Errors are Authlib's OAuth error types (one class per RFC error code).
 """
 import base64
 import hashlib
+from dataclasses import dataclass
 from datetime import timedelta
 
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
@@ -40,6 +46,15 @@ def issue_code(tenant, client, sso_session, *, redirect_uri, scope, nonce, code_
     return raw
 
 
+@dataclass
+class Issuance:
+    """What one token response writes once its tokens are made (`store_tokens`): the grant (a new one
+    is inserted then) and the code or refresh token it spends, if any."""
+    grant: OidcGrant
+    spends: object = None
+    new_grant: bool = False
+
+
 def s256(verifier):
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
 
@@ -61,7 +76,7 @@ def _check_pkce(code, verifier):
 
 
 def redeem_code(tenant, client, raw_code, *, redirect_uri, code_verifier, now):
-    """Exchange a code for a new grant (inserted here; tokens are added by the caller)."""
+    """Check a code for exchange; returns (Issuance of a new grant spending the code, nonce)."""
     code = db.session.scalar(_CODE_BY_HASH, {"tenant_id": tenant.id, "code_hash": digest(raw_code or "")})
     if code is None or code.client_pk != client.id:
         raise InvalidGrantError("invalid authorization code")
@@ -75,19 +90,17 @@ def redeem_code(tenant, client, raw_code, *, redirect_uri, code_verifier, now):
     if redirect_uri != code.redirect_uri:
         raise InvalidGrantError("redirect_uri does not match the authorization request")
     _check_pkce(code, code_verifier)
-    if not _flip_used(OidcAuthorizationCode, code, now):
-        raise InvalidGrantError("authorization code already used")
-    _check_account(code.account, client, now)
+    _check_account(code.account, client, now, spending=code)
     grant = OidcGrant(tenant_id=tenant.id, client_pk=client.id, client=client, account_id=code.account_id,
                       account=code.account, sso_session_id=code.sso_session_id, code_id=code.id, scope=code.scope,
                       claims=code.claims, auth_time=code.auth_time, amr=code.amr, sid=code.sid, created_at=now)
-    return insert_now(grant), code.nonce
+    return Issuance(grant, spends=code, new_grant=True), code.nonce
 
 
 def client_grant(tenant, client, scope, now):
-    """client_credentials: a grant with no user (inserted here)."""
+    """client_credentials: a new grant with no user."""
     grant = OidcGrant(tenant_id=tenant.id, client_pk=client.id, client=client, scope=scope, created_at=now)
-    return insert_now(grant)
+    return Issuance(grant, new_grant=True)
 
 
 def _connection():
@@ -121,18 +134,20 @@ def insert_now(obj):
     return obj
 
 
-def _flip_used(model, row, now):
+def _flip_used(row, now):
     """Mark a code or refresh token used; single use even under concurrency: only one UPDATE can
     flip used_at from NULL. A plain conditional UPDATE on the connection (the row is updated here)."""
-    flipped = _connection().execute(_FLIP_USED[model], {"row_id": row.id, "now": now})
+    flipped = _connection().execute(_FLIP_USED[type(row)], {"row_id": row.id, "now": now})
     if flipped.rowcount != 1:
         return False
     set_committed_value(row, "used_at", now)
     return True
 
 
-def _check_account(account, client, now):
+def _check_account(account, client, now, spending):
+    """The user may still use the app; otherwise the code or refresh token is spent for nothing."""
     if account is None or login_block_reason(account, now) is not None or not may_use(account, client):
+        _flip_used(spending, now)
         raise InvalidGrantError("the user may no longer use this app")
 
 
@@ -140,17 +155,24 @@ def wants_refresh(client, grant):
     return client.allow_refresh and grant.account_id is not None and OFFLINE_ACCESS in grant.scope.split()
 
 
-def store_tokens(grant, now, tokens):
-    """Store the digests of the tokens of one response, [(kind, raw, lifetime, scope or None)], in one
-    INSERT (the grant is already a row: `redeem_code`, `client_grant`, `rotate_refresh`)."""
+def store_tokens(issuance, now, tokens):
+    """Write one token response: spend its code or refresh token (raises InvalidGrantError when a
+    concurrent request spent it first: nothing is written then), insert a new grant, and store the
+    digests of its tokens, [(kind, raw, lifetime, scope or None)], in one INSERT."""
+    if issuance.spends is not None:
+        if not _flip_used(issuance.spends, now):
+            raise InvalidGrantError("authorization code already used"
+                                    if isinstance(issuance.spends, OidcAuthorizationCode)
+                                    else "refresh token already used")
+        issuance.spends = None
+    grant = issuance.grant
+    if issuance.new_grant:
+        insert_now(grant)
+        issuance.new_grant = False
     rows = [{"tenant_id": grant.tenant_id, "grant_id": grant.id, "kind": kind, "token_hash": digest(raw),
              "scope": scope if scope is not None else grant.scope, "created_at": now, "expires_at": now + lifetime,
              "used_at": None, "revoked_at": None} for kind, raw, lifetime, scope in tokens]
     _connection().execute(OidcToken.__table__.insert(), rows)
-
-
-def store_token(grant, kind, raw, now, lifetime, scope=None):
-    store_tokens(grant, now, [(kind, raw, lifetime, scope)])
 
 
 def new_refresh_token(grant):
@@ -196,7 +218,7 @@ def _live(token, now):
 
 
 def rotate_refresh(tenant, client, raw, *, scope, now):
-    """Use a refresh token once: returns (grant, granted scope); the caller issues new tokens.
+    """Check a refresh token for use: returns (Issuance spending it, granted scope).
 
     `scope` may only narrow the original grant (RFC 6749 §6)."""
     token = _find(tenant, raw, TOKEN_REFRESH)
@@ -212,10 +234,8 @@ def rotate_refresh(tenant, client, raw, *, scope, now):
     requested = scope.split() if scope else token.scope.split()
     if not set(requested) <= set(token.scope.split()):
         raise InvalidScopeError("scope exceeds the original grant")
-    if not _flip_used(OidcToken, token, now):
-        raise InvalidGrantError("refresh token already used")
-    _check_account(grant.account, client, now)
-    return grant, " ".join(requested)
+    _check_account(grant.account, client, now, spending=token)
+    return Issuance(grant, spends=token), " ".join(requested)
 
 
 def revoke_grant(grant, now, reason):

@@ -38,15 +38,15 @@ def _required(form, name):
 
 def _authorization_code(tenant, client, form, now):
     code = _required(form, "code")
-    grant, nonce = oidc_tokens.redeem_code(tenant, client, code, redirect_uri=_required(form, "redirect_uri"),
-                                           code_verifier=form.get("code_verifier"), now=now)
-    return token_response(tenant, client, grant, now, nonce=nonce)
+    issuance, nonce = oidc_tokens.redeem_code(tenant, client, code, redirect_uri=_required(form, "redirect_uri"),
+                                              code_verifier=form.get("code_verifier"), now=now)
+    return token_response(tenant, client, issuance, now, nonce=nonce)
 
 
 def _refresh_token(tenant, client, form, now):
-    grant, scope = oidc_tokens.rotate_refresh(tenant, client, _required(form, "refresh_token"),
-                                              scope=form.get("scope"), now=now)
-    return token_response(tenant, client, grant, now, scope=scope)
+    issuance, scope = oidc_tokens.rotate_refresh(tenant, client, _required(form, "refresh_token"),
+                                                 scope=form.get("scope"), now=now)
+    return token_response(tenant, client, issuance, now, scope=scope)
 
 
 def _client_credentials(tenant, client, form, now):

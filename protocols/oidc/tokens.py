@@ -39,8 +39,10 @@ def id_token(tenant, client, grant, now, *, access, nonce=""):
     return sign(tenant, client.id_token_alg, claims, now)
 
 
-def token_response(tenant, client, grant, now, *, scope=None, nonce=""):
-    """Access token (+ refresh token when offline_access was granted, + ID token for a user)."""
+def token_response(tenant, client, issuance, now, *, scope=None, nonce=""):
+    """Access token (+ refresh token when offline_access was granted, + ID token for a user), made
+    first and then written with `oidc_tokens.store_tokens` (which spends the code or refresh token)."""
+    grant = issuance.grant
     scope = scope or grant.scope
     access = access_token(tenant, client, grant, scope, now)
     lifetime = client.app.access_token_lifetime
@@ -50,7 +52,7 @@ def token_response(tenant, client, grant, now, *, scope=None, nonce=""):
     if oidc_tokens.wants_refresh(client, grant):
         body["refresh_token"], refresh_lifetime = oidc_tokens.new_refresh_token(grant)
         stored.append((TOKEN_REFRESH, body["refresh_token"], refresh_lifetime, scope))
-    oidc_tokens.store_tokens(grant, now, stored)  # one INSERT
     if grant.account_id is not None and "openid" in grant.scope.split():
         body["id_token"] = id_token(tenant, client, grant, now, access=access, nonce=nonce)
+    oidc_tokens.store_tokens(issuance, now, stored)
     return body
