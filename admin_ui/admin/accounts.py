@@ -11,8 +11,9 @@ from idp.extensions import db
 from idp.group_admin import group_choices
 
 from . import bp
-from .access import admin_required, audit_context, page_number, selected_ids
+from .access import admin_required, audit_context, selected_ids
 from .forms import AccountForm, ConfirmForm
+from .listing import render_search
 
 
 @bp.route("/")
@@ -24,11 +25,8 @@ def home():
 @bp.route("/accounts")
 @admin_required
 def accounts():
-    now = current_time()
-    filters = account_search.AccountFilter.from_args(request.args)
-    page = account_search.search(g.tenant, filters, now=now, page=page_number())
-    return render_template("admin/accounts/list.html", page=page, filters=filters, args=filters.as_args(),
-                           groups=group_choices(g.tenant), form=ConfirmForm())
+    return render_search("admin/accounts/list.html", account_search.AccountFilter, account_search.search,
+                         current_time(), groups=group_choices(g.tenant), form=ConfirmForm())
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])

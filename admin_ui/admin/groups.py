@@ -10,6 +10,7 @@ from idp.extensions import db
 from . import bp
 from .access import admin_required, audit_context, page_number, selected_ids
 from .forms import ConfirmForm, GroupForm
+from .listing import render_search
 
 
 @bp.route("/groups")
@@ -86,10 +87,8 @@ def group_members(group_id):
         db.session.commit()
         flash(_l("%(n)d人をグループに追加しました。", n=moved), "info")
         return redirect(url_for("admin.group_detail", group_id=group.id))
-    filters = account_search.AccountFilter.from_args(request.args)
-    page = account_search.search(g.tenant, filters, now=current_time(), page=page_number())
-    return render_template("admin/groups/members.html", form=form, group={"id": group.id, "name": group.name},
-                           page=page, filters=filters, args=filters.as_args())
+    return render_search("admin/groups/members.html", account_search.AccountFilter, account_search.search,
+                         current_time(), form=form, group={"id": group.id, "name": group.name})
 
 
 @bp.route("/groups/delete", methods=["POST"])

@@ -1,5 +1,5 @@
 """Logs: app logins and admin operations, filtered and paginated, with CSV download of the filter."""
-from flask import Response, g, render_template, request
+from flask import Response, g, request
 from flask_babel import gettext as _
 
 from idp import event_logs
@@ -8,7 +8,8 @@ from idp.extensions import db
 from idp.group_admin import app_choices
 
 from . import bp
-from .access import admin_required, audit_context, page_number
+from .access import admin_required, audit_context
+from .listing import render_search
 
 
 def _csv(data, filename):
@@ -20,10 +21,8 @@ def _csv(data, filename):
 @bp.route("/logs/logins")
 @admin_required
 def login_logs():
-    filters = event_logs.LogFilter.from_args(request.args)
-    page = event_logs.login_page(g.tenant, filters, now=current_time(), page=page_number())
-    return render_template("admin/logs/logins.html", page=page, filters=filters, args=filters.as_args(),
-                           apps=app_choices(g.tenant))
+    return render_search("admin/logs/logins.html", event_logs.LogFilter, event_logs.login_page, current_time(),
+                         apps=app_choices(g.tenant))
 
 
 @bp.route("/logs/logins.csv")
@@ -40,10 +39,8 @@ def login_logs_csv():
 @admin_required
 def audit_logs():
     now = current_time()
-    filters = event_logs.LogFilter.from_args(request.args)
-    page = event_logs.audit_page(g.tenant, filters, now=now, page=page_number())
-    return render_template("admin/logs/operations.html", page=page, filters=filters, args=filters.as_args(),
-                           actions=[(a, a) for a in event_logs.audit_actions(g.tenant, now)])
+    return render_search("admin/logs/operations.html", event_logs.LogFilter, event_logs.audit_page, now,
+                         actions=[(a, a) for a in event_logs.audit_actions(g.tenant, now)])
 
 
 @bp.route("/logs/operations.csv")
