@@ -68,6 +68,32 @@ def emit(as_json, data, text):
     Output(as_json, data, text).echo()
 
 
+def find_tenant(slug):
+    """The tenant of a read-only command (no transaction to roll back): an unknown slug exits with one line."""
+    try:
+        return tenants.get_by_slug(slug)
+    except ServiceError as exc:
+        raise click.ClickException(_service_message(exc))
+
+
+def account_command(group, name):
+    """A transactional command `<group> <name> --tenant SLUG EMAIL [--json]` on one account of a tenant.
+
+    The decorated function takes (account, as_json) and returns an Output; its docstring is the help.
+    """
+    def decorate(action):
+        @group.command(name)
+        @click.option("--tenant", "slug", required=True)
+        @click.argument("email")
+        @json_option
+        @transactional
+        @wraps(action)
+        def command(slug, email, as_json):
+            return action(accounts.get_in_tenant(tenants.get_by_slug(slug), email), as_json)
+        return command
+    return decorate
+
+
 tenant_cli = AppGroup("tenant", help="Create and list tenants.")
 account_cli = AppGroup("account", help="Create and list accounts.")
 group_cli = AppGroup("group", help="Create groups.")
@@ -132,10 +158,7 @@ def account_create(slug, email, name, role, group_name, password, as_json):
 @json_option
 def account_list(slug, as_json):
     now = current_time()
-    try:
-        tenant = tenants.get_by_slug(slug)
-    except ServiceError as exc:
-        raise click.ClickException(_service_message(exc))
+    tenant = find_tenant(slug)
     rows = [{"id": a.id, "email": a.email, "name": a.name, "role": a.role, "group": a.group.name,
              "status": a.status, "activated": a.activated,
              "locked_at": a.locked_at.isoformat() if lockout.is_locked(a, now) else None}
@@ -145,14 +168,9 @@ def account_list(slug, as_json):
                    + (f"\tlocked since {r['locked_at']}" if r["locked_at"] else "") for r in rows) or "(no accounts)")
 
 
-@account_cli.command("unlock")
-@click.option("--tenant", "slug", required=True)
-@click.argument("email")
-@json_option
-@transactional
-def account_unlock(slug, email, as_json):
+@account_command(account_cli, "unlock")
+def account_unlock(account, as_json):
     """Lift a lockout before its 30 minutes are up."""
-    account = accounts.get_in_tenant(tenants.get_by_slug(slug), email)
     lockout.unlock(account, now=current_time(), actor=OPERATOR)
     return Output(as_json, {"id": account.id, "email": account.email, "locked": False}, f"unlocked {account.email}")
 

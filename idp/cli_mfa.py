@@ -1,11 +1,10 @@
 """Operator commands: `idp mfa set|show|reset` (commands on idp.cli.mfa_cli)."""
 import click
 
-from . import accounts, groups, mfa, mfa_policy, tenants
+from . import groups, mfa, mfa_policy, tenants
 from .audit import OPERATOR
-from .cli import Output, _service_message, emit, json_option, mfa_cli, transactional
+from .cli import Output, account_command, emit, find_tenant, json_option, mfa_cli, transactional
 from .clock import current_time
-from .errors import ServiceError
 
 
 @mfa_cli.command("set")
@@ -32,10 +31,7 @@ def mfa_set(slug, group_name, mode, as_json):
 @json_option
 def mfa_show(slug, as_json):
     """The tenant's mode and the group overrides."""
-    try:
-        tenant = tenants.get_by_slug(slug)
-    except ServiceError as exc:
-        raise click.ClickException(_service_message(exc))
+    tenant = find_tenant(slug)
     names = {g.id: g.name for g in tenant.groups}
     overrides = {names[group_id]: mode for group_id, mode in mfa_policy.list_overrides(tenant).items()}
     data = {"tenant": tenant.slug, "mode": mfa_policy.get_policy(tenant), "groups": overrides}
@@ -43,14 +39,9 @@ def mfa_show(slug, as_json):
                                   + [f"  group {name}: {mode}" for name, mode in sorted(overrides.items())]))
 
 
-@mfa_cli.command("reset")
-@click.option("--tenant", "slug", required=True)
-@click.argument("email")
-@json_option
-@transactional
-def mfa_reset(slug, email, as_json):
+@account_command(mfa_cli, "reset")
+def mfa_reset(account, as_json):
     """Forget an account's second factor; it enrols again at its next login."""
-    account = accounts.get_in_tenant(tenants.get_by_slug(slug), email)
     mfa.reset_mfa(account, now=current_time(), actor=OPERATOR)
     return Output(as_json, {"id": account.id, "email": account.email, "reset": True},
                   f"MFA reset for {account.email}: enrols again at the next login")
