@@ -1,10 +1,12 @@
 """SAML Web Browser SSO rules: when to log in again, who may get an assertion, and what it says.
 
-`issue(tenant, sp, sso_session, now, client_info)` checks the group assignment (refusals are
-login events and raise `SamlDenied`, which the protocol turns into a Responder/RequestDenied
-status), then returns the subject (NameID in the SP's format), the attributes mapped from the
-protocol-neutral identity, and records the SP as a participant of the SSO session (Single
-Logout). Request IDs are remembered until they expire, so a replayed AuthnRequest is refused.
+`issue(tenant, sp, sso_session, now)` checks the group assignment (a refusal raises `SamlDenied`,
+which the protocol turns into a Responder/RequestDenied status) and returns the subject (NameID in
+the SP's format) with the attributes mapped from the protocol-neutral identity. It writes nothing:
+`conclude` then writes what the answer records, together, just before the commit: the request's ID
+(remembered until it expires, so a replayed request is refused), the SP as a participant of the SSO
+session (Single Logout) and the login event. SQLite lets one connection write at a time, from its
+first write to its commit, so the signing and rendering run before any write, not under the lock.
 """
 import secrets
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from .extensions import db
 from .identity import identity_of
 from .models import SsoSession
 from .models.saml import SamlParticipant, SamlPersistentId, SamlSeenRequest
+from .oidc_tokens import insert_now
 from .secrets_util import new_token
 
 PROTOCOL = "saml"
@@ -108,16 +111,37 @@ def needs_login(sso_session, tenant, *, force_authn, first_seen):
     return bool(force_authn) and sso_session.auth_time < first_seen
 
 
+_STATEMENTS = {}
+
+
+def _statements(dialect):
+    """(replay INSERT, participant upsert) for the dialect, built once (no statement compiled per request)."""
+    built = _STATEMENTS.get(dialect)
+    if built is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        participant = insert(SamlParticipant.__table__)
+        built = _STATEMENTS[dialect] = (
+            insert(SamlSeenRequest.__table__).on_conflict_do_nothing(index_elements=["sp_id", "request_id"]),
+            participant.on_conflict_do_update(index_elements=["sso_session_id", "sp_id"], set_={
+                "name_id": participant.excluded.name_id, "name_id_format": participant.excluded.name_id_format,
+                "logged_out_at": None}))
+    return built
+
+
+def _connection():
+    return db.session.connection()
+
+
 def remember_request(tenant, sp, request_id, now):
     """False when this SP's request ID was already seen (a replay); otherwise remember it, until no request
     with that IssueInstant would be accepted any more (lifetime + allowed clock skew)."""
+    connection = _connection()
     if secrets.randbelow(PURGE_EVERY) == 0:  # expired IDs go now and then, not at every request
-        db.session.execute(delete(SamlSeenRequest).where(SamlSeenRequest.tenant_id == tenant.id,
+        connection.execute(delete(SamlSeenRequest).where(SamlSeenRequest.tenant_id == tenant.id,
                                                          SamlSeenRequest.expires_at < now))
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = db.session.execute(insert(SamlSeenRequest).values(
-        tenant_id=tenant.id, sp_id=sp.id, request_id=request_id[:256],
-        expires_at=now + REQUEST_LIFETIME + CLOCK_SKEW).on_conflict_do_nothing(index_elements=["sp_id", "request_id"]))
+    seen, _participant = _statements(connection.dialect.name)
+    result = connection.execute(seen, {"tenant_id": tenant.id, "sp_id": sp.id, "request_id": request_id[:256],
+                                       "expires_at": now + REQUEST_LIFETIME + CLOCK_SKEW})
     return result.rowcount == 1
 
 
@@ -172,39 +196,49 @@ def _name_id(sp, account, identity, now, name_id_format, allow_create):
     return identity.email
 
 
-def issue(tenant, sp, sso_session, now, client_info, name_id_format=None, allow_create=True, requested_context=(),
+def issue(tenant, sp, sso_session, now, name_id_format=None, allow_create=True, requested_context=(),
           comparison="exact"):
     """The Subject to assert for this SP (NameID in `name_id_format`, default the SP's; the authentication
-    context that meets `requested_context`), or SamlDenied (a login event either way), SamlInvalidNameIdPolicy
-    or SamlNoAuthnContext."""
+    context that meets `requested_context`), or SamlDenied, SamlInvalidNameIdPolicy or SamlNoAuthnContext.
+    Nothing is written but a new persistent NameID (added to the session): `conclude` records the answer."""
     account, app = sso_session.account, sp.app
     if app.tenant_id != tenant.id or not oidc_clients.may_use(account, sp):  # the app's groups, cached
-        record_login(result="failure", now=now, client=client_info, account=account, reason="app_not_assigned",
-                     target=app.name[:200], protocol=PROTOCOL, app_id=app.id)
         raise SamlDenied("request denied", detail=f"account {account.id} is not assigned to SAML app {app.id}")
     identity = identity_of(sso_session)
     authn_context = authn_context_for(identity.mfa, requested_context, comparison)
     name_id_format = name_id_format or sp.nameid_format
-    subject = Subject(name_id=_name_id(sp, account, identity, now, name_id_format, allow_create),
-                      name_id_format=NAMEID_URNS[name_id_format],
-                      attributes=attributes_for(sp, identity),
-                      authn_context=authn_context,
-                      auth_time=identity.auth_time, session_index=identity.session_id)
-    _record_participant(tenant, sp, sso_session, subject, now)
-    record_login(result="success", now=now, client=client_info, account=account, target=app.name[:200],
-                 protocol=PROTOCOL, app_id=app.id)
-    return subject
+    return Subject(name_id=_name_id(sp, account, identity, now, name_id_format, allow_create),
+                   name_id_format=NAMEID_URNS[name_id_format],
+                   attributes=attributes_for(sp, identity),
+                   authn_context=authn_context,
+                   auth_time=identity.auth_time, session_index=identity.session_id)
+
+
+def conclude(tenant, sp, now, client_info, *, request_id=None, sso_session=None, subject=None, denied=False):
+    """Write what answering a request records, all at once (call it last before the commit): the ID of a new
+    request (`request_id`; False, and nothing else written, when it was seen before: a replay); for a
+    sign-in (`subject`) the SP as a participant of `sso_session` and a success login event; for a refusal
+    (`denied`) a failure login event (`app_not_assigned`). True otherwise."""
+    if request_id is not None and not remember_request(tenant, sp, request_id, now):
+        return False
+    account, app = (sso_session.account, sp.app) if sso_session is not None else (None, sp.app)
+    if subject is not None:
+        _record_participant(tenant, sp, sso_session, subject, now)
+        insert_now(record_login(result="success", now=now, client=client_info, account=account,
+                                target=app.name[:200], protocol=PROTOCOL, app_id=app.id))
+    elif denied:
+        insert_now(record_login(result="failure", now=now, client=client_info, account=account,
+                                reason="app_not_assigned", target=app.name[:200], protocol=PROTOCOL, app_id=app.id))
+    return True
 
 
 def _record_participant(tenant, sp, sso_session, subject, now):
-    row = db.session.scalar(select(SamlParticipant).where(SamlParticipant.sso_session_id == sso_session.id,
-                                                          SamlParticipant.sp_id == sp.id))
-    if row is None:
-        db.session.add(SamlParticipant(tenant_id=tenant.id, sso_session_id=sso_session.id, sp_id=sp.id,
-                                       name_id=subject.name_id, name_id_format=subject.name_id_format,
-                                       created_at=now))
-    else:
-        row.name_id, row.name_id_format, row.logged_out_at = subject.name_id, subject.name_id_format, None
+    """One upsert: a new participant row, or the existing one with this NameID and not logged out."""
+    connection = _connection()
+    _seen, participant = _statements(connection.dialect.name)
+    connection.execute(participant, {"tenant_id": tenant.id, "sso_session_id": sso_session.id, "sp_id": sp.id,
+                                     "name_id": subject.name_id, "name_id_format": subject.name_id_format,
+                                     "created_at": now, "logged_out_at": None})
 
 
 def participants(sso_session, exclude_sp_id=None):

@@ -104,7 +104,8 @@ def check_common(tenant, message, service, now):
 
 
 def parse(tenant, incoming, now):
-    """(validated PendingLogin, SP) from an AuthnRequest, or SamlMessageError (400 page)."""
+    """(validated PendingLogin, SP) from an AuthnRequest, or SamlMessageError (400 page). The replay check
+    comes with the answer's other writes (`saml_sso.conclude`)."""
     request = samlp.authn_request_from_string(incoming.xml)
     if request is None:
         raise SamlMessageError("not an AuthnRequest")
@@ -117,8 +118,6 @@ def parse(tenant, incoming, now):
     if acs_url is None:
         raise SamlMessageError(f"unregistered ACS {request.assertion_consumer_service_url!r} / index "
                                f"{request.assertion_consumer_service_index!r} for {sp.entity_id!r}")
-    if not saml_sso.remember_request(tenant, sp, request.id, now):
-        raise SamlMessageError(f"replayed request {request.id!r} from {sp.entity_id!r}")
     policy, context = request.name_id_policy, request.requested_authn_context
     return PendingLogin(tenant_id=tenant.id, sp_id=sp.id, request_id=request.id, acs_url=acs_url,
                         relay_state=incoming.relay_state, force_authn=request.force_authn in ("true", "1"),

@@ -35,33 +35,41 @@ def _post_status(tenant, pending, now, second_level, top=responses.RESPONDER):
     return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
 
 
-def answer(tenant, pending, now, sp=None):
-    """Log in if needed, then post a Response (assertion or status) to the pending request's ACS."""
+def answer(tenant, pending, now, sp=None, new_request=False):
+    """Log in if needed, then post a Response (assertion or status) to the pending request's ACS.
+    `new_request`: the request arrived just now (its ID is remembered, a replay is refused)."""
     sp = sp or saml_registry.get(tenant, pending.sp_id)
     if sp is None:
         raise SamlMessageError(f"SP {pending.sp_id} is gone")
-    page = _page(tenant, sp, pending, now)
-    db.session.commit()  # seen request ID, participant, login event (after rendering: a commit expires the rows)
+    page, outcome = _page(tenant, sp, pending, now)  # rendered before the commit, which expires the rows
+    if not saml_sso.conclude(tenant, sp, now, client_info(), request_id=pending.request_id if new_request else None,
+                             sso_session=g.sso_session, **outcome):  # all writes, then the commit at once
+        db.session.rollback()
+        raise SamlMessageError(f"replayed request {pending.request_id!r} from {sp.entity_id!r}")
+    db.session.commit()
     return page
 
 
 def _page(tenant, sp, pending, now):
+    """(the page, what `saml_sso.conclude` records for it)."""
     session = g.sso_session
     try:
         name_id_format = saml_sso.name_id_format_for(sp, pending.name_id_format, pending.sp_name_qualifier)
         if saml_sso.needs_login(session, tenant, force_authn=pending.force_authn,
                                 first_seen=from_epoch(pending.seen)):
             if pending.is_passive:  # Core §3.4.1: the IdP must not take visible control
-                return _post_status(tenant, pending, now, responses.NO_PASSIVE)
+                return _post_status(tenant, pending, now, responses.NO_PASSIVE), {}
             resume = url_for("saml.resume", tenant_slug=tenant.slug, p=dump_pending(pending))
-            return redirect(url_for("auth.login", next=resume, **({"reauth": "1"} if session is not None else {})))
-        subject = saml_sso.issue(tenant, sp, session, now, client_info(), name_id_format, pending.allow_create,
+            return redirect(url_for("auth.login", next=resume,
+                                    **({"reauth": "1"} if session is not None else {}))), {}
+        subject = saml_sso.issue(tenant, sp, session, now, name_id_format, pending.allow_create,
                                  tuple(pending.authn_context), pending.authn_comparison)
     except tuple(REFUSALS) as exc:
         log.info("SAML request refused: %s", exc.detail)
-        return _post_status(tenant, pending, now, *REFUSALS[type(exc)])
+        return (_post_status(tenant, pending, now, *REFUSALS[type(exc)]),
+                {"denied": isinstance(exc, saml_sso.SamlDenied)})
     return post_form(pending.acs_url, "SAMLResponse", responses.success(tenant, sp, subject, pending, now),
-                     pending.relay_state)
+                     pending.relay_state), {"subject": subject}
 
 
 @bp.route("/sso", methods=["GET", "POST"], endpoint="sso")
@@ -69,7 +77,7 @@ def sso():
     tenant, now = g.saml_tenant, current_time()
     incoming = read(request.method, request.args, request.form, request.query_string)
     pending, sp = parse(tenant, incoming, now)
-    return answer(tenant, pending, now, sp)
+    return answer(tenant, pending, now, sp, new_request=True)
 
 
 @bp.get("/sso/resume", endpoint="resume")

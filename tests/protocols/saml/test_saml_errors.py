@@ -180,12 +180,16 @@ def test_tampered_signed_redirect_request_refused(client, login, register, onelo
     assert_refused(client.get(url))
 
 
-def test_replayed_request_refused(client, login, register):
+def test_replayed_request_refused(app, client, login, register):
+    from idp.extensions import db
+    from idp.models import LoginEvent
     register()
     login()
     xml = authn_request(request_id="_replayed")
     assert send(client, xml).status_code == 200
     assert_refused(send(client, xml))
+    with app.app_context():  # the replay wrote nothing (its answer was built, then rolled back)
+        assert db.session.query(LoginEvent).filter_by(protocol="saml").count() == 1
 
 
 def test_bad_base64_and_deflate_bomb(client, login, register):
