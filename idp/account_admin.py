@@ -10,7 +10,6 @@ from datetime import date
 from typing import Optional
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from . import apps, mfa, mfa_policy
 from .accounts import create_account, delete_account, set_status
@@ -20,6 +19,7 @@ from .extensions import db
 from .lockout import is_locked
 from .models import Account, Group
 from .models.account import ROLES, STATUSES
+from .tenant_rows import tenant_rows
 from .validation import phone_errors, text_errors
 
 EDITABLE = ("name", "phone", "mobile", "organization", "department", "role", "valid_from", "valid_to")
@@ -55,10 +55,8 @@ def get_account(tenant, account_id):
 
 
 def accounts_by_ids(tenant, ids):
-    wanted = {int(i) for i in ids}
-    found = db.session.scalars(select(Account).where(Account.tenant_id == tenant.id, Account.id.in_(wanted))
-                               .order_by(Account.name)).all() if wanted else []
-    if not found or len(found) != len(wanted):
+    found = tenant_rows(Account, tenant, ids, order_by=(Account.name,))
+    if not found:
         raise NotFound(_l("アカウントが見つかりません。"))
     return found
 

@@ -30,6 +30,7 @@ from .models.oidc import OidcClient
 from .models.saml import SamlServiceProvider
 from .saml_metadata_import import parse_sp_metadata
 from .secrets_util import digest, new_token
+from .tenant_rows import tenant_row, tenant_rows
 from .validation import text_errors
 
 # (field, unit in seconds, lowest, highest) of the token lifetimes an admin may choose
@@ -81,7 +82,7 @@ class SamlFields:
 
 
 def get_app(tenant, app_id):
-    app = db.session.scalar(select(App).where(App.tenant_id == tenant.id, App.id == app_id))
+    app = tenant_row(App, tenant, app_id)
     if app is None:
         raise NotFound(_l("サービスが見つかりません。"))
     return app
@@ -107,12 +108,10 @@ def _tile_errors(fields):
 
 
 def _groups(tenant, group_ids, errors):
-    wanted = {int(i) for i in group_ids}
-    found = db.session.scalars(select(Group).where(Group.tenant_id == tenant.id, Group.id.in_(wanted))).all() \
-        if wanted else []
-    if len(found) != len(wanted):
+    found = tenant_rows(Group, tenant, group_ids)
+    if found is None:
         errors["groups"] = [_l("グループが見つかりません。")]
-    return found
+    return found or []
 
 
 def _lifetime_errors(fields):

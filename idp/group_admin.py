@@ -13,13 +13,14 @@ from .extensions import db
 from .groups import create_group, default_group, find_by_name
 from .models import Account, App, Group
 from .paging import contains, fetch_page
+from .tenant_rows import tenant_row, tenant_rows
 from .validation import text_errors
 
 PER_PAGE = 50
 
 
 def get_group(tenant, group_id):
-    group = db.session.scalar(select(Group).where(Group.tenant_id == tenant.id, Group.id == group_id))
+    group = tenant_row(Group, tenant, group_id)
     if group is None:
         raise NotFound(_l("グループが見つかりません。"))
     return group
@@ -60,11 +61,8 @@ def group_values(group):
 
 
 def _apps_in_tenant(tenant, app_ids):
-    wanted = {int(i) for i in app_ids}
-    if not wanted:
-        return []
-    found = db.session.scalars(select(App).where(App.tenant_id == tenant.id, App.id.in_(wanted))).all()
-    if len(found) != len(wanted):
+    found = tenant_rows(App, tenant, app_ids)
+    if found is None:
         raise ValidationError({"apps": [_l("サービスが見つかりません。")]})
     return found
 
@@ -127,10 +125,8 @@ def add_members(group, account_ids, *, now, actor, client=NO_CLIENT):
 
 def groups_for_deletion(tenant, group_ids):
     """The groups to delete (same tenant); the default group is refused."""
-    ids = {int(i) for i in group_ids}
-    found = db.session.scalars(select(Group).where(Group.tenant_id == tenant.id, Group.id.in_(ids))
-                               .order_by(Group.name)).all() if ids else []
-    if not found or len(found) != len(ids):
+    found = tenant_rows(Group, tenant, group_ids, order_by=(Group.name,))
+    if not found:
         raise NotFound(_l("グループが見つかりません。"))
     if any(g.is_default for g in found):
         raise ServiceError(_l("デフォルトグループは削除できません。"))
