@@ -9,6 +9,8 @@ signatures (python `xmlsec` binding, keys loaded once per process). Prints signe
 p50/p99 latency per concurrency level, and the CPU time per response of the gunicorn workers and of
 the load generator (what the rate would be with the cores free of anything else: bench/oidc.py's `run`);
 the first response is verified (both signatures) with xmlsec against the metadata's certificate.
+The load generator is bench/oidc.py's `Http` (http.client, a cookie jar), lighter than `requests`: its
+CPU shares the two cores with the workers.
 
 For comparison it then times pysaml2's default path for the same response (Server.
 create_authn_response with sign_response and sign_assertion: the `xmlsec1` program runs for each
@@ -27,12 +29,10 @@ import time
 import zlib
 from urllib.parse import urlencode
 
-import requests
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from oidc import CSRF_RE, PASSWORD, free_port, run  # noqa: E402  (the OIDC benchmark's helpers)
+from oidc import CSRF_RE, PASSWORD, Http, free_port, run  # noqa: E402  (the OIDC benchmark's helpers)
 
 SP_ENTITY = "https://sp.bench.example.com/metadata"
 ACS_URL = "https://sp.bench.example.com/acs"
@@ -62,7 +62,7 @@ def seed(env, users):
     return app
 
 
-def authn_request_url(base, number):
+def authn_request_path(base, number):
     """An unsigned HTTP-Redirect AuthnRequest with its own ID (Bindings §3.4.4)."""
     instant = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     xml = (f'<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
@@ -71,23 +71,23 @@ def authn_request_url(base, number):
            f'<saml:Issuer>{SP_ENTITY}</saml:Issuer></samlp:AuthnRequest>')
     deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
     encoded = base64.b64encode(deflater.compress(xml.encode()) + deflater.flush()).decode()
-    return f"{base}/t/bench/saml/sso?{urlencode({'SAMLRequest': encoded, 'RelayState': 'bench'})}"
+    return f"/t/bench/saml/sso?{urlencode({'SAMLRequest': encoded, 'RelayState': 'bench'})}"
 
 
-def logged_in_browser(base, email):
-    http = requests.Session()
-    page = http.get(f"{base}/login")
-    posted = http.post(f"{base}/login", allow_redirects=False, data={
-        "csrf_token": CSRF_RE.search(page.text).group(1), "email": email, "password": PASSWORD, "next": "/"})
-    assert posted.status_code == 302 and "idp_sso" in http.cookies, posted.text[:300]
+def logged_in_browser(port, email):
+    http = Http(port)
+    _status, _headers, page = http.request("GET", "/login")
+    status, _headers, text = http.request("POST", "/login", form={
+        "csrf_token": CSRF_RE.search(page).group(1), "email": email, "password": PASSWORD, "next": "/"})
+    assert status == 302 and "idp_sso" in http.cookies, text[:300]
     return http
 
 
-def signed_response(http, url):
-    answer = http.get(url, allow_redirects=False)
-    match = FORM_RE.search(answer.text)
-    if answer.status_code != 200 or match is None:
-        raise RuntimeError(f"no SAMLResponse: HTTP {answer.status_code} {answer.text[:300]}")
+def signed_response(http, path):
+    status, _headers, text = http.request("GET", path)
+    match = FORM_RE.search(text)
+    if status != 200 or match is None:
+        raise RuntimeError(f"no SAMLResponse: HTTP {status} {text[:300]}")
     return base64.b64decode(html.unescape(match.group(1)))
 
 
@@ -109,18 +109,18 @@ def verify_both_signatures(xml, certificate_pem):
     assert len(root.findall(f".//{{{DSIG}}}Signature")) == 2
 
 
-def bench_http(base, levels, n, master_pid):
-    browsers = [logged_in_browser(base, f"user{i}@bench.example.com") for i in range(max(levels))]
+def bench_http(base, port, levels, n, master_pid):
+    browsers = [logged_in_browser(port, f"user{i}@bench.example.com") for i in range(max(levels))]
     counter = iter(range(10_000_000))
     for _ in range(8):  # warm both workers (keys decrypted, parsed and turned into xmlsec keys once each)
-        signed_response(browsers[0], authn_request_url(base, next(counter)))
-    metadata = requests.get(f"{base}/t/bench/saml/metadata").text
+        signed_response(browsers[0], authn_request_path(base, next(counter)))
+    metadata = Http(port).request("GET", "/t/bench/saml/metadata")[2]
     certificate = re.search(r"<(?:\w+:)?X509Certificate>([^<]+)<", metadata).group(1)
     pem = "-----BEGIN CERTIFICATE-----\n" + certificate + "\n-----END CERTIFICATE-----\n"
-    verify_both_signatures(signed_response(browsers[0], authn_request_url(base, next(counter))), pem)
+    verify_both_signatures(signed_response(browsers[0], authn_request_path(base, next(counter))), pem)
     for c in levels:
         run("SAML SSO (HTTP)", c, lambda i, c=c: [
-            lambda http=browsers[i], url=authn_request_url(base, next(counter)): signed_response(http, url)
+            lambda http=browsers[i], path=authn_request_path(base, next(counter)): signed_response(http, path)
             for _ in range(n // c)], master_pid)
 
 
@@ -244,17 +244,19 @@ def main():
     app = seed(env, users=max(levels))
     import subprocess
     server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-w", str(args.workers),
-                               "-b", f"127.0.0.1:{port}", "--log-level", "warning", "idp:create_app()"],
+                               "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+                               "--access-logfile", os.devnull,  # as `make run` (which logs to stdout)
+                               "idp:create_app()"],
                               env={**os.environ, **env}, cwd=ROOT)
     try:
         for _ in range(100):
             try:
-                requests.get(f"{base}/t/bench/saml/metadata", timeout=5)
+                Http(port).request("GET", "/t/bench/saml/metadata")
                 break
-            except requests.RequestException:
+            except OSError:
                 time.sleep(0.1)
         print(f"gunicorn: {args.workers} workers on {base}; {os.cpu_count()} CPUs; n={args.n}", flush=True)
-        bench_http(base, levels, args.n, server.pid)
+        bench_http(base, port, levels, args.n, server.pid)
     finally:
         server.terminate()
         server.wait(10)
