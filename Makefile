@@ -37,7 +37,7 @@ run: system-deps-run venv
 	@echo "Mail outbox: $(IDP_INSTANCE_DIR)/outbox/"
 	@echo "SMS outbox (MFA codes, when IDP_SMS_URL is unset): $(IDP_INSTANCE_DIR)/sms/"
 	@echo "Serving on $(IDP_BASE_URL) (Ctrl-C to stop)"
-	$(BIN)/gunicorn --workers 2 --bind $(BIND) --access-logfile - 'idp:create_app()'
+	$(BIN)/gunicorn -c python:idp.gunicorn_conf --workers 2 --bind $(BIND) --access-logfile - 'idp:create_app()'
 
 test: system-deps venv
 	$(BIN)/flake8

@@ -237,7 +237,8 @@ def main():
     env = {"IDP_INSTANCE_DIR": instance, "IDP_BASE_URL": base, "IDP_RATELIMIT_ENABLED": "0",
            "IDP_MAIL_ASYNC": "1", "IDP_SECRET_KEY": "bench-secret"}
     client_id, secret = seed(env, users=max(levels), access_token_format=args.access_token)
-    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-w", str(args.workers),
+    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+                               "-c", "python:idp.gunicorn_conf", "-w", str(args.workers),
                                "-b", f"127.0.0.1:{port}", "--log-level", "warning",
                                "--access-logfile", os.devnull,  # as `make run` (which logs to stdout)
                                "idp:create_app()"],
