@@ -9,6 +9,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .tokens import LinkToken
 
 
 class OwnerSession(db.Model):
@@ -31,7 +32,7 @@ class OwnerSession(db.Model):
     owner = relationship("Owner")
 
 
-class OwnerToken(db.Model):
+class OwnerToken(LinkToken, db.Model):
     """A single-use emailed link of an owner: activation (24 h), password reset (30 min), hand-over (24 h).
 
     `payload` holds what the link carries beyond the owner (the new owner's email and name for a hand-over).
@@ -40,15 +41,8 @@ class OwnerToken(db.Model):
     __tablename__ = "owner_tokens"
     __table_args__ = (Index("ix_owner_tokens_owner_purpose", "owner_id", "purpose"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
-    purpose: Mapped[str] = mapped_column(String(32), nullable=False)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
     owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id", ondelete="CASCADE"), nullable=False)
     payload: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
-    used_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
     owner = relationship("Owner")
 

@@ -10,19 +10,28 @@ PURPOSE_ACTIVATION = "activation"
 PURPOSE_PASSWORD_RESET = "password_reset"
 
 
-class ActionToken(db.Model):
-    """A single-use emailed link (activation, reset); only the token's SHA-256 is stored."""
+class LinkToken:
+    """The columns of a single-use emailed link of an account or an owner; only the token's SHA-256 is stored.
+
+    `sort_order` keeps the tables' column order: these four (-1), the holder's own columns (0), the times (1).
+    """
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-1)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True, sort_order=-1)
+    purpose: Mapped[str] = mapped_column(String(32), nullable=False, sort_order=-1)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False,
+                                           sort_order=-1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, sort_order=1)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, sort_order=1)
+    used_at: Mapped[Optional[datetime]] = mapped_column(DateTime, sort_order=1)
+
+
+class ActionToken(LinkToken, db.Model):
+    """An account's emailed link: activation or password reset."""
 
     __tablename__ = "action_tokens"
     __table_args__ = (Index("ix_action_tokens_account_purpose", "account_id", "purpose"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
-    purpose: Mapped[str] = mapped_column(String(32), nullable=False)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
-    used_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
     account = relationship("Account")
