@@ -8,7 +8,21 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 
 
-class AuditEvent(db.Model):
+class RetainedEvent:
+    """The columns every event has: the tenant (may be None), the client (ip, user agent) and the time.
+
+    Both event tables are listed per tenant newest first and purged by `created_at` (`idp.event_logs`).
+    `sort_order` keeps the tables' column order: id and tenant first, the event's own columns, client and time last.
+    """
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-1)
+    tenant_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), sort_order=-1)
+    ip: Mapped[str] = mapped_column(String(45), nullable=False, default="", sort_order=1)
+    user_agent: Mapped[str] = mapped_column(String(400), nullable=False, default="", sort_order=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, sort_order=1)
+
+
+class AuditEvent(RetainedEvent, db.Model):
     __tablename__ = "audit_events"
     __table_args__ = (
         Index("ix_audit_events_tenant_time", "tenant_id", "created_at"),
@@ -16,8 +30,6 @@ class AuditEvent(db.Model):
         Index("ix_audit_events_time", "created_at"),  # retention purge
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tenant_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     actor_type: Mapped[str] = mapped_column(String(20), nullable=False)  # admin, owner, operator, user, system
     actor_id: Mapped[Optional[int]] = mapped_column(Integer)
     actor_label: Mapped[str] = mapped_column(String(254), nullable=False, default="")
@@ -26,12 +38,9 @@ class AuditEvent(db.Model):
     target_id: Mapped[Optional[int]] = mapped_column(Integer)
     target_label: Mapped[str] = mapped_column(String(254), nullable=False, default="")
     changes: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
-    ip: Mapped[str] = mapped_column(String(45), nullable=False, default="")
-    user_agent: Mapped[str] = mapped_column(String(400), nullable=False, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 
 
-class LoginEvent(db.Model):
+class LoginEvent(RetainedEvent, db.Model):
     __tablename__ = "login_events"
     __table_args__ = (
         Index("ix_login_events_tenant_time", "tenant_id", "created_at"),
@@ -39,8 +48,6 @@ class LoginEvent(db.Model):
         Index("ix_login_events_time", "created_at"),  # retention purge
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tenant_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     account_id: Mapped[Optional[int]] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     login_id: Mapped[str] = mapped_column(String(254), nullable=False, default="")
     app_id: Mapped[Optional[int]] = mapped_column(ForeignKey("apps.id", ondelete="SET NULL"))
@@ -48,6 +55,3 @@ class LoginEvent(db.Model):
     protocol: Mapped[str] = mapped_column(String(10), nullable=False, default="password")
     result: Mapped[str] = mapped_column(String(10), nullable=False)  # success, failure
     reason: Mapped[str] = mapped_column(String(64), nullable=False, default="")
-    ip: Mapped[str] = mapped_column(String(45), nullable=False, default="")
-    user_agent: Mapped[str] = mapped_column(String(400), nullable=False, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
