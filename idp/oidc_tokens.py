@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
 from sqlalchemy import bindparam, inspect, select
-from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .accounts_state import login_block_reason
@@ -111,26 +111,22 @@ def _connection():
 
 
 def insert_now(obj):
-    """INSERT a new instance's row with one Core statement and add it to the session as a clean persistent
-    instance: the row the unit of work would write (column defaults included), without the flush
-    bookkeeping that costs more than the statement on the token and authorization endpoints' paths.
-    An instance already added (pending) is taken out of the unit of work first."""
+    """INSERT a new instance's row with one Core statement (column defaults included) and set its id:
+    the row the unit of work would write, without the flush bookkeeping that costs more than the
+    statement on the token and authorization endpoints' paths. The instance is not (or no longer)
+    in the session afterwards: callers only read it, and adding it again would insert a second row."""
     state = inspect(obj)
     if state.pending:
         db.session.expunge(obj)
-    mapper = state.mapper
     values = {}
-    for attr in mapper.column_attrs:
+    for attr in state.mapper.column_attrs:
         if attr.key == "id":
             continue
         if attr.key not in obj.__dict__:
             default = attr.columns[0].default
             set_committed_value(obj, attr.key, default.arg if default is not None and default.is_scalar else None)
         values[attr.key] = obj.__dict__[attr.key]
-    result = _connection().execute(mapper.local_table.insert(), values)
-    obj.id = result.inserted_primary_key[0]
-    make_transient_to_detached(obj)
-    db.session.add(obj)
+    obj.id = _connection().execute(state.mapper.local_table.insert(), values).inserted_primary_key[0]
     return obj
 
 
