@@ -5,7 +5,7 @@ from . import groups, saml_registry, tenants
 from .audit import OPERATOR
 from .cli import Output, app_cli, json_option, transactional
 from .clock import current_time
-from .saml_metadata_import import MAX_METADATA_BYTES, parse_sp_metadata
+from .saml_metadata_import import MAX_METADATA_BYTES, encryption_algorithm_of, parse_sp_metadata
 
 
 def _read(path):
@@ -26,6 +26,9 @@ def _read(path):
               help="The SP's signing certificate (PEM): verifies its requests.")
 @click.option("--encryption-cert", "encryption_cert_file", type=click.Path(exists=True, dir_okay=False),
               help="The SP's encryption certificate (PEM): assertions are then encrypted.")
+@click.option("--encryption", "encryption_algorithm", type=click.Choice(saml_registry.ENCRYPTION_ALGORITHMS),
+              default=None, help="Content encryption of the assertion (RSA-OAEP key transport); aes256-cbc for SPs "
+              "that do not accept GCM. Default: what the metadata's EncryptionMethod lists, else aes256-gcm.")
 @click.option("--require-signed-requests", is_flag=True, help="Refuse unsigned AuthnRequests.")
 @click.option("--nameid-format", type=click.Choice(saml_registry.NAMEID_FORMATS), default=None)
 @click.option("--sign", type=click.Choice(saml_registry.SIGN_CHOICES), default="both", show_default=True)
@@ -37,14 +40,15 @@ def _read(path):
 @json_option
 @transactional
 def add_saml(slug, name, metadata_file, entity_id, acs_urls, slo_url, cert_file, encryption_cert_file,
-             require_signed_requests, nameid_format, sign, attribute_preset, attribute_map, relay_state,
-             group_names, as_json):
+             encryption_algorithm, require_signed_requests, nameid_format, sign, attribute_preset, attribute_map,
+             relay_state, group_names, as_json):
     """Register a SAML service provider; prints app_id and entity_id."""
     if bool(metadata_file) == bool(entity_id or acs_urls):
         raise click.UsageError("give either --metadata FILE or --entity-id and --acs-url")
     tenant = tenants.get_by_slug(slug)
     chosen = [groups.get_by_name(tenant, group_name) for group_name in group_names]
-    values = parse_sp_metadata(_read(metadata_file)) if metadata_file else {
+    metadata = _read(metadata_file) if metadata_file else None
+    values = parse_sp_metadata(metadata) if metadata else {
         "entity_id": entity_id, "acs_urls": list(acs_urls), "slo_url": slo_url, "signing_cert": "",
         "encryption_cert": "", "requests_signed": False, "nameid_format": "email"}
     if cert_file:
@@ -55,6 +59,8 @@ def add_saml(slug, name, metadata_file, entity_id, acs_urls, slo_url, cert_file,
         values["slo_url"] = slo_url
     values["requests_signed"] = values["requests_signed"] or require_signed_requests
     values["nameid_format"] = nameid_format or values["nameid_format"]
+    from_metadata = encryption_algorithm_of(metadata) if metadata else None
+    values["encryption_algorithm"] = encryption_algorithm or from_metadata or saml_registry.ENCRYPTION_ALGORITHMS[0]
     created = saml_registry.register(
         tenant, name=name, now=current_time(), actor=OPERATOR, sign=sign, attribute_preset=attribute_preset,
         attribute_map=saml_registry.json_attribute_map(attribute_map), relay_state=relay_state, groups=chosen,

@@ -14,6 +14,8 @@ MD = "{urn:oasis:names:tc:SAML:2.0:metadata}"
 DS = "{http://www.w3.org/2000/09/xmldsig#}"
 POST_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
 REDIRECT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+ENCRYPTION_URIS = {"http://www.w3.org/2009/xmlenc11#aes256-gcm": "aes256-gcm",  # preferred first
+                   "http://www.w3.org/2001/04/xmlenc#aes256-cbc": "aes256-cbc"}
 NAMEID_BY_URN = {
     "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress": "email",
     "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent": "persistent",
@@ -33,9 +35,8 @@ def _certificates(descriptor, uses):
     return found
 
 
-def parse_sp_metadata(data):
-    """bytes/str of an EntityDescriptor → dict(entity_id, acs_urls, slo_url, signing_cert, encryption_cert,
-    requests_signed, nameid_format)."""
+def _descriptor(data):
+    """(EntityDescriptor, SPSSODescriptor) of a metadata document, or ValidationError."""
     raw = data.encode() if isinstance(data, str) else data
     if len(raw) > MAX_METADATA_BYTES:
         _fail(_l("メタデータが大きすぎます。"), f"metadata of {len(raw)} bytes")
@@ -48,6 +49,23 @@ def parse_sp_metadata(data):
     descriptor = root.find(f"{MD}SPSSODescriptor")
     if descriptor is None:
         _fail(_l("メタデータにSPSSODescriptorがありません。"), "no SPSSODescriptor")
+    return root, descriptor
+
+
+def encryption_algorithm_of(data):
+    """The content encryption (idp.saml_registry.ENCRYPTION_ALGORITHMS) the SP's metadata asks for with the
+    EncryptionMethod elements of its encryption key (Metadata §2.4.1.1): AES-256-GCM when listed, else
+    AES-256-CBC when listed; None when it lists neither (or nothing): the registration's choice applies."""
+    _root, descriptor = _descriptor(data)
+    listed = {method.get("Algorithm") for key in descriptor.findall(f"{MD}KeyDescriptor")
+              if key.get("use") in (None, "encryption") for method in key.findall(f"{MD}EncryptionMethod")}
+    return next((name for uri, name in ENCRYPTION_URIS.items() if uri in listed), None)
+
+
+def parse_sp_metadata(data):
+    """bytes/str of an EntityDescriptor → dict(entity_id, acs_urls, slo_url, signing_cert, encryption_cert,
+    requests_signed, nameid_format)."""
+    root, descriptor = _descriptor(data)
     acs = [(e.get("Location", ""), e.get("index", str(n)), e.get("isDefault") == "true")
            for n, e in enumerate(descriptor.findall(f"{MD}AssertionConsumerService"))
            if e.get("Binding") == POST_BINDING]

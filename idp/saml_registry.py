@@ -28,6 +28,7 @@ from .validation import text_errors
 NAMEID_FORMATS = ("email", "persistent", "unspecified")
 SIGN_CHOICES = ("response", "assertion", "both")
 ATTRIBUTE_PRESETS = ("basic", "uri", "oid")
+ENCRYPTION_ALGORITHMS = ("aes256-gcm", "aes256-cbc")  # the assertion's content encryption (first: default)
 ATTRIBUTE_KEYS = ("email", "name", "groups", "subject", "department", "organization", "phone")
 PEM_RE = re.compile(r"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.S)
 oidc_cache.watch(SamlServiceProvider)  # an SP's change drops the per-process copies of its tenant
@@ -79,7 +80,7 @@ def _acs_endpoints(acs_urls):
 
 
 def _errors(tenant, *, name, entity_id, endpoints, slo_url, signing_cert, encryption_cert, nameid_format,
-            sign, attribute_preset, attribute_map, relay_state, requests_signed):
+            sign, attribute_preset, attribute_map, relay_state, requests_signed, encryption_algorithm="aes256-gcm"):
     errors = {"name": text_errors(name, required=True, max_length=200),
               "entity_id": text_errors(entity_id, required=True, max_length=1024)}
     if entity_id and find(tenant, entity_id) is not None:
@@ -95,7 +96,8 @@ def _errors(tenant, *, name, entity_id, endpoints, slo_url, signing_cert, encryp
     errors["encryption_cert"] = _cert_errors(encryption_cert)
     if slo_url and not signing_cert:
         errors["cert"].append(_l("シングルログアウトには署名用証明書が必要です。"))
-    if nameid_format not in NAMEID_FORMATS or sign not in SIGN_CHOICES or attribute_preset not in ATTRIBUTE_PRESETS:
+    if (nameid_format not in NAMEID_FORMATS or sign not in SIGN_CHOICES or attribute_preset not in ATTRIBUTE_PRESETS
+            or encryption_algorithm not in ENCRYPTION_ALGORITHMS):
         errors["options"] = [_l("選択肢にない値です。")]
     if any(key not in ATTRIBUTE_KEYS or not isinstance(value, str) or not value or len(value) > 256
            for key, value in attribute_map.items()):
@@ -106,15 +108,17 @@ def _errors(tenant, *, name, entity_id, endpoints, slo_url, signing_cert, encryp
 
 def register(tenant, *, name, entity_id, acs_urls, now, actor, slo_url="", signing_cert="", encryption_cert="",
              nameid_format="email", sign="both", requests_signed=False, attribute_preset="basic",
-             attribute_map=None, relay_state="", groups=(), client=NO_CLIENT):
-    """Create the app and its SP row; raises ValidationError naming every wrong field."""
+             attribute_map=None, relay_state="", groups=(), client=NO_CLIENT, encryption_algorithm="aes256-gcm"):
+    """Create the app and its SP row; raises ValidationError naming every wrong field. `encryption_algorithm`
+    (ENCRYPTION_ALGORITHMS) encrypts the assertions when there is an encryption certificate."""
     name, entity_id, slo_url = (name or "").strip(), (entity_id or "").strip(), (slo_url or "").strip()
     endpoints = _acs_endpoints(acs_urls)
     attribute_map = dict(attribute_map or {})
     errors = _errors(tenant, name=name, entity_id=entity_id, endpoints=endpoints, slo_url=slo_url,
                      signing_cert=signing_cert, encryption_cert=encryption_cert, nameid_format=nameid_format,
                      sign=sign, attribute_preset=attribute_preset, attribute_map=attribute_map,
-                     relay_state=relay_state, requests_signed=requests_signed)
+                     relay_state=relay_state, requests_signed=requests_signed,
+                     encryption_algorithm=encryption_algorithm)
     if any(errors.values()):
         raise ValidationError(errors, detail=f"invalid SAML SP registration: {errors}")
     app = App(tenant_id=tenant.id, name=name, protocol=PROTOCOL_SAML, launch_url="", created_at=now, updated_at=now)
@@ -124,7 +128,8 @@ def register(tenant, *, name, entity_id, acs_urls, now, actor, slo_url="", signi
     sp = SamlServiceProvider(
         tenant_id=tenant.id, app_id=app.id, entity_id=entity_id, acs_endpoints=json.dumps(endpoints),
         slo_url=slo_url, signing_cert=normalize_certificate(signing_cert),
-        encryption_cert=normalize_certificate(encryption_cert), nameid_format=nameid_format, sign=sign,
+        encryption_cert=normalize_certificate(encryption_cert), encryption_algorithm=encryption_algorithm,
+        nameid_format=nameid_format, sign=sign,
         requests_signed=bool(requests_signed), attribute_preset=attribute_preset,
         attribute_map=json.dumps(attribute_map), relay_state=relay_state, created_at=now, updated_at=now)
     db.session.add(sp)

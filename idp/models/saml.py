@@ -26,6 +26,9 @@ class SamlServiceProvider(db.Model):
     slo_url: Mapped[str] = mapped_column(String(2000), nullable=False, default="")
     signing_cert: Mapped[str] = mapped_column(Text, nullable=False, default="")  # PEM, verifies its requests
     encryption_cert: Mapped[str] = mapped_column(Text, nullable=False, default="")  # PEM: assertions encrypted
+    # content encryption of the assertion (RSA-OAEP key transport): aes256-gcm | aes256-cbc (older SPs)
+    encryption_algorithm: Mapped[str] = mapped_column(String(20), nullable=False, default="aes256-gcm",
+                                                      server_default="aes256-gcm")
     nameid_format: Mapped[str] = mapped_column(String(20), nullable=False, default="email")
     sign: Mapped[str] = mapped_column(String(10), nullable=False, default="both")  # response|assertion|both
     requests_signed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

@@ -103,7 +103,7 @@ def success(tenant, sp, subject, pending, now):
     if sp.sign in ("assertion", "both"):
         sign(assertion, loaded)
     if sp.encryption_cert:
-        encrypt_assertion(assertion, sp.encryption_cert)
+        encrypt_assertion(assertion, sp.encryption_cert, sp.encryption_algorithm)
     if sp.sign in ("response", "both"):
         sign(root, loaded)
     return etree.tostring(root)

@@ -33,6 +33,44 @@ def test_add_saml_by_options(cli, app, acme, factory, tmp_path, sp_keys):
         assert [g.name for g in app_row.groups] == ["営業部"]
         assert (sp.nameid_format, sp.sign, sp.slo_url) == ("persistent", "assertion", "https://sp.example.com/slo")
         assert sp.acs_list == [{"url": ACS_URL, "index": 0, "default": True}]
+        assert sp.encryption_algorithm == "aes256-gcm"
+
+
+def test_add_saml_encryption_choice(cli, app, acme, tmp_path, sp_keys):
+    cert = tmp_path / "enc.pem"
+    cert.write_text(sp_keys.cert)
+    result = cli("app", "add-saml", "--tenant", "acme", "--name", "経費精算", "--entity-id", SP_ENTITY,
+                 "--acs-url", ACS_URL, "--encryption-cert", str(cert), "--encryption", "aes256-cbc", "--json")
+    assert result.exit_code == 0, result.output
+    refused = cli("app", "add-saml", "--tenant", "acme", "--name", "x", "--entity-id", SP_ENTITY + "2",
+                  "--acs-url", ACS_URL, "--encryption", "aes128-cbc")
+    assert refused.exit_code != 0 and "aes256-cbc" in refused.output
+    with app.app_context():
+        sp = db.session.query(SamlServiceProvider).one()
+        assert (sp.encryption_algorithm, bool(sp.encryption_cert)) == ("aes256-cbc", True)
+
+
+ENCRYPTION_METHODS = (
+    '<md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc"/>'
+    '<md:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#aes256-cbc"/>')
+
+
+@pytest.mark.parametrize("options, expected", [((), "aes256-cbc"), (("--encryption", "aes256-gcm"), "aes256-gcm")])
+def test_metadata_encryption_methods_choose_cbc_unless_overridden(cli, app, client, acme, tmp_path, sp_keys,
+                                                                  options, expected):
+    """Metadata §2.4.1.1: an SP whose encryption key lists AES-256-CBC and not GCM gets CBC."""
+    sp = OneLoginSp(client, sp_keys)
+    sp.settings["security"]["wantAssertionsEncrypted"] = True
+    metadata = OneLogin_Saml2_Settings(sp.settings).get_sp_metadata()
+    metadata = metadata.decode() if isinstance(metadata, bytes) else metadata
+    start = metadata.index('<md:KeyDescriptor use="encryption">')
+    end = metadata.index("</md:KeyDescriptor>", start)
+    path = tmp_path / "sp.xml"
+    path.write_text(metadata[:end] + ENCRYPTION_METHODS + metadata[end:])
+    result = cli("app", "add-saml", "--tenant", "acme", "--name", "勤怠", "--metadata", str(path), *options)
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.query(SamlServiceProvider).one().encryption_algorithm == expected
 
 
 def test_add_saml_from_sp_metadata(cli, app, client, acme, tmp_path, sp_keys):

@@ -178,14 +178,18 @@ def test_oid_preset_names_with_the_uri_name_format(client, login, register, onel
     assert xml.count('NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri"') == 3
 
 
-def test_encrypted_assertion_is_decrypted_by_the_sp(client, login, register, onelogin_sp, sp_keys):
-    register(encryption_cert=sp_keys.cert)
+@pytest.mark.parametrize("algorithm, uri", [
+    (None, "http://www.w3.org/2009/xmlenc11#aes256-gcm"),  # the default
+    ("aes256-cbc", "http://www.w3.org/2001/04/xmlenc#aes256-cbc"),  # for SPs without GCM (ADFS, older Shibboleth)
+])
+def test_encrypted_assertion_is_decrypted_by_the_sp(client, login, register, onelogin_sp, sp_keys, algorithm, uri):
+    register(encryption_cert=sp_keys.cert, **({"encryption_algorithm": algorithm} if algorithm else {}))
     sp = onelogin_sp(wantAssertionsEncrypted=True)
     login()
     answer = client.get(sp.login_url())
     xml = base64.b64decode(posted_form(answer)[1]["SAMLResponse"]).decode()
     assert "EncryptedAssertion" in xml and "taro@acme.example.com" not in xml
-    assert 'Algorithm="http://www.w3.org/2009/xmlenc11#aes256-gcm"' in xml
+    assert f'Algorithm="{uri}"' in xml and xml.count("xmlenc11#aes256-gcm") == (1 if "gcm" in uri else 0)
     assert 'Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"' in xml
     assert sp.accept(answer).get_nameid() == "taro@acme.example.com"
 
