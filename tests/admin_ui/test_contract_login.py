@@ -13,12 +13,7 @@ BAD = "メールアドレスまたはパスワードが正しくありません�
 
 
 @pytest.fixture
-def tenant(factory):
-    return factory.tenant()
-
-
-@pytest.fixture
-def active_owner(tenant, submit, outbox):
+def active_owner(acme, submit, outbox):
     activate_owner(submit, outbox)
 
 
@@ -28,7 +23,7 @@ def test_login_page_links_to_the_contract_login(client):
     assert page.status_code == 200 and 'name="password"' in page.get_data(as_text=True)
 
 
-def test_service_start_mail_carries_a_24h_activation_link(app, tenant, client, outbox, clock):
+def test_service_start_mail_carries_a_24h_activation_link(app, acme, client, outbox, clock):
     [mail] = outbox.to(OWNER_EMAIL)
     assert "サービス利用開始通知" in mail["Subject"]
     [path] = mailed_links(outbox, OWNER_EMAIL, "/contract/activate/")
@@ -39,7 +34,7 @@ def test_service_start_mail_carries_a_24h_activation_link(app, tenant, client, o
     assert client.get(path).status_code == 410
 
 
-def test_activation_then_login_opens_the_contract_page_only(app, tenant, submit, outbox, client):
+def test_activation_then_login_opens_the_contract_page_only(app, acme, submit, outbox, client):
     response = activate_owner(submit, outbox)
     assert response.headers["Location"].endswith("/contract/login")
     [path] = mailed_links(outbox, OWNER_EMAIL, "/contract/activate/")
@@ -54,21 +49,21 @@ def test_activation_then_login_opens_the_contract_page_only(app, tenant, submit,
     assert client.get("/").status_code == 302  # the portal still wants a staff login
 
 
-def test_policy_applies_to_owner_passwords(tenant, submit, outbox):
+def test_policy_applies_to_owner_passwords(acme, submit, outbox):
     [path] = mailed_links(outbox, OWNER_EMAIL, "/contract/activate/")
     response = set_password(submit, path, "short")
     assert response.status_code == 200
     assert "パスワードは10文字以上にしてください。" in response.get_data(as_text=True)
 
 
-def test_not_activated_and_unknown_answer_alike(tenant, client):
+def test_not_activated_and_unknown_answer_alike(acme, client):
     first = owner_login(client, OWNER_EMAIL, "Whatever-Pass-1")
     second = owner_login(client, "ghost@acme.example.com", "Whatever-Pass-1")
     assert first.status_code == second.status_code == 200
     assert BAD in first.get_data(as_text=True) and BAD in second.get_data(as_text=True)
 
 
-def test_staff_credentials_do_not_open_the_contract_login(tenant, client):
+def test_staff_credentials_do_not_open_the_contract_login(acme, client):
     response = owner_login(client, "admin@acme.example.com", STRONG_PASSWORD)
     assert response.status_code == 200 and BAD in response.get_data(as_text=True)
 
@@ -105,7 +100,7 @@ def test_five_failures_lock_for_30_minutes(app, active_owner, client, clock):
     assert reasons.count("bad_password") == 5 and "locked" in reasons
 
 
-def test_unknown_owner_email_locks_too(tenant, client):
+def test_unknown_owner_email_locks_too(acme, client):
     for _ in range(5):
         owner_login(client, "ghost@acme.example.com", "Wrong-Password-1")
     assert "ロックされています" in owner_login(client, "ghost@acme.example.com", "x-Wrong-1").get_data(as_text=True)
@@ -132,7 +127,7 @@ def test_reset_link_valid_30_minutes_single_use(app, active_owner, submit, clien
     assert client.get(second).status_code == 410
 
 
-def test_reset_request_answers_alike_and_mails_only_owners(tenant, submit, outbox):
+def test_reset_request_answers_alike_and_mails_only_owners(acme, submit, outbox):
     known = _request_reset(submit).get_data(as_text=True)
     unknown = _request_reset(submit, "ghost@acme.example.com").get_data(as_text=True)
     staff = _request_reset(submit, "admin@acme.example.com").get_data(as_text=True)

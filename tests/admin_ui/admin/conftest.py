@@ -1,14 +1,9 @@
-"""Fixtures of the admin console tests: a tenant `acme` with its admin signed in."""
+"""Fixtures of the admin console tests: the admin of `acme` (tests/admin_ui/conftest.py) signed in."""
 import pytest
 
 from conftest import STRONG_PASSWORD, csrf_token_from
 
 ADMIN_EMAIL = "admin@acme.example.com"
-
-
-@pytest.fixture
-def acme(factory):
-    return factory.tenant()
 
 
 @pytest.fixture
