@@ -11,7 +11,8 @@ from idp.extensions import db
 from idp.group_admin import group_choices
 
 from . import bp
-from .access import admin_required, audit_context, selected_ids
+from .access import admin_required, audit_context
+from .bulk_delete import bulk_delete
 from .forms import AccountForm, ConfirmForm
 from .listing import render_search
 
@@ -130,17 +131,8 @@ def _account_action(account_id, action, message):
 @admin_required
 def accounts_delete():
     """First POST (ticked rows) shows the confirmation; the second (confirm=1) deletes."""
-    form = ConfirmForm()
-    ids = selected_ids()
-    if not form.validate_on_submit() or not ids:
-        flash(_l("削除するアカウントを選択してください。"), "error")
-        return redirect(url_for("admin.accounts"))
-    if request.form.get("confirm") != "1":
-        targets = account_admin.accounts_by_ids(g.tenant, ids)
-        return render_template("admin/accounts/delete.html", form=form,
-                               items=[{"id": a.id, "label": f"{a.name} <{a.email}>"} for a in targets])
-    actor, client = audit_context()
-    count = account_admin.delete_many(g.tenant, ids, now=current_time(), actor=actor, client=client)
-    db.session.commit()
-    flash(_l("%(n)d件のアカウントを削除しました。", n=count), "info")
-    return redirect(url_for("admin.accounts"))
+    return bulk_delete(
+        "admin.accounts", "admin/accounts/delete.html", none_selected=_l("削除するアカウントを選択してください。"),
+        confirm_items=lambda tenant, ids: [{"id": a.id, "label": f"{a.name} <{a.email}>"}
+                                           for a in account_admin.accounts_by_ids(tenant, ids)],
+        delete=account_admin.delete_many, done=lambda count: _l("%(n)d件のアカウントを削除しました。", n=count))

@@ -9,6 +9,7 @@ from idp.extensions import db
 
 from . import bp
 from .access import admin_required, audit_context, page_number, selected_ids
+from .bulk_delete import bulk_delete
 from .forms import ConfirmForm, GroupForm
 from .listing import render_search
 
@@ -95,17 +96,9 @@ def group_members(group_id):
 @admin_required
 def groups_delete():
     """First POST shows the confirmation; the second (confirm=1) deletes and moves the members."""
-    form = ConfirmForm()
-    ids = selected_ids()
-    if not form.validate_on_submit() or not ids:
-        flash(_l("削除するグループを選択してください。"), "error")
-        return redirect(url_for("admin.groups"))
-    if request.form.get("confirm") != "1":
-        targets = group_admin.groups_for_deletion(g.tenant, ids)
-        return render_template("admin/groups/delete.html", form=form,
-                               items=[{"id": grp.id, "label": grp.name} for grp in targets])
-    actor, client = audit_context()
-    moved = group_admin.delete_groups(g.tenant, ids, now=current_time(), actor=actor, client=client)
-    db.session.commit()
-    flash(_l("グループを削除しました（%(n)d人をデフォルトグループに移動しました）。", n=moved), "info")
-    return redirect(url_for("admin.groups"))
+    return bulk_delete(
+        "admin.groups", "admin/groups/delete.html", none_selected=_l("削除するグループを選択してください。"),
+        confirm_items=lambda tenant, ids: [{"id": grp.id, "label": grp.name}
+                                           for grp in group_admin.groups_for_deletion(tenant, ids)],
+        delete=group_admin.delete_groups,
+        done=lambda moved: _l("グループを削除しました（%(n)d人をデフォルトグループに移動しました）。", n=moved))

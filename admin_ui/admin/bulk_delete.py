@@ -1,0 +1,26 @@
+"""Deleting the ticked rows of a list (accounts, groups) takes two POSTs: the first shows what will be
+deleted, the second (confirm=1, from that page) deletes, commits and goes back to the list."""
+from flask import flash, g, redirect, render_template, request, url_for
+
+from idp.clock import current_time
+from idp.extensions import db
+
+from .access import audit_context, selected_ids
+from .forms import ConfirmForm
+
+
+def bulk_delete(list_endpoint, template, *, none_selected, confirm_items, delete, done):
+    """`confirm_items(tenant, ids)`: the {id, label} of the confirmation page; `delete(tenant, ids, now=,
+    actor=, client=)`: the service, whose result `done(result)` turns into the flashed message."""
+    form = ConfirmForm()
+    ids = selected_ids()
+    if not form.validate_on_submit() or not ids:
+        flash(none_selected, "error")
+        return redirect(url_for(list_endpoint))
+    if request.form.get("confirm") != "1":
+        return render_template(template, form=form, items=confirm_items(g.tenant, ids))
+    actor, client = audit_context()
+    result = delete(g.tenant, ids, now=current_time(), actor=actor, client=client)
+    db.session.commit()
+    flash(done(result), "info")
+    return redirect(url_for(list_endpoint))
