@@ -18,7 +18,7 @@ from .clock import current_time
               "initiated login).")
 @click.option("--group", "group_names", multiple=True, help="Group allowed to use the app (repeatable).")
 @click.option("--id-token-alg", type=click.Choice(oidc_clients.ID_TOKEN_ALGS), default="RS256", show_default=True)
-@click.option("--access-token-format", type=click.Choice(oidc_clients.ACCESS_TOKEN_FORMATS), default="jwt",
+@click.option("--access-token-format", type=click.Choice(oidc_clients.ACCESS_TOKEN_FORMATS), default="opaque",
               show_default=True)
 @click.option("--no-refresh", is_flag=True, help="Never issue refresh tokens to this app.")
 @click.option("--jwks", default="", help="The client's public JWK Set (JSON) for private_key_jwt; "

@@ -75,7 +75,7 @@ def _jwks_errors(jwks):
 
 
 def register(tenant, *, name, redirect_uris, now, actor, post_logout_redirect_uris=(), backchannel_logout_uri="",
-             public=False, initiate_login_uri="", groups=(), id_token_alg="RS256", access_token_format="jwt",
+             public=False, initiate_login_uri="", groups=(), id_token_alg="RS256", access_token_format="opaque",
              allow_refresh=True, jwks="", client=NO_CLIENT):
     """Create the app and its OIDC client; returns RegisteredClient with the secret (shown once)."""
     name = (name or "").strip()

@@ -31,7 +31,7 @@ class OidcClient(db.Model):
     initiate_login_uri: Mapped[str] = mapped_column(String(2000), nullable=False, default="")
     jwks: Mapped[str] = mapped_column(Text, nullable=False, default="")  # JSON, for private_key_jwt
     id_token_alg: Mapped[str] = mapped_column(String(10), nullable=False, default="RS256")
-    access_token_format: Mapped[str] = mapped_column(String(10), nullable=False, default="jwt")  # jwt|opaque
+    access_token_format: Mapped[str] = mapped_column(String(10), nullable=False, default="opaque")  # jwt|opaque
     allow_refresh: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 

@@ -64,8 +64,7 @@ def test_full_code_flow_with_pkce_gives_tokens_that_verify(rp, rp_client, app):
     assert "@" not in claims["sub"] and not claims["sub"].isdigit()
     digest = hashlib.sha256(body["access_token"].encode()).digest()
     assert claims["at_hash"] == base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
-    access = rp.verify(body["access_token"], rp_client.client_id, typ="at+jwt")
-    assert access.claims["client_id"] == rp_client.client_id and access.claims["sub"] == claims["sub"]
+    assert body["access_token"].count(".") == 0  # opaque by default (an app may choose RFC 9068 JWTs)
 
     info = rp.http.get("/t/acme/oidc/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert info.status_code == 200
@@ -92,12 +91,17 @@ def test_es256_client_gets_es256_id_token_and_post_auth_works(rp, register, acme
     assert token.header["alg"] == "ES256"
 
 
-def test_opaque_access_tokens_work_at_userinfo(rp, register, acme):
-    registration = register(access_token_format="opaque")
+def test_jwt_access_tokens_follow_rfc9068(rp, register, acme):
+    registration = register(access_token_format="jwt")
     body = rp.full_login(registration).get_json()
-    assert body["access_token"].count(".") == 0
+    id_claims = rp.verify(body["id_token"], registration.client_id).claims
+    access = rp.verify(body["access_token"], registration.client_id, typ="at+jwt")  # RFC 9068 §2.1
+    assert access.header["alg"] == "RS256"
+    assert access.claims["client_id"] == registration.client_id and access.claims["sub"] == id_claims["sub"]
+    assert access.claims["scope"] == body["scope"] and access.claims["jti"]
+    assert access.claims["exp"] - access.claims["iat"] == body["expires_in"]
     info = rp.http.get("/t/acme/oidc/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
-    assert info.status_code == 200
+    assert info.status_code == 200 and info.get_json()["sub"] == id_claims["sub"]
 
 
 def test_public_client_with_pkce_and_no_secret(rp, register, acme):

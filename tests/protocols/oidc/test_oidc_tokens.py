@@ -107,10 +107,11 @@ def test_token_request_errors(rp, rp_client, data, error):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_client_credentials_for_confidential_apps_only(rp, rp_client, register):
-    body = rp.token(rp_client, {"grant_type": "client_credentials"}).get_json()
+def test_client_credentials_for_confidential_apps_only(rp, register, acme):
+    api_client = register(access_token_format="jwt", name="バッチ")
+    body = rp.token(api_client, {"grant_type": "client_credentials"}).get_json()
     assert "id_token" not in body and "refresh_token" not in body
-    assert rp.verify(body["access_token"], rp_client.client_id).claims["sub"] == rp_client.client_id
+    assert rp.verify(body["access_token"], api_client.client_id).claims["sub"] == api_client.client_id
     public = register(public=True, name="SPA")
     refused = rp.token(public, {"grant_type": "client_credentials"}, auth="none")
     assert refused.get_json()["error"] == "unauthorized_client"
