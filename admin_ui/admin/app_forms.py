@@ -45,7 +45,7 @@ class OidcAppForm(_TileForm):
     backchannel_logout_uri = StringField()
     client_type = StringField(default="confidential")
     id_token_alg = StringField(default="RS256")
-    access_token_format = StringField(default="jwt")
+    access_token_format = StringField(default="opaque")
     allow_refresh = BooleanField(default=True)
     jwks = TextAreaField()
     access_token_minutes = StringField(default="60")

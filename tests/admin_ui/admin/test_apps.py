@@ -521,3 +521,10 @@ def test_pages_render_in_english(admin, submit, app, sp_cert):
                  "/admin/apps/new/saml"):
         response = admin.get(path)
         assert response.status_code == 200 and '<html lang="en">' in response.get_data(as_text=True)
+
+
+def test_new_oidc_app_form_offers_opaque_access_tokens_first_and_by_default(admin):
+    page = admin.get("/admin/apps/new/oidc").get_data(as_text=True)
+    select = re.search(r'<select name="access_token_format">(.*?)</select>', page, re.S).group(1)
+    assert re.findall(r'<option value="(\w+)"', select) == ["opaque", "jwt"]
+    assert re.search(r'<option value="opaque"\s+selected', select)
