@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from flask_babel import lazy_gettext as _l
 
+from . import oidc_cache
 from .audit import NO_CLIENT, record_audit
 from .errors import ValidationError
 from .extensions import db
@@ -64,13 +65,18 @@ def list_overrides(tenant):
     return {row.group_id: row.mode for row in rows}
 
 
+def _modes(tenant_id):
+    """{group id, or None for the tenant: mode}, from this process's copy of the tenant's
+    configuration (idp.oidc_cache: a policy change bumps the tenant's version in its transaction)."""
+    return oidc_cache.cached(tenant_id, "mfa_modes", lambda: {
+        row.group_id: row.mode for row in db.session.scalars(select(MfaPolicy).where(
+            MfaPolicy.tenant_id == tenant_id))})
+
+
 def effective_mode(account):
     """The mode that applies to `account`: its group's override, else its tenant's mode."""
-    rows = db.session.scalars(select(MfaPolicy).where(
-        MfaPolicy.tenant_id == account.tenant_id,
-        (MfaPolicy.group_id == account.group_id) | MfaPolicy.group_id.is_(None))).all()
-    by_group = {row.group_id: row.mode for row in rows}
-    return by_group.get(account.group_id) or by_group.get(None) or OFF
+    modes = _modes(account.tenant_id)
+    return modes.get(account.group_id) or modes.get(None) or OFF
 
 
 def required_for(account):
@@ -85,6 +91,6 @@ def needs_step_up(sso_session):
     (OIDC authorization, SAML SSO) asks for the password and the second factor (enrolling it if
     needed) before anything is issued; the portal itself stays usable. The protocol entry points
     treat a True here like a missing session (a re-authentication, `reauth=1`)."""
-    if sso_session is None:
+    if sso_session is None or "mfa" in (sso_session.amr or "").split():
         return False
-    return required_for(sso_session.account) and "mfa" not in (sso_session.amr or "").split()
+    return required_for(sso_session.account)

@@ -1,12 +1,13 @@
 """Per-process copies of a tenant's protocol configuration, checked by one version read per request.
 
-What is cached: the tenant row, OIDC clients (with their app), the groups an app is assigned to,
-signing keys (keys/). Every ORM change to a watched model (Tenant, App, Group, OidcClient, and
-what others `watch()`, e.g. SigningKey) sets the tenant's `oidc_cache_versions` row to a fresh
-random value in the same transaction (after_flush). A request reads that value once, together with
-the tenant's id and status (`tenant_by_slug`), and a worker whose copies carry another value drops
-them. So every worker sees a committed change at its next request: no TTL, no stale window, and the
-version row cannot be confused by a purged tenant's id being reused (the value is random).
+What is cached: the tenant row, OIDC clients (with their app), the groups an app is assigned to, the
+MFA policy (idp.mfa_policy), signing keys (keys/). Every ORM change to a watched model (Tenant, App,
+Group, OidcClient, MfaPolicy, and what others `watch()`, e.g. SigningKey) sets the tenant's
+`oidc_cache_versions` row to a fresh random value in the same transaction (after_flush). A request
+reads that value once, together with the tenant's id and status (`tenant_by_slug`), and a worker
+whose copies carry another value drops them. So every worker sees a committed change at its next
+request: no TTL, no stale window, and the version row cannot be confused by a purged tenant's id
+being reused (the value is random).
 
 Copies are detached ORM instances, never attached themselves: `attach()` merges a copy into the
 request's session without a query (`merge(load=False)`), so callers get ordinary instances.
@@ -21,12 +22,12 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .extensions import db
-from .models import App, Group, Tenant
+from .models import App, Group, MfaPolicy, Tenant
 from .models.oidc import OidcCacheVersion, OidcClient
 
 EXTENSION = "idp_config_cache"
 MEMO = "idp_config_versions"  # db.session.info: versions read in this transaction
-_watched = [Tenant, App, Group, OidcClient]
+_watched = [Tenant, App, Group, OidcClient, MfaPolicy]
 _BUMP = text("INSERT INTO oidc_cache_versions (tenant_id, version) SELECT id, :version FROM tenants "
              "WHERE id = :tenant_id ON CONFLICT (tenant_id) DO UPDATE SET version = excluded.version")
 
@@ -71,7 +72,9 @@ def version_of(tenant_id):
 
 def cached(tenant_id, key, load):
     """This process's copy of `key` for the tenant, made by `load()` when missing or outdated.
-    `None` results are not kept (unknown client ids must not fill the memory)."""
+    `None` results are not kept (unknown client ids must not fill the memory). Unflushed changes to
+    watched models are flushed first, as a query's autoflush would, so they count."""
+    _flush_watched_changes()
     version = version_of(tenant_id)
     store = _store()
     entry = store.get(tenant_id)
@@ -84,6 +87,13 @@ def cached(tenant_id, key, load):
     if value is not None:
         values[key] = value
     return value
+
+
+def _flush_watched_changes():
+    session = db.session()
+    if session.new or session.deleted or session.dirty:
+        if any(isinstance(obj, tuple(_watched)) for obj in chain(session.new, session.dirty, session.deleted)):
+            session.flush()
 
 
 def detached_copy(obj, **relations):

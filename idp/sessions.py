@@ -6,7 +6,8 @@ account may no longer log in (disabled, out of validity, tenant terminated).
 """
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from . import signals
 from .accounts_state import login_block_reason
@@ -33,12 +34,17 @@ def resolve(raw, now):
     """The live session for a cookie value, or None."""
     if not raw or len(raw) > 200:
         return None
-    session = db.session.scalar(select(SsoSession).where(SsoSession.token_hash == digest(raw)))
+    session = db.session.scalar(_BY_TOKEN_HASH, {"token_hash": digest(raw)})
     if session is None or session.ended_at is not None or now >= session.expires_at:
         return None
     if login_block_reason(session.account, now) is not None:
         return None
     return session
+
+
+# Built once; the account comes in the same statement (its state is checked on every request).
+_BY_TOKEN_HASH = select(SsoSession).options(joinedload(SsoSession.account)).where(
+    SsoSession.token_hash == bindparam("token_hash"))
 
 
 def end(session, now, reason="logout"):

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import event, select
 
 import keys
-from idp import create_app, groups, tenants
+from idp import create_app, groups, mfa_policy, tenants
 from idp.audit import OPERATOR
 from idp.extensions import db
 from idp.secrets_util import digest
@@ -55,6 +55,15 @@ def test_an_app_taken_from_the_group_elsewhere_is_refused_at_the_next_request(rp
     assert "error=access_denied" in refused.headers["Location"]
     refresh = rp.token(rp_client, {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]})
     assert refresh.status_code == 400 and refresh.get_json()["error"] == "invalid_grant"
+
+
+def test_mfa_required_elsewhere_makes_live_sessions_step_up_at_the_next_request(rp, rp_client, other_worker, clock):
+    _warm(rp, rp_client)
+    assert "code=" in rp.authorize(rp_client, prompt="none").headers["Location"]
+    with other_worker.app_context():
+        mfa_policy.set_policy(tenants.get_by_slug("acme"), "totp", now=clock.now(), actor=OPERATOR)
+        db.session.commit()
+    assert "error=login_required" in rp.authorize(rp_client, prompt="none").headers["Location"]
 
 
 def test_keys_rotated_elsewhere_are_published_and_used_at_the_next_request(rp, rp_client, other_worker, clock):
@@ -115,6 +124,15 @@ def test_the_token_endpoint_needs_five_statements(rp, rp_client, app):
     assert response.status_code == 200 and "refresh_token" in response.get_json()
     assert len(statements) <= 5, statements
     assert rp.verify(response.get_json()["id_token"], rp_client.client_id).claims["aud"] == rp_client.client_id
+
+
+def test_an_authorization_with_a_live_session_needs_four_statements(rp, rp_client, app):
+    """Version check, SSO session with its account, login event and code INSERTs: client, groups and
+    the MFA policy come from the copies."""
+    _warm(rp, rp_client)
+    response, statements = _statements(app, lambda: rp.authorize(rp_client))
+    assert "code=" in response.headers["Location"]
+    assert statements == ["SELECT", "SELECT", "INSERT", "INSERT"], statements
 
 
 def test_a_refresh_needs_four_statements(rp, rp_client, app):
