@@ -5,8 +5,8 @@ seeded tenant, SAML SP (response and assertion signed) and users. Each load thre
 with a live SSO session that sends SP-initiated AuthnRequests over HTTP-Redirect (built before the
 clock starts, one ID each) and gets the auto-posting form with the signed Response: the whole
 request, i.e. parsing, replay check, group check, login event, two in-process RSA-SHA256
-signatures (python `xmlsec` binding, keys loaded once per process). Prints signed responses/s and
-p50/p99 latency per concurrency level, and the CPU time per response of the gunicorn workers and of
+signatures (the key parsed once per process: protocols.saml.xml_security.sign). Prints signed
+responses/s and p50/p99 latency per concurrency level, and the CPU time per response of the gunicorn workers and of
 the load generator (what the rate would be with the cores free of anything else: bench/oidc.py's `run`);
 the first response is verified (both signatures) with xmlsec against the metadata's certificate.
 The load generator is bench/oidc.py's `Http` (http.client, a cookie jar), lighter than `requests`: its
@@ -93,7 +93,7 @@ def signed_response(http, path):
 
 def report(label, concurrency, rate, latencies):
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    print(f"{label:<28} c={concurrency:<3} n={len(latencies):<5} {rate:8.1f} responses/s   "
+    print(f"{label:<36} c={concurrency:<3} n={len(latencies):<5} {rate:8.1f} responses/s   "
           f"p50 {statistics.median(latencies) * 1000:6.1f} ms   p99 {p99 * 1000:6.1f} ms", flush=True)
 
 
@@ -112,7 +112,7 @@ def verify_both_signatures(xml, certificate_pem):
 def bench_http(base, port, levels, n, master_pid):
     browsers = [logged_in_browser(port, f"user{i}@bench.example.com") for i in range(max(levels))]
     counter = iter(range(10_000_000))
-    for _ in range(8):  # warm both workers (keys decrypted, parsed and turned into xmlsec keys once each)
+    for _ in range(8):  # warm both workers (keys decrypted and parsed once each)
         signed_response(browsers[0], authn_request_path(base, next(counter)))
     metadata = Http(port).request("GET", "/t/bench/saml/metadata")[2]
     certificate = re.search(r"<(?:\w+:)?X509Certificate>([^<]+)<", metadata).group(1)
@@ -169,7 +169,7 @@ def _pysaml2_responses(args):
 
 
 def _in_process_responses(args):
-    """Worker: the same unsigned pysaml2 XML signed twice with our xmlsec-binding path."""
+    """Worker: the same unsigned pysaml2 XML signed twice with our in-process signing."""
     key_file, cert_file, workdir, count, offset = args
     from cryptography.hazmat.primitives import serialization
     from lxml import etree
@@ -215,7 +215,7 @@ def bench_signing_paths(app, workers, count):
         with open(cert_file, "w") as fh:
             fh.write(loaded.certificate)
     for label, job, n in (("pysaml2 default (xmlsec1)", _pysaml2_responses, max(20, count // 8)),
-                          ("pysaml2 + in-process xmlsec", _in_process_responses, count)):
+                          ("pysaml2 + our in-process signing", _in_process_responses, count)):
         for processes in sorted({1, workers}):
             per = max(1, n // processes)
             jobs = [(key_file, cert_file, workdir, per, p * per) for p in range(processes)]
