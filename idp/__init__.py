@@ -8,10 +8,9 @@ import logging
 import os
 
 from flask import Flask, has_request_context, request
-from flask_talisman import Talisman
 from sqlalchemy import event
 
-from . import encryption, mail, ratelimit, schema
+from . import encryption, mail, ratelimit, schema, security_headers
 from .clock import SystemClock
 from .config import check_base_url, default_database_url, ensure_secret_file, load_config, parse_flag
 from .extensions import babel, csrf, db, migrate
@@ -57,13 +56,7 @@ def create_app(config=None):
     csrf.init_app(app)
     ratelimit.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    Talisman(
-        app, force_https=False, strict_transport_security=https, session_cookie_secure=https,
-        frame_options="DENY", referrer_policy="same-origin",
-        content_security_policy={"default-src": "'self'", "img-src": "'self' data:", "form-action": "*",
-                                 "frame-ancestors": "'none'"},
-        content_security_policy_nonce_in=["script-src"],
-    )
+    security_headers.init_app(app, https)
     app.before_request(load_sso_session)
     import keys
     keys.init_app(app)

@@ -212,6 +212,30 @@ def test_security_headers_on_login_page(client):
     assert response.headers.get("Referrer-Policy") in ("same-origin", "no-referrer", "strict-origin")
 
 
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",
+                    "Permissions-Policy")
+
+
+def _security_headers(response):
+    return {name: response.headers.get(name) for name in SECURITY_HEADERS + ("Strict-Transport-Security",)}
+
+
+@pytest.mark.parametrize("config_overrides", [{"IDP_BASE_URL": HTTPS_BASE}], indirect=True)
+def test_json_endpoints_keep_every_security_header_on_every_response(app, client, factory):
+    """The apps' JSON endpoints reuse the headers made for their first response (idp.security_headers)."""
+    factory.tenant()
+    jwks = [client.get("/t/acme/oidc/jwks", base_url=HTTPS_BASE) for _ in range(3)]
+    token = [client.post("/t/acme/oidc/token", data={"grant_type": "x"}, base_url=HTTPS_BASE) for _ in range(2)]
+    for response in jwks + token:
+        headers = _security_headers(response)
+        assert all(headers.values()), headers
+        assert headers == _security_headers(jwks[0]) and headers["X-Content-Type-Options"] == "nosniff"
+    assert token[0].status_code == 401 and token[0].headers["Cache-Control"] == "no-store"
+    # the same endpoint over plain http (a health check behind the proxy): no HSTS there
+    plain = client.get("/t/acme/oidc/jwks", base_url="http://idp.example.com")
+    assert "Strict-Transport-Security" not in plain.headers and plain.headers["X-Frame-Options"] == "DENY"
+
+
 # --- the generated secret key ---------------------------------------------------------------------
 
 def test_secret_key_is_generated_private_and_reused(tmp_path, make_app):
