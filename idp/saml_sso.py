@@ -128,14 +128,10 @@ def _statements(dialect):
     return built
 
 
-def _connection():
-    return db.session.connection()
-
-
 def remember_request(tenant, sp, request_id, now):
     """False when this SP's request ID was already seen (a replay); otherwise remember it, until no request
     with that IssueInstant would be accepted any more (lifetime + allowed clock skew)."""
-    connection = _connection()
+    connection = db.session.connection()
     if secrets.randbelow(PURGE_EVERY) == 0:  # expired IDs go now and then, not at every request
         connection.execute(delete(SamlSeenRequest).where(SamlSeenRequest.tenant_id == tenant.id,
                                                          SamlSeenRequest.expires_at < now))
@@ -216,25 +212,26 @@ def issue(tenant, sp, sso_session, now, name_id_format=None, allow_create=True, 
 
 def conclude(tenant, sp, now, client_info, *, request_id=None, sso_session=None, subject=None, denied=False):
     """Write what answering a request records, all at once (call it last before the commit): the ID of a new
-    request (`request_id`; False, and nothing else written, when it was seen before: a replay); for a
-    sign-in (`subject`) the SP as a participant of `sso_session` and a success login event; for a refusal
-    (`denied`) a failure login event (`app_not_assigned`). True otherwise."""
+    request (`request_id`; False when it was seen before, a replay: the caller rolls back); for a sign-in
+    (`subject`) the SP as a participant of `sso_session` and a success login event; for a refusal (`denied`)
+    a failure login event (`app_not_assigned`). True otherwise."""
+    event = None
+    if subject is not None or denied:  # made before the first write, which takes SQLite's write lock
+        event = record_login(result="success" if subject is not None else "failure", now=now, client=client_info,
+                             account=sso_session.account, reason="" if subject is not None else "app_not_assigned",
+                             target=sp.app.name[:200], protocol=PROTOCOL, app_id=sp.app.id)
     if request_id is not None and not remember_request(tenant, sp, request_id, now):
         return False
-    account, app = (sso_session.account, sp.app) if sso_session is not None else (None, sp.app)
     if subject is not None:
         _record_participant(tenant, sp, sso_session, subject, now)
-        insert_now(record_login(result="success", now=now, client=client_info, account=account,
-                                target=app.name[:200], protocol=PROTOCOL, app_id=app.id))
-    elif denied:
-        insert_now(record_login(result="failure", now=now, client=client_info, account=account,
-                                reason="app_not_assigned", target=app.name[:200], protocol=PROTOCOL, app_id=app.id))
+    if event is not None:
+        insert_now(event)
     return True
 
 
 def _record_participant(tenant, sp, sso_session, subject, now):
     """One upsert: a new participant row, or the existing one with this NameID and not logged out."""
-    connection = _connection()
+    connection = db.session.connection()
     _seen, participant = _statements(connection.dialect.name)
     connection.execute(participant, {"tenant_id": tenant.id, "sso_session_id": sso_session.id, "sp_id": sp.id,
                                      "name_id": subject.name_id, "name_id_format": subject.name_id_format,
