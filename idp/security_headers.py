@@ -3,7 +3,9 @@ and referrer policies, nosniff, HSTS under https.
 
 The JSON endpoints apps call (token, UserInfo, JWKS, …: `idp.web.mark_stateless`) get the headers
 Talisman made for that endpoint's first JSON response: there they depend on nothing in the request
-(no nonce, no template), and building them again costs ~0.1 ms of every token request.
+but its scheme (no nonce, no template), and building them again costs ~0.1 ms of every token
+request. Talisman's before-request hooks (https redirect, off here; the script nonce, which these
+endpoints never use) are skipped for them too.
 """
 from flask import current_app, request
 from flask_talisman import Talisman
@@ -23,15 +25,28 @@ def init_app(app, https):
     )
     hooks = app.after_request_funcs[None]
     hooks[hooks.index(talisman._set_response_headers)] = _memoized(talisman._set_response_headers)
+    hooks = app.before_request_funcs[None]
+    for hook in (talisman._force_https, talisman._make_nonce):
+        hooks[hooks.index(hook)] = _not_for_stateless(hook)
     app.extensions[MEMO] = {}
+
+
+def _stateless():
+    return request.endpoint in current_app.extensions.get(STATELESS, ())
+
+
+def _not_for_stateless(hook):
+    def before_request():
+        if not _stateless():
+            return hook()
+    return before_request
 
 
 def _memoized(set_headers):
     def set_response_headers(response):
-        endpoint = request.endpoint
-        if response.mimetype != "application/json" or endpoint not in current_app.extensions.get(STATELESS, ()):
+        if response.mimetype != "application/json" or not _stateless():
             return set_headers(response)
-        memo, key = current_app.extensions[MEMO], (endpoint, request.is_secure)  # HSTS only over https
+        memo, key = current_app.extensions[MEMO], (request.endpoint, request.is_secure)  # HSTS only over https
         added = memo.get(key)
         if added is None:
             before = set(response.headers.keys())
