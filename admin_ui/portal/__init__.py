@@ -58,6 +58,7 @@ def password():
                             confirm=form.password_confirm.data, now=current_time(),
                             keep_session_id=g.sso_session.id, client=client_info())
         except ValidationError as exc:
+            db.session.commit()  # a wrong current password counts towards the lockout
             errors = exc.errors
         else:
             db.session.commit()

@@ -139,3 +139,25 @@ def test_password_change_errors(client, login, submit, account_id, current, new,
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
     assert login(password=STRONG_PASSWORD).status_code == 302
+
+
+def test_wrong_current_passwords_count_towards_the_lockout(app, client, login, submit, account_id, clock):
+    """A stolen session cannot guess the password without limit: five wrong ones lock the account."""
+    login()
+    change = {"password": "Momiji-Autumn-2027", "password_confirm": "Momiji-Autumn-2027"}
+    for attempt in range(5):
+        page = submit("/password", {"current_password": f"Wrong-Password-{attempt}", **change})
+        assert page.status_code == 200
+    assert "ロックされています" in page.get_data(as_text=True)
+    with app.app_context():
+        account = db.session.get(Account, account_id)
+        assert account.locked_at is not None and account.failed_login_count == 5
+    refused = submit("/password", {"current_password": STRONG_PASSWORD, **change})  # the right one, too late
+    assert refused.status_code == 200 and "ロックされています" in refused.get_data(as_text=True)
+    assert login(password=STRONG_PASSWORD).status_code == 200  # the login page shows the lock as well
+    clock.advance(minutes=31)
+    login()
+    assert submit("/password", {"current_password": STRONG_PASSWORD, **change}).status_code == 302
+    with app.app_context():
+        account = db.session.get(Account, account_id)
+        assert account.locked_at is None and account.failed_login_count == 0
