@@ -52,7 +52,7 @@ class OidcFields:
     backchannel_logout_uri: str = ""
     public: bool = False
     id_token_alg: str = "RS256"
-    access_token_format: str = "opaque"
+    access_token_format: str = "jwt"
     allow_refresh: bool = True
     jwks: str = ""
     access_token_minutes: object = ACCESS_TOKEN_SECONDS // 60
@@ -73,6 +73,7 @@ class SamlFields:
     slo_url: str = ""
     signing_cert: str = ""
     encryption_cert: str = ""
+    encryption_algorithm: str = "aes256-gcm"
     requests_signed: bool = False
     nameid_format: str = "email"
     sign: str = "both"
@@ -257,7 +258,8 @@ def _saml_rules(tenant, fields, acs_urls, sp=None):
         tenant, sp=sp, acs_urls=acs_urls, name=fields.name.strip(), entity_id=fields.entity_id.strip(),
         slo_url=fields.slo_url.strip(), signing_cert=fields.signing_cert, encryption_cert=fields.encryption_cert,
         nameid_format=fields.nameid_format, sign=fields.sign, attribute_preset=fields.attribute_preset,
-        attribute_map=fields.attribute_map, relay_state=fields.relay_state, requests_signed=fields.requests_signed)
+        attribute_map=fields.attribute_map, relay_state=fields.relay_state, requests_signed=fields.requests_signed,
+        encryption_algorithm=fields.encryption_algorithm)
 
 
 def _checked_saml(tenant, fields, metadata, sp=None):
@@ -280,7 +282,8 @@ def create_saml(tenant, fields, *, metadata=None, now, actor, client=NO_CLIENT):
     created = saml_registry.register(
         tenant, name=fields.name, entity_id=fields.entity_id, acs_urls=acs_urls, slo_url=fields.slo_url,
         signing_cert=fields.signing_cert, encryption_cert=fields.encryption_cert,
-        nameid_format=fields.nameid_format, sign=fields.sign, requests_signed=fields.requests_signed,
+        encryption_algorithm=fields.encryption_algorithm, nameid_format=fields.nameid_format, sign=fields.sign,
+        requests_signed=fields.requests_signed,
         attribute_preset=fields.attribute_preset, attribute_map=fields.attribute_map,
         relay_state=fields.relay_state, groups=groups, now=now, actor=actor, client=client)
     _apply_common(created.app, fields, groups, now)
@@ -296,6 +299,7 @@ def update_saml(app, fields, *, metadata=None, now, actor, client=NO_CLIENT):
     sp.acs_endpoints = json.dumps(saml_registry.acs_endpoints(acs_urls))
     sp.signing_cert = saml_registry.normalize_certificate(fields.signing_cert)
     sp.encryption_cert = saml_registry.normalize_certificate(fields.encryption_cert)
+    sp.encryption_algorithm = fields.encryption_algorithm
     sp.nameid_format, sp.sign, sp.requests_signed = fields.nameid_format, fields.sign, bool(fields.requests_signed)
     sp.attribute_preset, sp.attribute_map = fields.attribute_preset, json.dumps(fields.attribute_map)
     sp.relay_state, sp.updated_at = fields.relay_state, now

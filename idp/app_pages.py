@@ -73,7 +73,8 @@ def saml_fields_of(app):
     return SamlFields(
         name=app.name, icon=app.icon, color=app.color, group_ids=[g.id for g in app.groups],
         entity_id=sp.entity_id, acs_urls=[e["url"] for e in sp.acs_list], slo_url=sp.slo_url,
-        signing_cert=sp.signing_cert, encryption_cert=sp.encryption_cert, requests_signed=sp.requests_signed,
+        signing_cert=sp.signing_cert, encryption_cert=sp.encryption_cert, encryption_algorithm=sp.encryption_algorithm,
+        requests_signed=sp.requests_signed,
         nameid_format=sp.nameid_format, sign=sp.sign, attribute_preset=sp.attribute_preset,
         attribute_map=sp.attribute_names, relay_state=sp.relay_state)
 

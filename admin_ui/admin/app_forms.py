@@ -86,6 +86,7 @@ class SamlAppForm(_TileForm):
     slo_url = StringField()
     signing_cert = TextAreaField()
     encryption_cert = TextAreaField()
+    encryption_algorithm = StringField(default="aes256-gcm")
     requests_signed = BooleanField()
     nameid_format = StringField(default="email")
     sign = StringField(default="both")
@@ -105,7 +106,8 @@ class SamlAppForm(_TileForm):
     def of(cls, fields):
         return cls(data={**cls._data_of(fields), "entity_id": fields.entity_id, "acs_urls": "\n".join(fields.acs_urls),
                          "slo_url": fields.slo_url, "signing_cert": fields.signing_cert,
-                         "encryption_cert": fields.encryption_cert, "requests_signed": fields.requests_signed,
+                         "encryption_cert": fields.encryption_cert, "encryption_algorithm": fields.encryption_algorithm,
+                         "requests_signed": fields.requests_signed,
                          "nameid_format": fields.nameid_format, "sign": fields.sign,
                          "attribute_preset": fields.attribute_preset, "relay_state": fields.relay_state,
                          **{f"attr_{key}": value for key, value in fields.attribute_map.items()}})
@@ -125,7 +127,8 @@ class SamlAppForm(_TileForm):
         return SamlFields(
             **self._common(), entity_id=self.entity_id.data or "", acs_urls=_lines(self.acs_urls.data),
             slo_url=self.slo_url.data or "", signing_cert=self.signing_cert.data or "",
-            encryption_cert=self.encryption_cert.data or "", requests_signed=bool(self.requests_signed.data),
+            encryption_cert=self.encryption_cert.data or "", encryption_algorithm=self.encryption_algorithm.data or "",
+            requests_signed=bool(self.requests_signed.data),
             nameid_format=self.nameid_format.data or "", sign=self.sign.data or "",
             attribute_preset=self.attribute_preset.data or "", attribute_map=self.attribute_map(),
             relay_state=(self.relay_state.data or "").strip())

@@ -284,7 +284,8 @@ def saml_row(app, app_id):
     with app.app_context():
         sp = db.session.scalar(select(SamlServiceProvider).where(SamlServiceProvider.app_id == app_id))
         return {"entity_id": sp.entity_id, "acs": sp.acs_list, "slo": sp.slo_url, "cert": sp.signing_cert,
-                "enc": sp.encryption_cert, "signed": sp.requests_signed, "nameid": sp.nameid_format, "sign": sp.sign,
+                "enc": sp.encryption_cert, "enc_alg": sp.encryption_algorithm, "signed": sp.requests_signed,
+                "nameid": sp.nameid_format, "sign": sp.sign,
                 "preset": sp.attribute_preset, "map": sp.attribute_names, "relay": sp.relay_state,
                 "name": sp.app.name, "launch_url": sp.app.launch_url, "sp_id": sp.id,
                 "groups": sorted(g.name for g in sp.app.groups)}
@@ -352,6 +353,7 @@ def test_bad_metadata_is_refused_with_its_reason(admin, post, app, content, mess
     ({"signing_cert": "", "slo_url": "", "requests_signed": "y"}, "署名付きリクエストを要求するには署名用証明書が必要です。"),
     ({"nameid_format": "x509"}, "選択肢にない値です。"),
     ({"sign": "none"}, "選択肢にない値です。"),
+    ({"encryption_algorithm": "aes128-cbc"}, "選択肢にない値です。"),
     ({"relay_state": "r" * 81}, "80文字以内で入力してください。"),
     ({"attr_phone": "p" * 257}, "属性の対応付けが正しくありません。"),
 ])
@@ -360,6 +362,21 @@ def test_saml_validation_errors_are_shown(admin, submit, app, sp_cert, overrides
     assert response.status_code == 200 and message in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(App)) is None
+
+
+def test_saml_encryption_algorithm_round_trip(admin, submit, app, sp_cert):
+    created = submit("/admin/apps/new/saml", saml_form(sp_cert, encryption_cert=sp_cert))
+    app_id = int(created.location.rsplit("/", 1)[1])
+    assert saml_row(app, app_id)["enc_alg"] == "aes256-gcm"  # the default
+    form = admin.get(f"/admin/apps/{app_id}/edit").get_data(as_text=True)
+    assert '<option value="aes256-gcm" selected>' in form
+    edited = submit(f"/admin/apps/{app_id}/edit", saml_form(sp_cert, encryption_cert=sp_cert,
+                                                            encryption_algorithm="aes256-cbc"))
+    assert edited.status_code == 302 and saml_row(app, app_id)["enc_alg"] == "aes256-cbc"
+    form = admin.get(f"/admin/apps/{app_id}/edit").get_data(as_text=True)
+    assert '<option value="aes256-cbc" selected>' in form
+    action, _actor, changes = audit_actions(app, app_id)[-1]
+    assert action == "app.update" and changes["encryption_algorithm"] == ["aes256-gcm", "aes256-cbc"]
 
 
 def test_saml_duplicate_entity_id_but_edit_keeps_its_own(admin, submit, app, sp_cert, post):
