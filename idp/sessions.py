@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from . import signals
 from .accounts_state import login_block_reason
 from .extensions import db
-from .models import SsoSession
+from .models import Account, SsoSession
 from .secrets_util import digest, new_token
 
 SSO_LIFETIME = timedelta(hours=10)
@@ -42,8 +42,9 @@ def resolve(raw, now):
     return session
 
 
-# Built once; the account comes in the same statement (its state is checked on every request).
-_BY_TOKEN_HASH = select(SsoSession).options(joinedload(SsoSession.account)).where(
+# Built once; the account (its state is checked on every request) and its group (SAML attributes, ID
+# token claims) come in the same statement.
+_BY_TOKEN_HASH = select(SsoSession).options(joinedload(SsoSession.account).joinedload(Account.group)).where(
     SsoSession.token_hash == bindparam("token_hash"))
 
 
