@@ -16,6 +16,7 @@ The load generator speaks HTTP/1.1 on plain sockets (`Http`; ~0.15 ms CPU per re
 """
 import argparse
 import base64
+import contextlib
 import json
 import os
 import re
@@ -222,6 +223,38 @@ def run(label, concurrency, per_thread, master_pid):
           flush=True)
 
 
+def bench_environment():
+    """(port, settings) of a fresh instance in a temp dir: SQLite, rate limits off, mail queued."""
+    port = free_port()
+    instance = tempfile.mkdtemp(prefix="idp-bench-")
+    return port, {"IDP_INSTANCE_DIR": instance, "IDP_BASE_URL": f"http://127.0.0.1:{port}",
+                  "IDP_RATELIMIT_ENABLED": "0", "IDP_MAIL_ASYNC": "1", "IDP_SECRET_KEY": "bench-secret"}
+
+
+@contextlib.contextmanager
+def served(port, env, workers, ready_path):
+    """gunicorn on 127.0.0.1 as `make run` starts it (settings from idp/gunicorn_conf.py, sync workers,
+    access log written, here to /dev/null); yields the master's pid once `ready_path` answers."""
+    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+                               "-c", "python:idp.gunicorn_conf", "-w", str(workers),
+                               "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+                               "--access-logfile", os.devnull, "idp:create_app()"],
+                              env={**os.environ, **env}, cwd=ROOT)
+    try:
+        for _ in range(100):
+            try:
+                Http(port).request("GET", ready_path)
+                break
+            except OSError:
+                time.sleep(0.1)
+        print(f"gunicorn: {workers} sync workers on 127.0.0.1:{port}; {os.cpu_count()} CPUs; "
+              f"load average {os.getloadavg()[0]:.1f} before the run", flush=True)
+        yield server.pid
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=800, help="requests per measurement")
@@ -231,31 +264,10 @@ def main():
                         "(default: the registration default)")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    instance = tempfile.mkdtemp(prefix="idp-bench-")
-    env = {"IDP_INSTANCE_DIR": instance, "IDP_BASE_URL": base, "IDP_RATELIMIT_ENABLED": "0",
-           "IDP_MAIL_ASYNC": "1", "IDP_SECRET_KEY": "bench-secret"}
+    port, env = bench_environment()
     client_id, secret = seed(env, users=max(levels), access_token_format=args.access_token)
-    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "gunicorn"),
-                               "-c", "python:idp.gunicorn_conf", "-w", str(args.workers),
-                               "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                               "--access-logfile", os.devnull,  # as `make run` (which logs to stdout)
-                               "idp:create_app()"],
-                              env={**os.environ, **env}, cwd=ROOT)
-    try:
-        for _ in range(100):
-            try:
-                Http(port).request("GET", "/t/bench/.well-known/openid-configuration")
-                break
-            except OSError:
-                time.sleep(0.1)
-        print(f"gunicorn: {args.workers} sync workers on {base}; {os.cpu_count()} CPUs; "
-              f"load average {os.getloadavg()[0]:.1f} before the run", flush=True)
-        bench(port, client_id, secret, levels, args.n, server.pid)
-    finally:
-        server.terminate()
-        server.wait(10)
+    with served(port, env, args.workers, "/t/bench/.well-known/openid-configuration") as master_pid:
+        bench(port, client_id, secret, levels, args.n, master_pid)
 
 
 def bench(port, client_id, secret, levels, n, master_pid):

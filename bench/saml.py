@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from oidc import CSRF_RE, PASSWORD, Http, free_port, run  # noqa: E402  (the OIDC benchmark's helpers)
+from oidc import CSRF_RE, PASSWORD, Http, bench_environment, run, served  # noqa: E402  (the OIDC benchmark's helpers)
 
 SP_ENTITY = "https://sp.bench.example.com/metadata"
 ACS_URL = "https://sp.bench.example.com/acs"
@@ -236,30 +236,10 @@ def main():
     parser.add_argument("--skip-pysaml2", action="store_true", help="only the HTTP measurement")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    instance = tempfile.mkdtemp(prefix="idp-bench-")
-    env = {"IDP_INSTANCE_DIR": instance, "IDP_BASE_URL": base, "IDP_RATELIMIT_ENABLED": "0",
-           "IDP_MAIL_ASYNC": "1", "IDP_SECRET_KEY": "bench-secret"}
+    port, env = bench_environment()
     app = seed(env, users=max(levels))
-    import subprocess
-    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-w", str(args.workers),
-                               "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                               "--access-logfile", os.devnull,  # as `make run` (which logs to stdout)
-                               "idp:create_app()"],
-                              env={**os.environ, **env}, cwd=ROOT)
-    try:
-        for _ in range(100):
-            try:
-                Http(port).request("GET", "/t/bench/saml/metadata")
-                break
-            except OSError:
-                time.sleep(0.1)
-        print(f"gunicorn: {args.workers} workers on {base}; {os.cpu_count()} CPUs; n={args.n}", flush=True)
-        bench_http(base, port, levels, args.n, server.pid)
-    finally:
-        server.terminate()
-        server.wait(10)
+    with served(port, env, args.workers, "/t/bench/saml/metadata") as master_pid:
+        bench_http(env["IDP_BASE_URL"], port, levels, args.n, master_pid)
     if not args.skip_pysaml2:
         bench_signing_paths(app, args.workers, args.n // 4)
 
