@@ -1,6 +1,6 @@
 """Token-endpoint benchmark (a script, not a test).
 
-`.venv/bin/python bench/oidc.py [-n 800] [-w 2] [-c 1,4,16] [--access-token jwt|opaque]`
+`.venv/bin/python bench/oidc.py [-n 800] [-w 2] [-c 1,4,16] [--access-token jwt|opaque] [--steps …]`
 
 Starts the app under gunicorn on 127.0.0.1 the way `make run` does (2 sync workers, access log
 written, here to /dev/null; fresh instance in a temp dir, SQLite, rate limits off),
@@ -262,15 +262,16 @@ def main():
     parser.add_argument("-c", "--concurrency", default="1,4,16", help="concurrency levels")
     parser.add_argument("--access-token", choices=("jwt", "opaque"), help="the client's access token format "
                         "(default: the registration default)")
+    parser.add_argument("--steps", default="exchange,refresh,login", help="what to measure")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     port, env = bench_environment()
     client_id, secret = seed(env, users=max(levels), access_token_format=args.access_token)
     with served(port, env, args.workers, "/t/bench/.well-known/openid-configuration") as master_pid:
-        bench(port, client_id, secret, levels, args.n, master_pid)
+        bench(port, client_id, secret, levels, args.n, master_pid, args.steps.split(","))
 
 
-def bench(port, client_id, secret, levels, n, master_pid):
+def bench(port, client_id, secret, levels, n, master_pid, steps):
     auth = basic(client_id, secret)
     browsers = [Browser(port, client_id) for _ in range(max(levels))]
     for i, browser in enumerate(browsers):  # one signed-in browser per thread
@@ -292,7 +293,10 @@ def bench(port, client_id, secret, levels, n, master_pid):
         count = max(4, n // 8 // c)
         return [lambda: _full_login(port, client_id, auth, f"user{i}@bench.example.com") for _ in range(count)]
 
-    for label, plan in (("code exchange", exchanges), ("refresh", refreshes), ("full login", logins)):
+    for step, label, plan in (("exchange", "code exchange", exchanges), ("refresh", "refresh", refreshes),
+                              ("login", "full login", logins)):
+        if step not in steps:
+            continue
         for c in levels:
             run(label, c, lambda i, c=c, plan=plan: plan(i, c), master_pid)
 
