@@ -5,15 +5,14 @@ GET (and POST) first count the use against the `link` rate limit, then show the 
 for an unknown, expired or used link; a valid POST sets the password through the service,
 commits, flashes `done_message` and returns `done()` (a redirect).
 """
-from flask import flash, render_template
+from flask import render_template
 
 from idp import ratelimit
 from idp.clock import current_time
-from idp.errors import ValidationError
-from idp.extensions import db
 from idp.web import client_info
 
 from .auth.forms import NewPasswordForm
+from .saving import save
 
 
 def set_password_page(token, *, find, apply, template, invalid_template, done_message, done, context):
@@ -27,13 +26,9 @@ def set_password_page(token, *, find, apply, template, invalid_template, done_me
     form = NewPasswordForm()
     errors = []
     if form.validate_on_submit():
-        try:
-            apply(token, password=form.password.data, confirm=form.password_confirm.data, now=now,
-                  client=client_info())
-        except ValidationError as exc:
-            errors = exc.errors.get("password", [])
-        else:
-            db.session.commit()
-            flash(done_message, "info")
+        saved = save(lambda: apply(token, password=form.password.data, confirm=form.password_confirm.data, now=now,
+                                   client=client_info()), done_message, on_invalid=None)
+        if saved.ok:
             return done()
+        errors = saved.errors.get("password", [])
     return render_template(template, form=form, errors=errors, **context(subject))

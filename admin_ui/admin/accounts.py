@@ -6,10 +6,11 @@ from idp import account_admin, account_search, lockout, mfa
 from idp.account_admin import AccountFields
 from idp.accounts import resend_activation
 from idp.clock import current_time, local_date
-from idp.errors import Conflict, ValidationError
+from idp.errors import ValidationError
 from idp.extensions import db
 from idp.group_admin import group_choices
 
+from ..saving import save
 from . import bp
 from .access import admin_required, audit_context
 from .bulk_delete import bulk_delete
@@ -62,31 +63,28 @@ def _account_form(form, account):
     """Shared by create and edit: validate, call the service, commit or show the errors."""
     errors = {}
     if form.validate_on_submit():
-        fields, errors = form.to_fields()
-        actor, client = audit_context()
-        try:
-            if errors:
-                raise ValidationError(errors)
-            if account is None:
-                account = account_admin.create(g.tenant, form.email.data, fields, now=current_time(),
-                                               actor=actor, client=client)
-                message = _l("アカウントを登録しました。有効化メールを送信しました。")
-            else:
-                account_admin.update(account, fields, now=current_time(), actor=actor, client=client)
-                message = _l("アカウントを更新しました。")
-        except ValidationError as exc:
-            db.session.rollback()
-            errors = exc.errors
-        except Conflict as exc:
-            db.session.rollback()
-            errors = {"email": [exc.message]}
-        else:
-            db.session.commit()
-            flash(message, "info")
-            return redirect(url_for("admin.account_detail", account_id=account.id))
+        message = (_l("アカウントを登録しました。有効化メールを送信しました。") if account is None
+                   else _l("アカウントを更新しました。"))
+        saved = save(lambda: _create_or_update(form, account), message, conflict_field="email")
+        if saved.ok:
+            return redirect(url_for("admin.account_detail", account_id=saved.value.id))
+        errors = saved.errors
     values = account_admin.detail_values(account, current_time()) if account is not None else None
     return render_template("admin/accounts/form.html", form=form, errors=errors, account=values,
                            company=g.tenant.company_name, groups=group_choices(g.tenant))
+
+
+def _create_or_update(form, account):
+    """-> the account created or updated (ValidationError for the form's own date errors too)."""
+    fields, errors = form.to_fields()
+    actor, client = audit_context()
+    if errors:
+        raise ValidationError(errors)
+    if account is None:
+        return account_admin.create(g.tenant, form.email.data, fields, now=current_time(), actor=actor,
+                                    client=client)
+    account_admin.update(account, fields, now=current_time(), actor=actor, client=client)
+    return account
 
 
 @bp.route("/accounts/<int:account_id>/unlock", methods=["POST"])

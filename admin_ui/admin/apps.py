@@ -8,12 +8,12 @@ from flask_babel import lazy_gettext as _l
 
 from idp import app_admin, app_pages
 from idp.clock import current_time
-from idp.errors import ValidationError
 from idp.extensions import db
 from idp.group_admin import group_choices
 from idp.models.app import PROTOCOL_OIDC, PROTOCOL_SAML, TILE_COLORS
 from idp.saml_registry import ATTRIBUTE_KEYS, ATTRIBUTE_PRESETS, NAMEID_FORMATS, SIGN_CHOICES
 
+from ..saving import save
 from . import bp
 from .access import admin_required, audit_context
 from .app_forms import OidcAppForm, SamlAppForm
@@ -58,25 +58,26 @@ def _app_form(protocol, app):
         options = dict(now=current_time(), actor=actor, client=client)
         if protocol == PROTOCOL_SAML:
             options["metadata"] = form.metadata_bytes()
-        try:
-            if app is None:
-                created = create(g.tenant, form.to_fields(), **options)
-                app, secret = created.app, getattr(created, "client_secret", None)
-            else:
-                secret = update(app, form.to_fields(), **options)
-        except ValidationError as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
-            db.session.commit()
-            flash(_l("サービスを保存しました。"), "info")
+        saved = save(lambda: _create_or_update(app, create, update, form.to_fields(), options),
+                     _l("サービスを保存しました。"))
+        if saved.ok:
+            app, secret = saved.value
             return _secret_page(app, secret) if secret else redirect(url_for("admin.app_detail", app_id=app.id))
+        errors = saved.errors
     return render_template(f"admin/apps/{protocol}_form.html", form=form, errors=errors,
                            app_id=app.id if app else None, groups=group_choices(g.tenant),
                            selected_groups={str(v) for v in form.groups.data or []}, colors=TILE_COLORS,
                            nameid_formats=NAMEID_FORMATS, sign_choices=SIGN_CHOICES,
                            attribute_presets=ATTRIBUTE_PRESETS, attribute_keys=ATTRIBUTE_KEYS,
                            presets=app_pages.attribute_presets())
+
+
+def _create_or_update(app, create, update, fields, options):
+    """-> (the app, its new client secret or None)."""
+    if app is None:
+        created = create(g.tenant, fields, **options)
+        return created.app, getattr(created, "client_secret", None)
+    return app, update(app, fields, **options)
 
 
 def _secret_page(app, secret):

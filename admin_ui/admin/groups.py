@@ -4,9 +4,9 @@ from flask_babel import lazy_gettext as _l
 
 from idp import account_search, group_admin
 from idp.clock import current_time
-from idp.errors import Conflict, ValidationError
 from idp.extensions import db
 
+from ..saving import save
 from . import bp
 from .access import admin_required, audit_context, page_number, selected_ids
 from .bulk_delete import bulk_delete
@@ -45,28 +45,23 @@ def _group_form(form, group):
         values = dict(name=form.name.data, description=form.description.data, app_ids=app_ids,
                       now=current_time(), actor=actor, client=client)
         created = group is None
-        try:
-            if created:
-                group = group_admin.create_group_with_apps(g.tenant, **values)
-            else:
-                group_admin.update_group(group, **values)
-        except ValidationError as exc:
-            db.session.rollback()
-            errors = exc.errors
-        except Conflict as exc:
-            db.session.rollback()
-            errors = {"name": [exc.message]}
-        else:
-            db.session.commit()
-            if created:  # creation goes on with the members dialog
-                flash(_l("グループを登録しました。続けてメンバーを追加できます。"), "info")
-                return redirect(url_for("admin.group_members", group_id=group.id))
-            flash(_l("グループを保存しました。"), "info")
-            return redirect(url_for("admin.group_detail", group_id=group.id))
+        message = _l("グループを登録しました。続けてメンバーを追加できます。") if created else _l("グループを保存しました。")
+        saved = save(lambda: _create_or_update(group, values), message, conflict_field="name")
+        if saved.ok:  # creation goes on with the members dialog
+            endpoint = "admin.group_members" if created else "admin.group_detail"
+            return redirect(url_for(endpoint, group_id=saved.value.id))
+        errors = saved.errors
     elif group is not None:
         app_ids = [app.id for app in group.apps]
     return render_template("admin/groups/form.html", form=form, errors=errors, group_id=group.id if group else None,
                            apps=group_admin.app_choices(g.tenant), selected_apps=set(app_ids))
+
+
+def _create_or_update(group, values):
+    if group is None:
+        return group_admin.create_group_with_apps(g.tenant, **values)
+    group_admin.update_group(group, **values)
+    return group
 
 
 @bp.route("/groups/<int:group_id>")

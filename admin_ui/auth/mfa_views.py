@@ -11,12 +11,12 @@ from flask_babel import lazy_gettext as _l
 
 from idp import mfa
 from idp.clock import current_time
-from idp.errors import ValidationError
 from idp.extensions import db
 from idp.mfa_sms import SmsNotSent, SmsThrottled
 from idp.urls import safe_next
 from idp.web import client_info
 
+from ..saving import save
 from . import LOGIN_ERRORS, bp, start_session
 from .forms import CodeForm, ConfirmForm, MethodForm, PhoneForm
 
@@ -142,13 +142,10 @@ def mfa_phone():
     form = PhoneForm()
     errors = {}
     if form.validate_on_submit():
-        try:
-            mfa.change_phone(g.pending, form.phone.data, form.phone_confirm.data)
-        except ValidationError as exc:
-            errors = exc.errors
-        else:
-            db.session.commit()
+        saved = save(lambda: mfa.change_phone(g.pending, form.phone.data, form.phone_confirm.data), on_invalid=None)
+        if saved.ok:
             return redirect(url_for("auth.mfa_sms"))
+        errors = saved.errors
     return _page("auth/mfa_phone.html", errors=errors, phone=form.phone.data or "")
 
 

@@ -4,13 +4,13 @@ from flask_babel import lazy_gettext as _l
 
 from idp import owner_federation, owner_sessions, owner_tokens, owners
 from idp.clock import current_time
-from idp.errors import ValidationError
 from idp.extensions import db
 from idp.web import client_info
 
 from ..auth.forms import ConfirmForm, LoginForm
 from ..link_pages import set_password_page
 from ..password_reset.forms import ForgotPasswordForm
+from ..saving import save
 from . import bp, clear_owner_cookie, set_owner_cookie
 
 LOGIN_ERRORS = {
@@ -95,11 +95,9 @@ def forgot():
     form = ForgotPasswordForm()
     errors = {}
     if form.validate_on_submit():
-        try:
-            owners.request_reset(form.email.data, now=current_time(), client=client_info())
-        except ValidationError as exc:
-            errors = exc.errors
-        else:
-            db.session.commit()
+        saved = save(lambda: owners.request_reset(form.email.data, now=current_time(), client=client_info()),
+                     on_invalid=None)
+        if saved.ok:
             return render_template("contract/reset_sent.html", email=form.email.data.strip())
+        errors = saved.errors
     return render_template("contract/forgot.html", form=form, errors=errors)

@@ -4,11 +4,10 @@ from flask_babel import lazy_gettext as _l
 
 from idp import contract, tenant_lifecycle
 from idp.clock import current_time
-from idp.errors import ValidationError
-from idp.extensions import db
 from idp.web import client_info
 
 from ..link_pages import set_password_page
+from ..saving import COMMIT, save
 from . import bp, clear_owner_cookie, owner_required
 from .forms import HandoverForm, TerminateForm
 
@@ -25,15 +24,12 @@ def handover():
     form = HandoverForm()
     errors = {}
     if form.validate_on_submit():
-        try:
-            email = contract.request_handover(g.owner, email=form.email.data, name=form.name.data,
-                                              now=current_time(), client=client_info())
-        except ValidationError as exc:
-            errors = exc.errors
-        else:
-            db.session.commit()
-            flash(_l("%(email)s に契約者の切り替えのご案内を送信しました。", email=email), "info")
+        saved = save(lambda: contract.request_handover(g.owner, email=form.email.data, name=form.name.data,
+                                                       now=current_time(), client=client_info()), on_invalid=None)
+        if saved.ok:
+            flash(_l("%(email)s に契約者の切り替えのご案内を送信しました。", email=saved.value), "info")
             return redirect(url_for("contract.home"))
+        errors = saved.errors
     return render_template("contract/handover.html", form=form, errors=errors)
 
 
@@ -63,16 +59,13 @@ def terminate():
     errors = {}
     if form.validate_on_submit():
         retention = tenant_lifecycle.retention_period(current_app.config["IDP_TENANT_RETENTION_DAYS"])
-        try:
-            tenant = tenant_lifecycle.terminate(g.owner, password=form.password.data,
-                                                company_name=form.company_name.data, now=current_time(),
-                                                retention=retention, client=client_info())
-        except ValidationError as exc:
-            db.session.commit()  # keep the failure count of a wrong password
-            errors = exc.errors
-        else:
-            db.session.commit()
+        saved = save(lambda: tenant_lifecycle.terminate(g.owner, password=form.password.data,
+                                                        company_name=form.company_name.data, now=current_time(),
+                                                        retention=retention, client=client_info()),
+                     on_invalid=COMMIT)  # keep the failure count of a wrong password
+        if saved.ok:
             return clear_owner_cookie(Response(render_template(
-                "contract/terminated.html", company_name=tenant.company_name, retention_days=retention.days)))
+                "contract/terminated.html", company_name=saved.value.company_name, retention_days=retention.days)))
+        errors = saved.errors
     return render_template("contract/terminate.html", form=form, errors=errors,
                            company_name=g.owner.tenant.company_name, exports=list(contract.EXPORTS))

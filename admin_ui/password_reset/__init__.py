@@ -9,11 +9,10 @@ from flask_babel import lazy_gettext as _l
 
 from idp import password_reset
 from idp.clock import current_time
-from idp.errors import ValidationError
-from idp.extensions import db
 from idp.web import clear_sso_cookie, client_info
 
 from ..link_pages import set_password_page
+from ..saving import save
 from .forms import ForgotPasswordForm
 
 bp = Blueprint("password_reset", __name__, url_prefix="/password")
@@ -24,13 +23,12 @@ def forgot():
     form = ForgotPasswordForm()
     errors = {}
     if form.validate_on_submit():
-        try:
-            password_reset.request_reset(form.email.data, now=current_time(), client=client_info())
-        except ValidationError as exc:
-            errors = exc.errors
-        else:
-            db.session.commit()  # the mail goes out after the commit
+        # the mail goes out after save's commit
+        saved = save(lambda: password_reset.request_reset(form.email.data, now=current_time(), client=client_info()),
+                     on_invalid=None)
+        if saved.ok:
             return render_template("password_reset/sent.html", email=form.email.data.strip())
+        errors = saved.errors
     return render_template("password_reset/forgot.html", form=form, errors=errors)
 
 

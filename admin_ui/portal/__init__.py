@@ -1,15 +1,14 @@
 """The user portal: app tiles, own profile, password change."""
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask import Blueprint, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
 from idp import apps
 from idp.accounts import PROFILE_FIELDS, update_profile
 from idp.clock import current_time
-from idp.errors import ValidationError
-from idp.extensions import db
 from idp.password_change import change_password
 from idp.web import client_info, login_required
 
+from ..saving import COMMIT, save
 from .forms import PasswordChangeForm, ProfileForm
 
 bp = Blueprint("portal", __name__)
@@ -33,16 +32,12 @@ def profile_edit():
     form = ProfileForm(obj=g.account)
     errors = {}
     if form.validate_on_submit():
-        try:
-            update_profile(g.account, now=current_time(), client=client_info(),
-                           **{key: getattr(form, key).data for key in PROFILE_FIELDS})
-        except ValidationError as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
-            db.session.commit()
-            flash(_l("プロフィールを更新しました。"), "info")
+        saved = save(lambda: update_profile(g.account, now=current_time(), client=client_info(),
+                                            **{key: getattr(form, key).data for key in PROFILE_FIELDS}),
+                     _l("プロフィールを更新しました。"))
+        if saved.ok:
             return redirect(url_for("portal.profile"))
+        errors = saved.errors
     return render_template("portal/profile_edit.html", form=form, errors=errors,
                            profile=_profile_values(g.account))
 
@@ -53,17 +48,14 @@ def password():
     form = PasswordChangeForm()
     errors = {}
     if form.validate_on_submit():
-        try:
-            change_password(g.account, current=form.current_password.data, new=form.password.data,
-                            confirm=form.password_confirm.data, now=current_time(),
-                            keep_session_id=g.sso_session.id, client=client_info())
-        except ValidationError as exc:
-            db.session.commit()  # a wrong current password counts towards the lockout
-            errors = exc.errors
-        else:
-            db.session.commit()
-            flash(_l("パスワードを変更しました。"), "info")
+        saved = save(lambda: change_password(g.account, current=form.current_password.data, new=form.password.data,
+                                             confirm=form.password_confirm.data, now=current_time(),
+                                             keep_session_id=g.sso_session.id, client=client_info()),
+                     _l("パスワードを変更しました。"),
+                     on_invalid=COMMIT)  # a wrong current password counts towards the lockout
+        if saved.ok:
             return redirect(url_for("portal.profile"))
+        errors = saved.errors
     return render_template("portal/password.html", form=form, errors=errors)
 
 

@@ -8,10 +8,9 @@ from flask import Blueprint, abort, current_app, render_template
 
 from idp import ratelimit, signup
 from idp.clock import current_time
-from idp.errors import ValidationError
-from idp.extensions import db
 from idp.web import client_info
 
+from ..saving import save
 from .forms import SignupConfirmForm, SignupForm
 
 bp = Blueprint("signup", __name__, url_prefix="/signup")
@@ -28,15 +27,13 @@ def form():
     form = SignupForm()
     errors = {}
     if form.validate_on_submit():
-        try:
-            signup.request_signup(company_name=form.company_name.data, owner_name=form.owner_name.data,
-                                  owner_email=form.owner_email.data, admin_email=form.admin_email.data,
-                                  agreed=form.agreed.data, now=current_time(), client=client_info())
-        except ValidationError as exc:
-            errors = exc.errors
-        else:
-            db.session.commit()
+        saved = save(lambda: signup.request_signup(
+            company_name=form.company_name.data, owner_name=form.owner_name.data, owner_email=form.owner_email.data,
+            admin_email=form.admin_email.data, agreed=form.agreed.data, now=current_time(), client=client_info()),
+            on_invalid=None)
+        if saved.ok:
             return render_template("signup/sent.html", email=form.owner_email.data.strip())
+        errors = saved.errors
     return render_template("signup/form.html", form=form, errors=errors,
                            terms_url=current_app.config["IDP_TERMS_URL"])
 
@@ -51,16 +48,15 @@ def verify(token):
     form = SignupConfirmForm()
     errors = {}
     if form.validate_on_submit():
-        try:
-            created = signup.complete_signup(token, slug=form.slug.data, admin_email=form.admin_email.data,
-                                             now=now, client=client_info())
-        except ValidationError as exc:
-            errors = exc.errors
-        else:
-            db.session.commit()  # the service-start mail goes out after the commit
+        # the service-start mail goes out after save's commit
+        saved = save(lambda: signup.complete_signup(token, slug=form.slug.data, admin_email=form.admin_email.data,
+                                                    now=now, client=client_info()), on_invalid=None)
+        if saved.ok:
+            created = saved.value
             return render_template("signup/done.html", company_name=created.tenant.company_name,
                                    slug=created.tenant.slug, owner_email=created.owner.email,
                                    admin_email=created.admin.email)
+        errors = saved.errors
     else:
         form.slug.data = signup.suggested_slug(pending.company_name, pending.owner_email)
         form.admin_email.data = pending.admin_email
