@@ -67,6 +67,18 @@ def test_termination_needs_password_and_company_name(signed_in, app, submit, com
         assert db.session.scalar(select(Tenant.status)) == "active"
 
 
+def test_wrong_passwords_lock_termination(signed_in, app, submit):
+    """A refused termination keeps its failure count: after five wrong passwords even the right one is refused."""
+    for attempt in range(5):
+        assert "パスワードが正しくありません。" in _terminate(submit, password=f"Wrong-Password-{attempt}").get_data(
+            as_text=True)
+    response = _terminate(submit)
+    assert response.status_code == 200
+    assert "パスワードの入力に連続で失敗したため、しばらく操作できません。" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Tenant.status)) == "active"
+
+
 def test_termination_ends_everything_at_once(signed_in, app, submit, client, outbox, login):
     user_browser = _staff_browser(app, USER)
     admin_browser = _staff_browser(app, ADMIN)
