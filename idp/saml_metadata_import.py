@@ -71,8 +71,9 @@ def parse_sp_metadata(data):
            if e.get("Binding") == POST_BINDING]
     if not acs:
         _fail(_l("メタデータにHTTP-POSTのAssertionConsumerServiceがありません。"), "no HTTP-POST ACS")
-    slo = [e.get("Location", "") for e in descriptor.findall(f"{MD}SingleLogoutService")
-           if e.get("Binding") in (REDIRECT_BINDING, POST_BINDING)]
+    # our LogoutRequests and LogoutResponses go out over HTTP-Redirect: that endpoint first, whatever the order
+    slo = [e.get("Location", "") for binding in (REDIRECT_BINDING, POST_BINDING)
+           for e in descriptor.findall(f"{MD}SingleLogoutService") if e.get("Binding") == binding]
     formats = [NAMEID_BY_URN[e.text.strip()] for e in descriptor.findall(f"{MD}NameIDFormat")
                if e.text and e.text.strip() in NAMEID_BY_URN]
     # a key without `use` verifies requests; only an explicit encryption key turns encryption on

@@ -4,6 +4,7 @@ import json
 import pytest
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
+from idp import saml_metadata_import
 from idp.extensions import db
 from idp.models import App, SamlServiceProvider
 
@@ -86,6 +87,23 @@ def test_add_saml_from_sp_metadata(cli, app, client, acme, tmp_path, sp_keys):
         assert row.entity_id == SP_ENTITY and row.acs_list[0]["url"] == ACS_URL
         assert row.slo_url == "https://sp.example.com/slo"
         assert row.requests_signed and "BEGIN CERTIFICATE" in row.signing_cert and row.encryption_cert
+
+
+def test_metadata_import_takes_the_redirect_slo_endpoint_whatever_the_order(acme, app):
+    """Shibboleth-style metadata lists SOAP, POST and Redirect SingleLogoutServices; ours go out by Redirect."""
+    metadata = f"""<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{SP_ENTITY}">
+      <md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+        <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP"
+                                Location="https://sp.example.com/soap"/>
+        <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+                                Location="https://sp.example.com/post"/>
+        <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+                                Location="https://sp.example.com/redirect"/>
+        <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{ACS_URL}"
+                                     index="0"/>
+      </md:SPSSODescriptor>
+    </md:EntityDescriptor>"""
+    assert saml_metadata_import.parse_sp_metadata(metadata.encode())["slo_url"] == "https://sp.example.com/redirect"
 
 
 @pytest.mark.parametrize("content, message", [
