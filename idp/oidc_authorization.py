@@ -12,7 +12,8 @@ from authlib.oauth2.rfc6749.errors import AccessDeniedError
 from . import mfa_policy
 from .oidc_clients import may_use
 from .audit import record_login
-from .oidc_tokens import insert_now, issue_code
+from .core_writes import insert_now
+from .oidc_tokens import issue_code
 
 PROTOCOL = "oidc"
 

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .accounts_state import login_block_reason
+from .core_writes import connection as _connection, insert_now
 from .oidc_clients import may_use
 from .extensions import db
 from .models import Account
@@ -103,33 +104,6 @@ def client_grant(tenant, client, scope, now):
     return Issuance(grant, new_grant=True)
 
 
-def _connection():
-    """The session's connection for a Core statement, after writing what the unit of work holds (as an
-    ORM statement's autoflush would), so rows it refers to exist; a no-op when nothing is pending."""
-    db.session.flush()
-    return db.session.connection()
-
-
-def insert_now(obj):
-    """INSERT a new instance's row with one Core statement (column defaults included) and set its id:
-    the row the unit of work would write, without the flush bookkeeping that costs more than the
-    statement on the token and authorization endpoints' paths. The instance is not (or no longer)
-    in the session afterwards: callers only read it, and adding it again would insert a second row."""
-    state = inspect(obj)
-    if state.pending:
-        db.session.expunge(obj)
-    values = {}
-    for attr in state.mapper.column_attrs:
-        if attr.key == "id":
-            continue
-        if attr.key not in obj.__dict__:
-            default = attr.columns[0].default
-            set_committed_value(obj, attr.key, default.arg if default is not None and default.is_scalar else None)
-        values[attr.key] = obj.__dict__[attr.key]
-    obj.id = _connection().execute(state.mapper.local_table.insert(), values).inserted_primary_key[0]
-    return obj
-
-
 def _flip_used(row, now):
     """Mark a code or refresh token used; single use even under concurrency: only one UPDATE can
     flip used_at from NULL. A plain conditional UPDATE on the connection (the row is updated here)."""
@@ -168,7 +142,7 @@ def store_tokens(issuance, now, tokens):
     rows = [{"tenant_id": grant.tenant_id, "grant_id": grant.id, "kind": kind, "token_hash": digest(raw),
              "scope": scope if scope is not None else grant.scope, "created_at": now, "expires_at": now + lifetime,
              "used_at": None, "revoked_at": None} for kind, raw, lifetime, scope in tokens]
-    _connection().execute(OidcToken.__table__.insert(), rows)
+    _connection().execute(_TOKEN_INSERT, rows)
 
 
 def new_refresh_token(grant):
@@ -192,6 +166,7 @@ _CODE_BY_HASH = select(_codes).options(_with_account(_codes.account)).where(
 _TOKEN_BY_HASH = select(_tokens).options(_with_account(_tokens.grant, OidcGrant.account)).where(
     _tokens.tenant_id == bindparam("tenant_id"), _tokens.token_hash == bindparam("token_hash"))
 _TOKEN_OF_KIND = _TOKEN_BY_HASH.where(_tokens.kind == bindparam("kind"))
+_TOKEN_INSERT = OidcToken.__table__.insert()
 _FLIP_USED = {
     model: model.__table__.update()
     .where(model.__table__.c.id == bindparam("row_id"), model.__table__.c.used_at.is_(None))

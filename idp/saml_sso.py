@@ -22,7 +22,7 @@ from .extensions import db
 from .identity import identity_of
 from .models import SsoSession
 from .models.saml import SamlParticipant, SamlPersistentId, SamlSeenRequest
-from .oidc_tokens import insert_now
+from .core_writes import insert_now
 from .secrets_util import new_token
 
 PROTOCOL = "saml"
