@@ -52,7 +52,7 @@ class OidcFields:
     backchannel_logout_uri: str = ""
     public: bool = False
     id_token_alg: str = "RS256"
-    access_token_format: str = "jwt"
+    access_token_format: str = "opaque"
     allow_refresh: bool = True
     jwks: str = ""
     access_token_minutes: object = ACCESS_TOKEN_SECONDS // 60

@@ -54,6 +54,7 @@ class Issuance:
     grant: OidcGrant
     spends: object = None
     new_grant: bool = False
+    refresh_scope: str = None  # a rotated refresh token keeps the presented one's scope (RFC 6749 §6)
 
 
 def s256(verifier):
@@ -126,14 +127,22 @@ def wants_refresh(client, grant):
 
 
 def store_tokens(issuance, now, tokens):
-    """Write one token response: spend its code or refresh token (raises InvalidGrantError when a
-    concurrent request spent it first: nothing is written then), insert a new grant, and store the
-    digests of its tokens, [(kind, raw, lifetime, scope or None)], in one INSERT."""
-    if issuance.spends is not None:
-        if not _flip_used(issuance.spends, now):
-            raise InvalidGrantError("authorization code already used"
-                                    if isinstance(issuance.spends, OidcAuthorizationCode)
-                                    else "refresh token already used")
+    """Write one token response: spend its code or refresh token, insert a new grant, and store the
+    digests of its tokens, [(kind, raw, lifetime, scope or None)], in one INSERT.
+
+    When a concurrent request spent the code or refresh token first, that is a replay like any other
+    (RFC 6749 §4.1.2, RFC 9700 §4.14.2): what the winner was issued is revoked and InvalidGrantError
+    raised; the caller commits the revocation."""
+    spent = issuance.spends
+    if spent is not None:
+        if not _flip_used(spent, now):
+            if isinstance(spent, OidcAuthorizationCode):
+                winner = db.session.scalar(select(OidcGrant).where(OidcGrant.code_id == spent.id))
+                if winner is not None:
+                    revoke_grant(winner, now, "code_replay")
+                raise InvalidGrantError("authorization code already used")
+            revoke_grant(issuance.grant, now, "refresh_reuse")
+            raise InvalidGrantError("refresh token already used")
         issuance.spends = None
     grant = issuance.grant
     if issuance.new_grant:
@@ -206,7 +215,7 @@ def rotate_refresh(tenant, client, raw, *, scope, now):
     if not set(requested) <= set(token.scope.split()):
         raise InvalidScopeError("scope exceeds the original grant")
     _check_account(grant.account, client, now, spending=token)
-    return Issuance(grant, spends=token), " ".join(requested)
+    return Issuance(grant, spends=token, refresh_scope=token.scope), " ".join(requested)
 
 
 def revoke_grant(grant, now, reason):

@@ -51,7 +51,7 @@ def token_response(tenant, client, issuance, now, *, scope=None, nonce=""):
             "expires_in": int(lifetime.total_seconds()), "scope": scope}
     if oidc_tokens.wants_refresh(client, grant):
         body["refresh_token"], refresh_lifetime = oidc_tokens.new_refresh_token(grant)
-        stored.append((TOKEN_REFRESH, body["refresh_token"], refresh_lifetime, scope))
+        stored.append((TOKEN_REFRESH, body["refresh_token"], refresh_lifetime, issuance.refresh_scope or scope))
     if grant.account_id is not None and "openid" in grant.scope.split():
         body["id_token"] = id_token(tenant, client, grant, now, access=access, nonce=nonce)
     oidc_tokens.store_tokens(issuance, now, stored)

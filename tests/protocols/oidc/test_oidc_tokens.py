@@ -3,16 +3,21 @@
 revocation on credential changes, and cross-tenant isolation."""
 import base64
 import uuid
+from datetime import timedelta
+from unittest import mock
 
 import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from idp import password_change
+from authlib.oauth2.rfc6749.errors import InvalidGrantError
+
+from idp import oidc_clients, oidc_tokens, password_change, tenants
 from idp.extensions import db
 from idp.models import Account
+from idp.models.oidc import TOKEN_ACCESS
 
-from .conftest import STRONG, epoch
+from .conftest import REDIRECT_URI, STRONG, epoch
 
 OFFLINE = "openid profile offline_access"
 
@@ -217,3 +222,49 @@ def test_user_of_tenant_a_cannot_log_into_tenant_b_apps(rp, rp_client, factory, 
 def _basic(registration):
     raw = f"{registration.client_id}:{registration.client_secret}".encode()
     return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+def test_a_narrowed_refresh_keeps_the_refresh_tokens_scope(rp, rp_client):
+    """RFC 6749 §6: the access token may be narrowed; the new refresh token's scope is the presented one's."""
+    body = rp.full_login(rp_client, scope=OFFLINE).get_json()
+    narrowed = _refresh(rp, rp_client, body["refresh_token"], scope="openid offline_access").get_json()
+    assert narrowed["scope"] == "openid offline_access"
+    again = _refresh(rp, rp_client, narrowed["refresh_token"], scope=OFFLINE).get_json()
+    assert again.get("error") is None and again["scope"] == OFFLINE
+
+
+def test_losing_the_race_for_a_refresh_token_revokes_the_family(rp, rp_client):
+    """Another request spends the refresh token between this one's checks and its single-use UPDATE:
+    a reuse like any other (RFC 9700 §4.14.2)."""
+    body = rp.full_login(rp_client, scope=OFFLINE).get_json()
+    real = oidc_tokens._flip_used
+
+    def spent_meanwhile(row, now):
+        real(row, now)  # the concurrent request wins
+        return real(row, now)
+
+    with mock.patch.object(oidc_tokens, "_flip_used", spent_meanwhile):
+        lost = _refresh(rp, rp_client, body["refresh_token"])
+    assert lost.status_code == 400 and lost.get_json()["error"] == "invalid_grant"
+    assert _bearer(rp, body["access_token"]).status_code == 401
+
+
+def test_losing_the_race_for_a_code_revokes_what_the_winner_got(rp, rp_client, app, clock):
+    """Two exchanges of one code pass their checks; the first writes, the second finds the code spent and
+    revokes the first one's tokens (RFC 6749 §4.1.2)."""
+    code = rp.code_from(rp.log_in_through(rp_client, scope=OFFLINE))
+    with app.app_context():
+        tenant = tenants.get_by_slug("acme")
+        client = oidc_clients.find(tenant, rp_client.client_id)
+        now = clock.now()
+        first, _ = oidc_tokens.redeem_code(tenant, client, code, redirect_uri=REDIRECT_URI, code_verifier=None,
+                                           now=now)
+        second, _ = oidc_tokens.redeem_code(tenant, client, code, redirect_uri=REDIRECT_URI, code_verifier=None,
+                                            now=now)
+        oidc_tokens.store_tokens(first, now, [(TOKEN_ACCESS, "winner-access-token", timedelta(hours=1), None)])
+        db.session.commit()
+        with pytest.raises(InvalidGrantError):
+            oidc_tokens.store_tokens(second, now, [(TOKEN_ACCESS, "loser-access-token", timedelta(hours=1), None)])
+        db.session.commit()
+    assert _bearer(rp, "winner-access-token").status_code == 401
+    assert _bearer(rp, "loser-access-token").status_code == 401
