@@ -3,7 +3,7 @@ and referrer policies, nosniff, HSTS under https.
 
 The JSON endpoints apps call (token, UserInfo, JWKS, …: `idp.web.mark_stateless`) get the headers
 Talisman made for that endpoint's first JSON response: there they depend on nothing in the request
-but its scheme (no nonce, no template), and building them again costs ~0.1 ms of every token
+but whether it came over https (no nonce, no template), and building them again costs ~0.1 ms of every token
 request. Talisman's before-request hooks (https redirect, off here; the script nonce, which these
 endpoints never use) are skipped for them too.
 """
@@ -35,6 +35,12 @@ def _stateless():
     return request.endpoint in current_app.extensions.get(STATELESS, ())
 
 
+def _https_for_talisman():
+    """What Talisman's HSTS decision depends on: https, as seen directly or as the proxy says, or debug."""
+    return (request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https"
+            or current_app.debug)
+
+
 def _not_for_stateless(hook):
     def before_request():
         if not _stateless():
@@ -46,7 +52,7 @@ def _memoized(set_headers):
     def set_response_headers(response):
         if response.mimetype != "application/json" or not _stateless():
             return set_headers(response)
-        memo, key = current_app.extensions[MEMO], (request.endpoint, request.is_secure)  # HSTS only over https
+        memo, key = current_app.extensions[MEMO], (request.endpoint, _https_for_talisman())
         added = memo.get(key)
         if added is None:
             before = set(response.headers.keys())

@@ -234,6 +234,9 @@ def test_json_endpoints_keep_every_security_header_on_every_response(app, client
     # the same endpoint over plain http (a health check behind the proxy): no HSTS there
     plain = client.get("/t/acme/oidc/jwks", base_url="http://idp.example.com")
     assert "Strict-Transport-Security" not in plain.headers and plain.headers["X-Frame-Options"] == "DENY"
+    # … and https again through a TLS proxy that says so: HSTS is back
+    proxied = client.get("/t/acme/oidc/jwks", base_url="http://idp.example.com", headers={"X-Forwarded-Proto": "https"})
+    assert proxied.headers["Strict-Transport-Security"] == jwks[0].headers["Strict-Transport-Security"]
 
 
 # --- the generated secret key ---------------------------------------------------------------------
