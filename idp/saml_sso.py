@@ -24,6 +24,7 @@ from .models import SsoSession
 from .models.saml import SamlParticipant, SamlPersistentId, SamlSeenRequest
 from .core_writes import insert_now
 from .secrets_util import new_token
+from .validation import without_xml_invalid
 
 PROTOCOL = "saml"
 REQUEST_LIFETIME = timedelta(minutes=10)  # how old an AuthnRequest/LogoutRequest's IssueInstant may be
@@ -178,7 +179,7 @@ def attributes_for(sp, identity):
               "organization": (identity.organization,), "phone": (identity.phone,)}
     result = []
     for key, name in names.items():
-        present = tuple(v for v in values[key] if v)
+        present = tuple(without_xml_invalid(v) for v in values[key] if v)
         if present:
             result.append((name, URI if ":" in name else BASIC, present))
     return tuple(result)

@@ -4,6 +4,14 @@ import re
 from flask_babel import lazy_gettext as _l
 
 PHONE_RE = re.compile(r"^[0-9]{10,15}$")
+# Characters XML 1.0 cannot carry (C0 controls except tab and line breaks, U+FFFE/U+FFFF): names and
+# group names go into SAML assertions, so such a value would make the user's every SAML sign-in fail.
+NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def without_xml_invalid(value):
+    """`value` without the characters XML 1.0 cannot carry (for data stored before they were refused)."""
+    return NOT_XML_RE.sub("", value)
 
 
 def phone_errors(value):
@@ -18,4 +26,6 @@ def text_errors(value, *, required, max_length, required_message=None):
         return [required_message or _l("入力してください。")]
     if len(value) > max_length:
         return [_l("%(n)d文字以内で入力してください。", n=max_length)]
+    if NOT_XML_RE.search(value):
+        return [_l("制御文字は使用できません。")]
     return []

@@ -80,6 +80,8 @@ def test_create_shows_company_and_errors(admin, submit, app):
     ("name", "x" * 201, "200文字以内で入力してください。"),
     ("organization", "x" * 201, "200文字以内で入力してください。"),
     ("department", "x" * 201, "200文字以内で入力してください。"),
+    ("name", "山田\x00太郎", "制御文字は使用できません。"),
+    ("department", "営業\x1b部", "制御文字は使用できません。"),
     ("mobile", "090-1234-5678", "ハイフンなしの半角数字"),
 ])
 def test_create_validation(admin, submit, app, field, value, message):

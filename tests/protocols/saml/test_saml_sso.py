@@ -3,10 +3,11 @@ import base64
 import re
 
 import pytest
+from sqlalchemy import select
 
 from .conftest import login_through, posted_form
 from idp.extensions import db
-from idp.models import LoginEvent
+from idp.models import Account, LoginEvent
 
 
 def test_redirect_binding_login_yields_signed_response_and_assertion(client, login, register, onelogin_sp):
@@ -163,6 +164,19 @@ def test_uri_preset_and_own_attribute_names(client, login, register, onelogin_sp
     assert attributes["displayName"] == ["山田 太郎"]
     assert attributes["http://schemas.xmlsoap.org/claims/Group"] == ["ACME株式会社"]
     assert len(attributes["urn:oid:1.2.3"][0]) > 10
+
+
+def test_a_name_stored_with_a_control_character_still_signs_in(client, login, register, onelogin_sp, app):
+    """XML 1.0 cannot carry C0 controls (forms refuse them now); an older stored value loses them."""
+    register()
+    with app.app_context():
+        account = db.session.scalar(select(Account).where(Account.email == "taro@acme.example.com"))
+        account.name = "山田\x07 太郎"
+        db.session.commit()
+    sp = onelogin_sp()
+    login()
+    attributes = sp.accept(client.get(sp.login_url())).get_attributes()
+    assert attributes["name"] == ["山田 太郎"]
 
 
 def test_oid_preset_names_with_the_uri_name_format(client, login, register, onelogin_sp):
