@@ -9,7 +9,8 @@ lock message is no hint that an address is registered.
 """
 from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import and_, case, delete, func, inspect, null, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .audit import NO_CLIENT, record_audit
 from .emails import normalize_email
@@ -27,13 +28,25 @@ def is_locked(record, now):
 
 
 def register_failure(record, now):
-    """Count one failure; return True when the record is (now) locked."""
-    if record.locked_at is not None and not is_locked(record, now):
-        record.locked_at = None  # the lock ran out: a fresh count starts
-        record.failed_login_count = 0
-    record.failed_login_count = (record.failed_login_count or 0) + 1
-    if record.failed_login_count >= MAX_FAILURES and record.locked_at is None:
-        record.locked_at = now
+    """Count one failure; return True when the record is (now) locked.
+
+    The count is one UPDATE in the database (a lock that ran out starts a fresh count), not a
+    read-modify-write of the loaded row: wrong guesses sent in parallel, each waiting ~20 ms for its
+    hash, all count."""
+    db.session.flush()  # a new record (a login ID's first failure) gets its row first
+    table, key = type(record).__table__, inspect(type(record)).primary_key[0]
+    row_id, c = getattr(record, key.key), type(record).__table__.c
+    ran_out = and_(c.locked_at.is_not(None), c.locked_at <= now - LOCK_PERIOD)
+    count, locked_at = db.session.execute(
+        table.update().where(key == row_id).values(
+            failed_login_count=case((ran_out, 1), else_=func.coalesce(c.failed_login_count, 0) + 1),
+            locked_at=case((ran_out, null()), else_=c.locked_at))
+        .returning(c.failed_login_count, c.locked_at)).one()
+    if count >= MAX_FAILURES and locked_at is None:
+        db.session.execute(table.update().where(key == row_id, c.locked_at.is_(None)).values(locked_at=now))
+        locked_at = db.session.scalar(select(c.locked_at).where(key == row_id))
+    set_committed_value(record, "failed_login_count", count)
+    set_committed_value(record, "locked_at", locked_at)
     return is_locked(record, now)
 
 

@@ -121,3 +121,23 @@ def test_unlock_service_clears_the_lock(app, clock, login, account_id):
         lockout.unlock(account, now=clock.now(), actor=OPERATOR)
         db.session.commit()
     assert login(password=STRONG_PASSWORD).status_code == 302
+
+
+def test_failures_sent_in_parallel_all_count(app, factory, clock):
+    """Two requests load the account, both check a wrong password, both count: two failures, not one."""
+    factory.tenant()
+    factory.account()
+    with app.app_context():
+        account_id = db.session.scalar(select(Account.id))
+        now = clock.now()
+        with app.app_context():  # request 1, its own session
+            first = db.session.get(Account, account_id)
+            assert first.failed_login_count == 0
+            with app.app_context():  # request 2 at the same time
+                second = db.session.get(Account, account_id)
+                assert second.failed_login_count == 0
+                lockout.register_failure(second, now)
+                db.session.commit()
+            assert lockout.register_failure(first, now) is False and first.failed_login_count == 2
+            db.session.commit()
+        assert db.session.get(Account, account_id).failed_login_count == 2
