@@ -14,6 +14,7 @@ from .lockout import LOCK_PERIOD
 from .models import Account, Group
 from .models.account import ROLES, STATUSES
 from .paging import contains, fetch_page
+from .validation import is_number
 
 PER_PAGE = 50
 MAX_PAGE = 10_000
@@ -47,7 +48,7 @@ class AccountFilter:
         group = (args.get("group") or "").strip()
         return cls(
             name=(args.get("name") or "").strip()[:200], email=(args.get("email") or "").strip()[:254],
-            group_id=int(group) if group.isdigit() else None,
+            group_id=int(group) if is_number(group) else None,
             role=args.get("role") if args.get("role") in ROLES else "",
             status=args.get("status") if args.get("status") in STATUSES else "",
             lock=args.get("lock") if args.get("lock") in (LOCKED, UNLOCKED) else "",

@@ -17,6 +17,7 @@ from .csv_cells import guard
 from .extensions import db
 from .models import App, AuditEvent, LoginEvent
 from .paging import contains, fetch_page
+from .validation import is_number
 
 RETENTION = timedelta(days=730)
 PER_PAGE = 50
@@ -39,7 +40,7 @@ class LogFilter:
     def from_args(cls, args):
         app_id = (args.get("app") or "").strip()
         return cls(date_from=_parse_date(args.get("from")), date_to=_parse_date(args.get("to")),
-                   user=(args.get("user") or "").strip()[:254], app_id=int(app_id) if app_id.isdigit() else None,
+                   user=(args.get("user") or "").strip()[:254], app_id=int(app_id) if is_number(app_id) else None,
                    action=(args.get("action") or "").strip()[:64],
                    result=args.get("result") if args.get("result") in RESULTS else "")
 

@@ -19,6 +19,7 @@ from .extensions import db
 from .mfa_codes import code_digest, new_numeric_code, spend
 from .models import MfaSmsCode
 from .secrets_util import same
+from .validation import is_number
 
 CODE_LIFETIME = timedelta(minutes=5)
 RESEND_INTERVAL = timedelta(seconds=60)
@@ -107,7 +108,7 @@ def use_code(account, code, now, since, phone):
 
     Bound to the number: a code sent before the number was re-set does not confirm the new one."""
     code = (code or "").strip()
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not is_number(code):
         return False
     wanted = code_digest(account.id, "sms", code)
     rows = db.session.scalars(select(MfaSmsCode).where(

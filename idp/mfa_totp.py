@@ -12,6 +12,7 @@ import segno
 
 from . import encryption
 from .secrets_util import same
+from .validation import is_number
 
 PERIOD = 30
 DIGITS = 6
@@ -51,7 +52,7 @@ def _timestamp(now):
 def accepted_step(secret, code, now, last_step=None):
     """The time step `code` belongs to (within the drift window, after `last_step`), or None."""
     code = (code or "").strip()
-    if len(code) != DIGITS or not code.isdigit():
+    if len(code) != DIGITS or not is_number(code):
         return None
     totp = pyotp.TOTP(secret, digits=DIGITS, interval=PERIOD)
     current = int(_timestamp(now) // PERIOD)

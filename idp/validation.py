@@ -9,6 +9,11 @@ PHONE_RE = re.compile(r"^[0-9]{10,15}$")
 NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+def is_number(text):
+    """ASCII digits only: str.isdigit() also takes '²' or '①', which int() refuses (a 500, not a 400)."""
+    return text.isascii() and text.isdigit()
+
+
 def without_xml_invalid(value):
     """`value` without the characters XML 1.0 cannot carry (for data stored before they were refused)."""
     return NOT_XML_RE.sub("", value)

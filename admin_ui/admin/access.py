@@ -5,6 +5,7 @@ from flask import abort, g, redirect, request, url_for
 
 from idp.audit import Actor
 from idp.web import client_info
+from idp.validation import is_number
 
 
 def admin_required(view):
@@ -28,9 +29,9 @@ def audit_context():
 
 def page_number():
     value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
+    return int(value) if is_number(value) and 0 < int(value) < 100_000 else 1
 
 
 def selected_ids():
     """The ids of the ticked rows (checkboxes named `ids`), ignoring anything that is not a number."""
-    return [int(v) for v in request.form.getlist("ids") if v.isdigit()][:1000]
+    return [int(v) for v in request.form.getlist("ids") if is_number(v)][:1000]

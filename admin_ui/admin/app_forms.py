@@ -9,6 +9,7 @@ from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaFiel
 from idp.app_admin import OidcFields, SamlFields
 from idp.saml_metadata_import import MAX_METADATA_BYTES
 from idp.saml_registry import ATTRIBUTE_KEYS
+from idp.validation import is_number
 
 
 def _lines(text):
@@ -17,7 +18,7 @@ def _lines(text):
 
 def _number(text):
     text = (text or "").strip()
-    return int(text) if text.isdigit() and len(text) < 7 else None
+    return int(text) if is_number(text) and len(text) < 7 else None
 
 
 class _TileForm(FlaskForm):
@@ -30,7 +31,7 @@ class _TileForm(FlaskForm):
 
     def _common(self):
         return {"name": self.name.data or "", "icon": self.icon.data or "", "color": self.color.data or "",
-                "group_ids": [int(v) for v in self.groups.data or [] if str(v).isdigit()]}
+                "group_ids": [int(v) for v in self.groups.data or [] if is_number(str(v))]}
 
     @staticmethod
     def _data_of(fields):

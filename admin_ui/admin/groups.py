@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from idp import account_search, group_admin
 from idp.clock import current_time
 from idp.extensions import db
+from idp.validation import is_number
 
 from ..saving import save
 from . import bp
@@ -39,7 +40,7 @@ def group_edit(group_id):
 def _group_form(form, group):
     """Shared by create and edit."""
     errors = {}
-    app_ids = [int(v) for v in request.form.getlist("apps") if v.isdigit()]
+    app_ids = [int(v) for v in request.form.getlist("apps") if is_number(v)]
     if form.validate_on_submit():
         actor, client = audit_context()
         values = dict(name=form.name.data, description=form.description.data, app_ids=app_ids,

@@ -8,6 +8,7 @@ from idp.clock import current_time
 from idp.errors import Conflict
 from idp.extensions import db
 from idp.group_admin import get_group, group_choices
+from idp.validation import is_number
 
 from . import bp
 from .access import admin_required, audit_context
@@ -32,7 +33,7 @@ def security_mfa():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     group_id = request.form.get("group", "")
-    group = get_group(g.tenant, int(group_id)) if group_id.isdigit() else None
+    group = get_group(g.tenant, int(group_id)) if is_number(group_id) else None
     actor, client = audit_context()
     mfa_policy.set_policy(g.tenant, request.form.get("mode", ""), group=group, now=current_time(), actor=actor,
                           client=client)

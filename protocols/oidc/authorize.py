@@ -25,6 +25,7 @@ from idp.errors import ServiceError
 from idp.extensions import db
 from idp.urls import issuer_for
 from idp.web import client_info
+from idp.validation import is_number
 
 from .blueprint import bp
 from .claims import SCOPES_SUPPORTED, parse_claims_request
@@ -102,7 +103,7 @@ def parse(tenant, params, now):
         raise error(InvalidRequestError, "prompt=none cannot be combined with other values")
     max_age = params.get("max_age")
     if max_age is not None:
-        if not max_age.isdigit():
+        if not is_number(max_age):
             raise error(InvalidRequestError, "max_age must be a non-negative integer")
         max_age = int(max_age)
     if parse_claims_request(params.get("claims")) is None:

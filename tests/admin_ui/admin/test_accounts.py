@@ -348,3 +348,9 @@ def test_edit_form_keeps_email_and_company_read_only(admin, app, people):
     html = admin.get(f"/admin/accounts/{taro.id}/edit").get_data(as_text=True)
     assert "taro@acme.example.com" in html and 'name="email"' not in html and 'name="company"' not in html
     assert 'value="山田 太郎"' in html and 'value="本社"' in html
+
+
+@pytest.mark.parametrize("query", ["page=²", "group=²", "page=①"])
+def test_list_filters_that_only_look_like_numbers_are_ignored(admin, people, query):
+    """str.isdigit() takes '²'; int() does not: such a value is no number (no 500)."""
+    assert admin.get(f"/admin/accounts?{query}").status_code == 200

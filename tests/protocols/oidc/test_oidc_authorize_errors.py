@@ -41,6 +41,7 @@ def test_untrusted_client_or_redirect_uri_gets_an_error_page_never_a_redirect(rp
     ({"request_uri": "https://rp.example.com/req"}, "request_uri_not_supported"),
     ({"prompt": "none login"}, "invalid_request"),
     ({"max_age": "-1"}, "invalid_request"),
+    ({"max_age": "²"}, "invalid_request"),
     ({"claims": "not json"}, "invalid_request"),
     ({"code_challenge": "a" * 43, "code_challenge_method": "plain"}, "invalid_request"),
     ({"code_challenge": "short", "code_challenge_method": "S256"}, "invalid_request"),
