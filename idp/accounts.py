@@ -4,6 +4,7 @@ from typing import Optional
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from . import action_tokens, mail, sessions, signals
 from .audit import NO_CLIENT, Actor, record_audit
@@ -29,7 +30,9 @@ class CreatedAccount:
 
 
 def find_by_email(email):
-    return db.session.scalar(select(Account).where(Account.email_normalized == normalize_email(email)))
+    """The account with this login ID, with its tenant (whose status decides whether it may log in)."""
+    return db.session.scalar(select(Account).options(joinedload(Account.tenant)).where(
+        Account.email_normalized == normalize_email(email)))
 
 
 def get_in_tenant(tenant, email):

@@ -19,6 +19,7 @@ from .emails import normalize_email
 from .accounts import find_by_email
 from .accounts_state import login_block_reason
 from .audit import record_login
+from .core_writes import insert_now
 from .models import Account
 from .passwords import burn_time, hash_password, verify_password
 
@@ -74,7 +75,7 @@ def complete(account, *, now, client):
     lockout.register_success(account)
     account.previous_login_at = account.last_login_at
     account.last_login_at = now
-    record_login(result="success", account=account, now=now, client=client)
+    insert_now(record_login(result="success", account=account, now=now, client=client))  # no flush bookkeeping
 
 
 def record_rate_limited(event):

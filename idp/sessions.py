@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from . import signals
 from .accounts_state import login_block_reason
+from .core_writes import insert_now
 from .extensions import db
 from .models import Account, SsoSession
 from .secrets_util import digest, new_token
@@ -26,7 +27,7 @@ def start(account, now, client, amr=("pwd",)):
         auth_time=now, amr=" ".join(amr), created_at=now, expires_at=now + SSO_LIFETIME,
         ip=client.ip[:45], user_agent=client.user_agent[:400],
     )
-    db.session.add(session)
+    insert_now(session)  # one INSERT now, not the unit of work's flush at the commit (every login)
     return raw, session
 
 
