@@ -10,7 +10,7 @@ import os
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
 
-from . import encryption, mail, ratelimit, schema, security_headers
+from . import encryption, form_translations, mail, ratelimit, schema, security_headers
 from .clock import SystemClock
 from .config import check_base_url, default_database_url, ensure_secret_file, load_config, parse_flag
 from .extensions import babel, csrf, db, migrate
@@ -56,6 +56,7 @@ def create_app(config=None):
     csrf.init_app(app)
     ratelimit.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    form_translations.init_app(app)
     security_headers.init_app(app, https)
     app.before_request(load_sso_session)
     import keys

@@ -251,3 +251,22 @@ def test_error_pages_are_translated(client):
     html = response.get_data(as_text=True)
     assert "Page not found." in html and "ページが見つかりません。" not in html
     assert "ページが見つかりません。" in client.get("/no-such-page").get_data(as_text=True)
+
+
+def test_wtforms_messages_follow_the_request_language(app):
+    """WTForms' own messages (idp.form_translations: one catalog per language per process)."""
+    from flask_wtf import FlaskForm
+    from wtforms import StringField
+    from wtforms.validators import DataRequired
+
+    class Form(FlaskForm):
+        class Meta:
+            csrf = False
+        field = StringField(validators=[DataRequired()])
+
+    for language, message in (("ja", "このフィールドは必須です。"), ("en", "This field is required."),
+                              ("ja", "このフィールドは必須です。")):
+        with app.test_request_context("/", method="POST", data={}, headers={"Cookie": f"lang={language}"}):
+            app.preprocess_request()
+            form = Form()
+            assert not form.validate() and form.errors == {"field": [message]}
