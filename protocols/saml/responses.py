@@ -1,12 +1,10 @@
-"""Build SAML Responses as lxml trees, then sign (and encrypt) them in-process.
+"""Build SAML Responses with pysaml2's message classes, then sign (and encrypt) them in-process.
 
 Success (Profiles §4.1.4.2): Response with InResponseTo, Destination, Issuer, Status; Assertion
 with Subject (NameID, bearer SubjectConfirmationData: Recipient, NotOnOrAfter, InResponseTo),
 Conditions (NotBefore, NotOnOrAfter, AudienceRestriction), AuthnStatement, AttributeStatement.
 The Assertion is signed first, then encrypted for the SP if it registered a certificate, then
 the Response is signed (per the SP's `sign` choice). Status responses are always signed.
-The elements are made directly with lxml (the order of Core §2, §3.2.2's schema): pysaml2's message
-classes, serialised and parsed again, cost more than both signatures of a response together.
 """
 import secrets
 from datetime import timedelta
@@ -25,13 +23,6 @@ NO_PASSIVE = samlp.STATUS_NO_PASSIVE
 INVALID_NAMEID_POLICY = samlp.STATUS_INVALID_NAMEID_POLICY
 NO_AUTHN_CONTEXT = samlp.STATUS_NO_AUTHN_CONTEXT
 RESPONDER, REQUESTER = samlp.STATUS_RESPONDER, samlp.STATUS_REQUESTER
-SAMLP = samlp.NAMESPACE
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-XS = "http://www.w3.org/2001/XMLSchema"
-NSMAP = {"samlp": SAMLP, "saml": SAML}
-_A = f"{{{SAML}}}"
-_P = f"{{{SAMLP}}}"
-_XSI_TYPE = f"{{{XSI}}}type"
 
 
 def new_id():
@@ -43,63 +34,50 @@ def instant(moment):
 
 
 def _issuer(tenant):
-    """pysaml2's Issuer (for the messages slo.py builds with pysaml2's classes)."""
     return saml.Issuer(text=entity_id(tenant), format=saml.NAMEID_FORMAT_ENTITY)
 
 
-def _element(parent, tag, text=None, **attributes):
-    """A child element; attributes given as None are left out."""
-    element = etree.SubElement(parent, tag, {k: v for k, v in attributes.items() if v is not None})
-    if text is not None:
-        element.text = text
-    return element
+def _assertion(tenant, sp, subject, pending, now):
+    confirmation = saml.SubjectConfirmationData(recipient=pending.acs_url,
+                                                not_on_or_after=instant(now + ASSERTION_LIFETIME),
+                                                in_response_to=pending.request_id)
+    attributes = [saml.Attribute(name=name, name_format=name_format,
+                                 attribute_value=[saml.AttributeValue(text=v) for v in values])
+                  for name, name_format, values in subject.attributes]
+    return saml.Assertion(
+        id=new_id(), version="2.0", issue_instant=instant(now), issuer=_issuer(tenant),
+        subject=saml.Subject(
+            name_id=saml.NameID(format=subject.name_id_format, text=subject.name_id,
+                                name_qualifier=entity_id(tenant), sp_name_qualifier=sp.entity_id),
+            subject_confirmation=[saml.SubjectConfirmation(method=saml.SCM_BEARER,
+                                                           subject_confirmation_data=confirmation)]),
+        conditions=saml.Conditions(not_before=instant(now), not_on_or_after=instant(now + ASSERTION_LIFETIME),
+                                   audience_restriction=[saml.AudienceRestriction(
+                                       audience=[saml.Audience(text=sp.entity_id)])]),
+        authn_statement=[saml.AuthnStatement(
+            authn_instant=instant(subject.auth_time), session_index=subject.session_index,
+            authn_context=saml.AuthnContext(
+                authn_context_class_ref=saml.AuthnContextClassRef(text=subject.authn_context)))],
+        attribute_statement=[saml.AttributeStatement(attribute=attributes)] if attributes else [])
 
 
-def _add_issuer(parent, tenant):
-    _element(parent, _A + "Issuer", entity_id(tenant), Format=saml.NAMEID_FORMAT_ENTITY)
+def _response(tenant, pending, now, status):
+    return samlp.Response(id=new_id(), version="2.0", issue_instant=instant(now), destination=pending.acs_url,
+                          in_response_to=pending.request_id, issuer=_issuer(tenant), status=status)
 
 
-def _add_assertion(response, tenant, sp, subject, pending, now):
-    until = instant(now + ASSERTION_LIFETIME)
-    assertion = _element(response, _A + "Assertion", ID=new_id(), Version="2.0", IssueInstant=instant(now))
-    _add_issuer(assertion, tenant)
-    subject_element = _element(assertion, _A + "Subject")
-    _element(subject_element, _A + "NameID", subject.name_id, Format=subject.name_id_format,
-             NameQualifier=entity_id(tenant), SPNameQualifier=sp.entity_id)
-    confirmation = _element(subject_element, _A + "SubjectConfirmation", Method=saml.SCM_BEARER)
-    _element(confirmation, _A + "SubjectConfirmationData", NotOnOrAfter=until, Recipient=pending.acs_url,
-             InResponseTo=pending.request_id)
-    conditions = _element(assertion, _A + "Conditions", NotBefore=instant(now), NotOnOrAfter=until)
-    _element(_element(conditions, _A + "AudienceRestriction"), _A + "Audience", sp.entity_id)
-    statement = _element(assertion, _A + "AuthnStatement", AuthnInstant=instant(subject.auth_time),
-                         SessionIndex=subject.session_index)
-    _element(_element(statement, _A + "AuthnContext"), _A + "AuthnContextClassRef", subject.authn_context)
-    if subject.attributes:
-        attributes = _element(assertion, _A + "AttributeStatement")
-        for name, name_format, values in subject.attributes:
-            attribute = _element(attributes, _A + "Attribute", Name=name, NameFormat=name_format)
-            for value in values:
-                etree.SubElement(attribute, _A + "AttributeValue", {_XSI_TYPE: "xs:string"},
-                                 nsmap={"xs": XS, "xsi": XSI}).text = value
-    return assertion
-
-
-def _response(tenant, pending, now, status_code, second_level=None):
-    response = etree.Element(_P + "Response", {k: v for k, v in (
-        ("ID", new_id()), ("Version", "2.0"), ("IssueInstant", instant(now)), ("Destination", pending.acs_url),
-        ("InResponseTo", pending.request_id)) if v is not None}, nsmap=NSMAP)
-    _add_issuer(response, tenant)
-    code = _element(_element(response, _P + "Status"), _P + "StatusCode", Value=status_code)
-    if second_level is not None:
-        _element(code, _P + "StatusCode", Value=second_level)
-    return response
+def _to_tree(message):
+    return etree.fromstring(message.to_string())
 
 
 def success(tenant, sp, subject, pending, now):
     """The signed (and possibly encrypted) Response as XML bytes."""
     loaded = keys.signing_key(tenant, "RS256", now)
-    root = _response(tenant, pending, now, samlp.STATUS_SUCCESS)
-    assertion = _add_assertion(root, tenant, sp, subject, pending, now)
+    response = _response(tenant, pending, now, samlp.Status(status_code=samlp.StatusCode(
+        value=samlp.STATUS_SUCCESS)))
+    response.assertion = _assertion(tenant, sp, subject, pending, now)
+    root = _to_tree(response)
+    assertion = root.find(f"{{{SAML}}}Assertion")
     if sp.sign in ("assertion", "both"):
         sign(assertion, loaded)
     if sp.encryption_cert:
@@ -112,6 +90,8 @@ def success(tenant, sp, subject, pending, now):
 def status(tenant, pending, now, second_level, top=RESPONDER):
     """A signed error status response (SAML Core §3.2.2.2): `top` (Responder, Requester) with `second_level`
     (RequestDenied, NoPassive, InvalidNameIDPolicy, NoAuthnContext)."""
-    root = _response(tenant, pending, now, top, second_level)
+    response = _response(tenant, pending, now, samlp.Status(status_code=samlp.StatusCode(
+        value=top, status_code=samlp.StatusCode(value=second_level))))
+    root = _to_tree(response)
     sign(root, keys.signing_key(tenant, "RS256", now))
     return etree.tostring(root)

@@ -1,28 +1,24 @@
-"""XML signatures and encryption in-process (no xmlsec1 subprocess).
+"""XML signatures and encryption in-process with the `xmlsec` binding (no xmlsec1 subprocess).
 
 Signing (XML-DSig, SAML Core §5.4): enveloped signature right after the Issuer, exclusive
 c14n, RSA-SHA256, SHA-256 digest, the signing certificate in KeyInfo. Verification insists that
 the signature is the message's own child and references the message's ID (no wrapping attacks).
 Encryption (SAML Core §6): AES-256-GCM (or AES-256-CBC) content key, RSA-OAEP key transport.
-Our signatures are made with the process's parsed signing key (`cryptography`), verification and
-encryption with the `xmlsec` binding.
+Keys are turned into xmlsec keys once per process (cached by key id).
 """
 import base64
-import hashlib
+import threading
 
 import xmlsec
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
-ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 REDIRECT_ALGORITHMS = {
     RSA_SHA256: hashes.SHA256,
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384": hashes.SHA384,
@@ -32,59 +28,46 @@ XML_ALGORITHMS = set(REDIRECT_ALGORITHMS)
 ENCRYPTION_ALGORITHMS = {"aes256-gcm": xmlsec.constants.TransformAes256Gcm,
                          "aes256-cbc": xmlsec.constants.TransformAes256Cbc}
 
-_bodies = {}
+_keys = {}
+_lock = threading.Lock()
 
 
 class SignatureError(Exception):
     """A missing, malformed or wrong signature."""
 
 
-def _certificate_body(pem):
-    """The base64 of a PEM certificate, as X509Certificate holds it (cached: one per signing key)."""
-    body = _bodies.get(pem)
-    if body is None:
-        body = _bodies[pem] = "".join(line for line in pem.strip().splitlines() if "-----" not in line)
-    return body
-
-
-def _ds(parent, name, text=None, **attributes):
-    element = etree.SubElement(parent, f"{{{DSIG}}}{name}", attributes)
-    element.text = text
-    return element
-
-
-def _c14n(element):
-    return etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
+def _signing_key(loaded):
+    """xmlsec key (private key + certificate) for a keys.LoadedKey, made once per process."""
+    key = _keys.get(loaded.kid)
+    if key is None:
+        pem = loaded.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption())
+        key = xmlsec.Key.from_memory(pem, xmlsec.constants.KeyDataFormatPem)
+        key.load_cert_from_memory(loaded.certificate.encode(), xmlsec.constants.KeyDataFormatCertPem)
+        with _lock:
+            _keys[loaded.kid] = key
+    return key
 
 
 def sign(element, loaded):
     """Add an enveloped RSA-SHA256 signature to `element` after its Issuer (Response, Assertion, Core §5.4.1),
-    or as its first child without one (EntityDescriptor, Metadata §3).
-
-    XML-DSig §3.1 directly: the digest of the element's exclusive canonical form (taken before the
-    Signature is in it, which is what the enveloped-signature transform yields), then the RSA signature
-    of the canonical SignedInfo with the process's parsed key (`keys.load`). The xmlsec binding would
-    copy the key (and its certificate) into every signing context, which costs more than the RSA operation.
-    """
-    digest = base64.b64encode(hashlib.sha256(_c14n(element)).digest()).decode()
-    signature = etree.Element(f"{{{DSIG}}}Signature", nsmap={"ds": DSIG})
-    signed_info = _ds(signature, "SignedInfo")
-    _ds(signed_info, "CanonicalizationMethod", Algorithm=EXC_C14N)
-    _ds(signed_info, "SignatureMethod", Algorithm=RSA_SHA256)
-    reference = _ds(signed_info, "Reference", URI="#" + element.get("ID"))
-    transforms = _ds(reference, "Transforms")
-    _ds(transforms, "Transform", Algorithm=ENVELOPED)
-    _ds(transforms, "Transform", Algorithm=EXC_C14N)
-    _ds(reference, "DigestMethod", Algorithm=SHA256)
-    _ds(reference, "DigestValue", digest)
+    or as its first child without one (EntityDescriptor, Metadata §3)."""
+    signature = xmlsec.template.create(element, xmlsec.constants.TransformExclC14N,
+                                       xmlsec.constants.TransformRsaSha256, ns="ds")
     issuer = element.find(f"{{{SAML}}}Issuer")
     if issuer is not None:
         issuer.addnext(signature)
     else:
         element.insert(0, signature)
-    value = loaded.private_key.sign(_c14n(signed_info), padding.PKCS1v15(), hashes.SHA256())  # in place: c14n
-    _ds(signature, "SignatureValue", base64.b64encode(value).decode())                        # sees the context
-    _ds(_ds(_ds(signature, "KeyInfo"), "X509Data"), "X509Certificate", _certificate_body(loaded.certificate))
+    reference = xmlsec.template.add_reference(signature, xmlsec.constants.TransformSha256,
+                                              uri="#" + element.get("ID"))
+    xmlsec.template.add_transform(reference, xmlsec.constants.TransformEnveloped)
+    xmlsec.template.add_transform(reference, xmlsec.constants.TransformExclC14N)
+    xmlsec.template.add_x509_data(xmlsec.template.ensure_key_info(signature))
+    xmlsec.tree.add_ids(element, ["ID"])
+    context = xmlsec.SignatureContext()
+    context.key = _signing_key(loaded)
+    context.sign(signature)
 
 
 def _certificate_key(pem):
