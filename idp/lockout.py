@@ -35,7 +35,7 @@ def register_failure(record, now):
     hash, all count."""
     db.session.flush()  # a new record (a login ID's first failure) gets its row first
     table, key = type(record).__table__, inspect(type(record)).primary_key[0]
-    row_id, c = getattr(record, key.key), type(record).__table__.c
+    row_id, c = getattr(record, key.key), table.c
     ran_out = and_(c.locked_at.is_not(None), c.locked_at <= now - LOCK_PERIOD)
     count, locked_at = db.session.execute(
         table.update().where(key == row_id).values(

@@ -91,9 +91,8 @@ def cached(tenant_id, key, load):
 
 def _flush_watched_changes():
     session = db.session()
-    if session.new or session.deleted or session.dirty:
-        if any(isinstance(obj, tuple(_watched)) for obj in chain(session.new, session.dirty, session.deleted)):
-            session.flush()
+    if any(isinstance(obj, tuple(_watched)) for obj in chain(session.new, session.dirty, session.deleted)):
+        session.flush()
 
 
 def detached_copy(obj, **relations):

@@ -3,8 +3,8 @@ and referrer policies, nosniff, HSTS under https.
 
 The JSON endpoints apps call (token, UserInfo, JWKS, …: `idp.web.mark_stateless`) get the headers
 Talisman made for that endpoint's first JSON response: there they depend on nothing in the request
-but whether it came over https (no nonce, no template), and building them again costs ~0.1 ms of every token
-request. Talisman's before-request hooks (https redirect, off here; the script nonce, which these
+but whether it came over https (no nonce, no template), and building them again costs ~0.1 ms of
+every token request. Talisman's before-request hooks (https redirect, off here; the script nonce, which these
 endpoints never use) are skipped for them too.
 """
 from flask import current_app, request
