@@ -8,6 +8,8 @@ IDP_BASE_URL ?= http://127.0.0.1:8000
 export IDP_BASE_URL
 IDP_INSTANCE_DIR ?= $(CURDIR)/instance
 export IDP_INSTANCE_DIR
+# pytest-xdist workers (one per core); PYTEST_ARGS='-m "not browser"' skips the Chromium tests locally.
+TEST_WORKERS ?= auto
 BIND := $(shell echo "$(IDP_BASE_URL)" | sed -E 's|^https?://||; s|/.*$$||')
 # Debian packages: xmlsec1 (SAML signing), PostgreSQL (database tests on both backends),
 # Redis (rate-limit storage for scale-out), Chromium + a Japanese font (browser tests, screenshots).
@@ -37,11 +39,12 @@ run: system-deps-run venv
 	@echo "Mail outbox: $(IDP_INSTANCE_DIR)/outbox/"
 	@echo "SMS outbox (MFA codes, when IDP_SMS_URL is unset): $(IDP_INSTANCE_DIR)/sms/"
 	@echo "Serving on $(IDP_BASE_URL) (Ctrl-C to stop)"
-	$(BIN)/gunicorn -c python:idp.gunicorn_conf --workers 2 --bind $(BIND) --access-logfile - 'idp:create_app()'
+	$(BIN)/gunicorn -c python:idp.web.gunicorn_conf --workers 2 --bind $(BIND) --access-logfile - 'idp:create_app()'
 
 test: system-deps venv
 	$(BIN)/flake8
-	$(BIN)/pytest $(if $(shell ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null),--postgres,) $(PYTEST_ARGS)
+	$(BIN)/lint-imports
+	$(BIN)/pytest -n $(TEST_WORKERS) $(if $(shell ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null),--postgres,) $(PYTEST_ARGS)
 
 i18n: venv
 	$(BIN)/pybabel extract -F idp/translations/babel.cfg -o idp/translations/messages.pot --no-location --sort-output .

@@ -7,12 +7,11 @@ commits, flashes `done_message` and returns `done()` (a redirect).
 """
 from flask import render_template
 
-from idp import ratelimit
-from idp.clock import current_time
-from idp.web import client_info
-
-from .auth.forms import NewPasswordForm
-from .saving import save
+from admin_ui.auth.forms import NewPasswordForm
+from admin_ui.saving import save
+from idp.platform import ratelimit
+from idp.platform.clock import current_time
+from idp.web.sso import client_info
 
 
 def set_password_page(token, *, find, apply, template, invalid_template, done_message, done, context):

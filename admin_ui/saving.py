@@ -20,8 +20,8 @@ from typing import NamedTuple
 
 from flask import flash
 
-from idp.errors import Conflict, ValidationError
-from idp.extensions import db
+from idp.platform.errors import Conflict, ValidationError
+from idp.platform.extensions import db
 
 ROLLBACK = "rollback"
 COMMIT = "commit"

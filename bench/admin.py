@@ -58,8 +58,9 @@ class SlowTransport:
 
 
 def build_app(instance, mail_delay):
-    from idp import create_app, mail
-    from idp.clock import FrozenClock
+    from idp import create_app
+    from idp.platform import mail
+    from idp.platform.clock import FrozenClock
     app = create_app({"IDP_INSTANCE_DIR": instance, "IDP_SECRET_KEY": "bench", "IDP_MAIL_ASYNC": True,
                       "IDP_RATELIMIT_ENABLED": "0", "IDP_CLOCK": FrozenClock(datetime(2026, 11, 22, 3, 0))})
     transport = SlowTransport(mail.OutboxTransport(os.path.join(instance, "outbox")), mail_delay)
@@ -70,11 +71,12 @@ def build_app(instance, mail_delay):
 def seed(app, n):
     from sqlalchemy import insert
 
-    from idp import groups, tenants
-    from idp.audit import OPERATOR
-    from idp.clock import current_time
-    from idp.extensions import db
+    from idp.directory import groups
+    from idp.logs.audit import OPERATOR
     from idp.models import Account
+    from idp.platform.clock import current_time
+    from idp.platform.extensions import db
+    from idp.tenancy import tenants
     with app.app_context():
         now = current_time()
         tenant = tenants.create_tenant(slug="bench", company_name="ベンチ株式会社", owner_email="owner@bench.example.com",
@@ -117,10 +119,10 @@ def verdict(ok):
 
 
 def bench_search(app, tenant_id, group_id, repeat):
-    from idp import account_search
-    from idp.clock import current_time
-    from idp.extensions import db
+    from idp.console import account_search
     from idp.models import Tenant
+    from idp.platform.clock import current_time
+    from idp.platform.extensions import db
     everything = []
     print(f"\naccount search (service, {repeat} runs each)      p50 ms   p95 ms   matches")
     cpu_start, wall_start = time.process_time(), time.perf_counter()
@@ -170,7 +172,7 @@ def bench_pages(app, group_id, repeat):
 
 def import_file(prefix, first_edited):
     """300 rows: 150 new accounts, 150 edits of seeded ones (UTF-8 with BOM, as the export writes)."""
-    from idp import account_csv
+    from idp.console import account_csv
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(account_csv.HEADER)
@@ -183,11 +185,11 @@ def import_file(prefix, first_edited):
 
 
 def bench_import_service(app, tenant_id):
-    from idp import account_csv
-    from idp.audit import OPERATOR
-    from idp.clock import current_time
-    from idp.extensions import db
+    from idp.console import account_csv
+    from idp.logs.audit import OPERATOR
     from idp.models import Tenant
+    from idp.platform.clock import current_time
+    from idp.platform.extensions import db
     data = import_file("svc", 0)
     with app.app_context():
         tenant = db.session.get(Tenant, tenant_id)
@@ -204,7 +206,7 @@ def bench_import_service(app, tenant_id):
 
 def bench_import_http(app, transport, mail_delay):
     from conftest import csrf_token_from
-    from idp import mail
+    from idp.platform import mail
     mail.flush(app, 120)  # mails of the service run are out of the way
     client = signed_in_client(app)
     data = import_file("web", 50_000)

@@ -47,10 +47,13 @@ def free_port():
 def seed(env, users, access_token_format=None):
     """Tenant, users and one client, created through the services (same instance dir as gunicorn)."""
     os.environ.update(env)
-    from idp import accounts, create_app, groups, oidc_clients, tenants
-    from idp.audit import OPERATOR
-    from idp.clock import utcnow
-    from idp.extensions import db
+    from idp import create_app
+    from idp.directory import accounts, groups
+    from idp.logs.audit import OPERATOR
+    from idp.oidc import clients as oidc_clients
+    from idp.platform.clock import utcnow
+    from idp.platform.extensions import db
+    from idp.tenancy import tenants
     app = create_app()
     with app.app_context():
         now = utcnow()
@@ -58,11 +61,14 @@ def seed(env, users, access_token_format=None):
                                        admin_email="admin@bench.example.com", admin_password=PASSWORD,
                                        now=now, actor=OPERATOR).tenant
         for i in range(users):
-            accounts.create_account(tenant, email=f"user{i}@bench.example.com", name=f"User {i}",
-                                    password=PASSWORD, now=now, actor=OPERATOR)
+            accounts.create_account(
+                tenant, accounts.NewAccount(email=f"user{i}@bench.example.com", name=f"User {i}"),
+                password=PASSWORD, now=now, actor=OPERATOR)
         options = {"access_token_format": access_token_format} if access_token_format else {}
-        created = oidc_clients.register(tenant, name="bench", redirect_uris=[REDIRECT_URI], now=now, actor=OPERATOR,
-                                        groups=[groups.default_group(tenant)], **options)
+        created = oidc_clients.register(
+            tenant, oidc_clients.ClientSettings(
+                name="bench", redirect_uris=[REDIRECT_URI], **options),
+            now=now, actor=OPERATOR, groups=[groups.default_group(tenant)])
         db.session.commit()
         print(f"client with the default settings: ID token {created.client.id_token_alg}, access token "
               f"{created.client.access_token_format} (jwt: RS256-signed, RFC 9068)", flush=True)
@@ -233,10 +239,10 @@ def bench_environment():
 
 @contextlib.contextmanager
 def served(port, env, workers, ready_path):
-    """gunicorn on 127.0.0.1 as `make run` starts it (settings from idp/gunicorn_conf.py, sync workers,
+    """gunicorn on 127.0.0.1 as `make run` starts it (settings from idp/web/gunicorn_conf.py, sync workers,
     access log written, here to /dev/null); yields the master's pid once `ready_path` answers."""
     server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "gunicorn"),
-                               "-c", "python:idp.gunicorn_conf", "-w", str(workers),
+                               "-c", "python:idp.web.gunicorn_conf", "-w", str(workers),
                                "-b", f"127.0.0.1:{port}", "--log-level", "warning",
                                "--access-logfile", os.devnull, "idp:create_app()"],
                               env={**os.environ, **env}, cwd=ROOT)

@@ -43,10 +43,13 @@ PASSWORD_CONTEXT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTran
 def seed(env, users):
     """Tenant, users and the SP, through the services (same instance dir as gunicorn)."""
     os.environ.update(env)
-    from idp import accounts, create_app, groups, saml_registry, tenants
-    from idp.audit import OPERATOR
-    from idp.clock import utcnow
-    from idp.extensions import db
+    from idp import create_app
+    from idp.directory import accounts, groups
+    from idp.logs.audit import OPERATOR
+    from idp.platform.clock import utcnow
+    from idp.platform.extensions import db
+    from idp.saml import registry as saml_registry
+    from idp.tenancy import tenants
     app = create_app()
     with app.app_context():
         now = utcnow()
@@ -54,16 +57,19 @@ def seed(env, users):
                                        admin_email="admin@bench.example.com", admin_password=PASSWORD,
                                        now=now, actor=OPERATOR).tenant
         for i in range(users):
-            accounts.create_account(tenant, email=f"user{i}@bench.example.com", name=f"User {i}",
-                                    password=PASSWORD, now=now, actor=OPERATOR)
-        saml_registry.register(tenant, name="bench", entity_id=SP_ENTITY, acs_urls=[ACS_URL], now=now,
-                               actor=OPERATOR, sign="both", groups=[groups.default_group(tenant)])
+            accounts.create_account(
+                tenant, accounts.NewAccount(email=f"user{i}@bench.example.com", name=f"User {i}"),
+                password=PASSWORD, now=now, actor=OPERATOR)
+        saml_registry.register(
+            tenant, saml_registry.SpSettings(
+                name="bench", entity_id=SP_ENTITY, acs_urls=[ACS_URL], sign="both"),
+            now=now, actor=OPERATOR, groups=[groups.default_group(tenant)])
         db.session.commit()
     return app
 
 
 def authn_request_path(base, number):
-    """An unsigned HTTP-Redirect AuthnRequest with its own ID (Bindings §3.4.4)."""
+    """An unsigned HTTP-Redirect AuthnRequest with its own ID (Bindings 3.4.4)."""
     instant = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     xml = (f'<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
            f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_bench{number:08d}" Version="2.0" '
@@ -172,10 +178,10 @@ def _in_process_responses(args):
     """Worker: the same unsigned pysaml2 XML signed twice with our in-process signing."""
     key_file, cert_file, workdir, count, offset = args
     from cryptography.hazmat.primitives import serialization
+    from keys import LoadedKey
     from lxml import etree
     from saml2 import saml
 
-    from keys import LoadedKey
     from protocols.saml.xml_security import SAML, sign
     with open(key_file, "rb") as fh:
         private_key = serialization.load_pem_private_key(fh.read(), password=None)
@@ -202,9 +208,9 @@ def bench_signing_paths(app, workers, count):
     """Build-and-sign rate of both paths, in 1 and in `workers` processes (no HTTP, no database)."""
     from cryptography.hazmat.primitives import serialization
 
-    import keys
-    from idp import tenants
-    from idp.clock import utcnow
+    from idp import keys
+    from idp.platform.clock import utcnow
+    from idp.tenancy import tenants
     workdir = tempfile.mkdtemp(prefix="idp-bench-pysaml2-")
     with app.app_context():
         loaded = keys.signing_key(tenants.get_by_slug("bench"), "RS256", utcnow())

@@ -1,24 +1,20 @@
-"""The identity provider core: app factory, configuration, models and services.
+"""The identity provider: `create_app()`, the composition root (docs/architecture.md).
 
 `create_app()` builds the WSGI app (`gunicorn 'idp:create_app()'`). The core
 never imports `admin_ui` or `protocols`; only this factory wires them in.
 """
-import fcntl
-import logging
 import os
 
-from flask import Flask, has_request_context, request
-from sqlalchemy import event
+from flask import Flask
 
-from . import encryption, form_translations, mail, ratelimit, schema, security_headers
-from .clock import SystemClock
-from .config import check_base_url, default_database_url, ensure_secret_file, load_config, parse_flag
-from .extensions import babel, csrf, db, migrate
-from .web import load_sso_session, requested_ui_locale
-
-LOCALES = ("ja", "en")
-LANG_COOKIE = "lang"
-log = logging.getLogger(__name__)
+from idp import keys
+from idp.platform import encryption, mail, ratelimit, schema
+from idp.platform.clock import SystemClock
+from idp.platform.config import check_base_url, default_database_url, ensure_secret_file, load_config, parse_flag
+from idp.platform.extensions import babel, csrf, db, migrate
+from idp.web import errors, form_translations, layout, security_headers
+from idp.web.locale import select_locale
+from idp.web.sso import load_sso_session
 
 
 def create_app(config=None):
@@ -58,53 +54,16 @@ def create_app(config=None):
     babel.init_app(app, locale_selector=select_locale)
     form_translations.init_app(app)
     security_headers.init_app(app, https)
+    errors.register_error_handlers(app)
+    layout.init_app(app)
     app.before_request(load_sso_session)
-    import keys
     keys.init_app(app)
     import protocols
     protocols.init_app(app)
-    _init_database(app)
+    schema.init_app(app)
 
-    from . import cli
+    from idp import cli
     cli.init_app(app)
     from admin_ui import init_app as init_admin_ui
     init_admin_ui(app)
     return app
-
-
-def select_locale():
-    if not has_request_context():
-        return "ja"
-    chosen = request.cookies.get(LANG_COOKIE)
-    if chosen in LOCALES:
-        return chosen
-    return requested_ui_locale(LOCALES) or request.accept_languages.best_match(LOCALES, default="ja")
-
-
-def _init_database(app):
-    """Create or upgrade the schema (idp.schema; serialised across workers by a file lock).
-
-    Under `idp db …` the operator handles the schema: start-up leaves the database as it is.
-    """
-    with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _sqlite_pragmas)
-        if schema.migration_command_running():
-            return
-        lock_path = os.path.join(app.instance_path, ".schema.lock")
-        with open(lock_path, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                schema.prepare()
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _sqlite_pragmas(dbapi_connection, _record):
-    """WAL + busy timeout so the CLI works while the server runs on the same file."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: no fsync per commit; durable at checkpoints, never corrupt
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()

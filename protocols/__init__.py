@@ -2,7 +2,7 @@
 
 
 def init_app(app):
-    from .oidc import init_app as init_oidc
-    from .saml import init_app as init_saml
+    from protocols.oidc import init_app as init_oidc
+    from protocols.saml import init_app as init_saml
     init_oidc(app)
     init_saml(app)

@@ -9,5 +9,5 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import accounts, accounts_csv, groups, logs, security  # noqa: E402,F401  (register the views)
-from . import apps  # noqa: E402,F401  (サービス: OIDC/SAML apps)
+from admin_ui.admin import apps  # noqa: E402,F401  (サービス: OIDC/SAML apps)
+from admin_ui.admin import accounts, accounts_csv, groups, logs, security  # noqa: E402,F401  (register the views)

@@ -3,9 +3,9 @@ from functools import wraps
 
 from flask import abort, g, redirect, request, url_for
 
-from idp.audit import Actor
-from idp.web import client_info
-from idp.validation import is_number
+from idp.logs.audit import Actor
+from idp.platform.validation import is_number
+from idp.web.sso import client_info
 
 
 def admin_required(view):

@@ -2,20 +2,22 @@
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import account_admin, account_search, lockout, mfa
-from idp.account_admin import AccountFields
-from idp.accounts import resend_activation
-from idp.clock import current_time, local_date
-from idp.errors import ValidationError
-from idp.extensions import db
-from idp.group_admin import group_choices
-
-from ..saving import save
-from . import bp
-from .access import admin_required, audit_context
-from .bulk_delete import bulk_delete
-from .forms import AccountForm, ConfirmForm
-from .listing import render_search
+from admin_ui.admin import bp
+from admin_ui.admin.access import admin_required, audit_context
+from admin_ui.admin.bulk_delete import bulk_delete
+from admin_ui.admin.forms import AccountForm, ConfirmForm
+from admin_ui.admin.listing import render_search
+from admin_ui.saving import save
+from idp.authn import lockout
+from idp.authn import second_factor as mfa
+from idp.console import account_search
+from idp.console import accounts as account_admin
+from idp.console.accounts import AccountFields
+from idp.console.groups import group_choices
+from idp.directory.accounts import resend_activation
+from idp.platform.clock import current_time, local_date
+from idp.platform.errors import ValidationError
+from idp.platform.extensions import db
 
 
 @bp.route("/")

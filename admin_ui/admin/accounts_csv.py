@@ -6,13 +6,12 @@ the admin then applies it (one transaction) or discards it ("ファイル削除"
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import account_csv, account_search
-from idp.clock import current_time
-from idp.extensions import db
-
-from . import bp, uploads
-from .access import admin_required, audit_context, selected_ids
-from .forms import ConfirmForm, CsvUploadForm
+from admin_ui.admin import bp, uploads
+from admin_ui.admin.access import admin_required, audit_context, selected_ids
+from admin_ui.admin.forms import ConfirmForm, CsvUploadForm
+from idp.console import account_csv, account_search
+from idp.platform.clock import current_time
+from idp.platform.extensions import db
 
 MAX_UPLOAD_BYTES = 1024 * 1024
 

@@ -1,15 +1,15 @@
 """The app forms: one class per protocol, shared by create and edit (CSRF through Flask-WTF).
 
-The forms only turn the submitted strings into `idp.app_admin` field values; every rule is in
+The forms only turn the submitted strings into `idp.console.apps` field values; every rule is in
 the services (the same as `idp app add-oidc` / `add-saml`)."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaField
 
-from idp.app_admin import OidcFields, SamlFields
-from idp.saml_metadata_import import MAX_METADATA_BYTES
-from idp.saml_registry import ATTRIBUTE_KEYS
-from idp.validation import is_number
+from idp.console.apps import OidcFields, SamlFields
+from idp.platform.validation import is_number
+from idp.saml.metadata_import import MAX_METADATA_BYTES
+from idp.saml.registry import ATTRIBUTE_KEYS
 
 
 def _lines(text):

@@ -6,18 +6,18 @@ switch to confidential), never in a redirect, the session or a log; that page is
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import app_admin, app_pages
-from idp.clock import current_time
-from idp.extensions import db
-from idp.group_admin import group_choices
+from admin_ui.admin import bp
+from admin_ui.admin.access import admin_required, audit_context
+from admin_ui.admin.app_forms import OidcAppForm, SamlAppForm
+from admin_ui.admin.forms import ConfirmForm
+from admin_ui.saving import save
+from idp.console import app_pages
+from idp.console import apps as app_admin
+from idp.console.groups import group_choices
 from idp.models.app import PROTOCOL_OIDC, PROTOCOL_SAML, TILE_COLORS
-from idp.saml_registry import ATTRIBUTE_KEYS, ATTRIBUTE_PRESETS, NAMEID_FORMATS, SIGN_CHOICES
-
-from ..saving import save
-from . import bp
-from .access import admin_required, audit_context
-from .app_forms import OidcAppForm, SamlAppForm
-from .forms import ConfirmForm
+from idp.platform.clock import current_time
+from idp.platform.extensions import db
+from idp.saml.registry import ATTRIBUTE_KEYS, ATTRIBUTE_PRESETS, NAMEID_FORMATS, SIGN_CHOICES
 
 # protocol -> (form class, create, update, values of an app for its edit form)
 _FORMS = {

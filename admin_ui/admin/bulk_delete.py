@@ -2,11 +2,10 @@
 deleted, the second (confirm=1, from that page) deletes, commits and goes back to the list."""
 from flask import flash, g, redirect, render_template, request, url_for
 
-from idp.clock import current_time
-from idp.extensions import db
-
-from .access import audit_context, selected_ids
-from .forms import ConfirmForm
+from admin_ui.admin.access import audit_context, selected_ids
+from admin_ui.admin.forms import ConfirmForm
+from idp.platform.clock import current_time
+from idp.platform.extensions import db
 
 
 def bulk_delete(list_endpoint, template, *, none_selected, confirm_items, delete, done):

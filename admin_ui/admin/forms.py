@@ -6,8 +6,8 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import StringField, TextAreaField
 
-from idp.account_admin import AccountFields
-from idp.validation import is_number
+from idp.console.accounts import AccountFields
+from idp.platform.validation import is_number
 
 
 class AccountForm(FlaskForm):

@@ -2,17 +2,17 @@
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import account_search, group_admin
-from idp.clock import current_time
-from idp.extensions import db
-from idp.validation import is_number
-
-from ..saving import save
-from . import bp
-from .access import admin_required, audit_context, page_number, selected_ids
-from .bulk_delete import bulk_delete
-from .forms import ConfirmForm, GroupForm
-from .listing import render_search
+from admin_ui.admin import bp
+from admin_ui.admin.access import admin_required, audit_context, page_number, selected_ids
+from admin_ui.admin.bulk_delete import bulk_delete
+from admin_ui.admin.forms import ConfirmForm, GroupForm
+from admin_ui.admin.listing import render_search
+from admin_ui.saving import save
+from idp.console import account_search
+from idp.console import groups as group_admin
+from idp.platform.clock import current_time
+from idp.platform.extensions import db
+from idp.platform.validation import is_number
 
 
 @bp.route("/groups")

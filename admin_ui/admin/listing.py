@@ -3,7 +3,7 @@ query string, one page of the service's results, and the filters again as link a
 (pagination, CSV download) for the template."""
 from flask import g, render_template, request
 
-from .access import page_number
+from admin_ui.admin.access import page_number
 
 
 def render_search(template, filter_class, search, now, **values):

@@ -2,14 +2,13 @@
 from flask import Response, g, request
 from flask_babel import gettext as _
 
-from idp import event_logs
-from idp.clock import current_time
-from idp.extensions import db
-from idp.group_admin import app_choices
-
-from . import bp
-from .access import admin_required, audit_context
-from .listing import render_search
+from admin_ui.admin import bp
+from admin_ui.admin.access import admin_required, audit_context
+from admin_ui.admin.listing import render_search
+from idp.console.groups import app_choices
+from idp.logs import views as event_logs
+from idp.platform.clock import current_time
+from idp.platform.extensions import db
 
 
 def _csv(data, filename):

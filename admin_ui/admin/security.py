@@ -2,17 +2,17 @@
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-import keys
-from idp import mfa_policy
-from idp.clock import current_time
-from idp.errors import Conflict
-from idp.extensions import db
-from idp.group_admin import get_group, group_choices
-from idp.validation import is_number
-
-from . import bp
-from .access import admin_required, audit_context
-from .forms import ConfirmForm
+from admin_ui.admin import bp
+from admin_ui.admin.access import admin_required, audit_context
+from admin_ui.admin.forms import ConfirmForm
+from idp import keys
+from idp.authn.mfa import policy as mfa_policy
+from idp.console.groups import get_group, group_choices
+from idp.console.security import rotate_keys
+from idp.platform.clock import current_time
+from idp.platform.errors import Conflict
+from idp.platform.extensions import db
+from idp.platform.validation import is_number
 
 
 @bp.route("/security")
@@ -47,9 +47,9 @@ def security_mfa():
 def security_rotate_keys():
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    actor, _client = audit_context()
+    actor, client = audit_context()
     try:
-        keys.rotate(g.tenant, current_time(), actor)
+        rotate_keys(g.tenant, now=current_time(), actor=actor, client=client)
     except Conflict:
         db.session.rollback()
         flash(_l("新しい鍵がすでに準備中です。切り替わるまでお待ちください。"), "error")

@@ -10,7 +10,7 @@ import time
 
 from flask import current_app
 
-from idp.secrets_util import new_token
+from idp.platform.random_tokens import new_token
 
 MAX_AGE_SECONDS = 24 * 3600
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")

@@ -2,16 +2,17 @@
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import accounts, saml_logout, sessions
-from idp import login as login_service
-from idp.accounts_state import DISABLED, EXPIRED, NOT_ACTIVATED, NOT_YET_VALID, TENANT_TERMINATED
-from idp.clock import current_time
-from idp.extensions import db
-from idp.urls import safe_next
-from idp.web import clear_sso_cookie, client_info, set_sso_cookie
-
-from ..link_pages import set_password_page
-from .forms import ConfirmForm, LoginForm
+from admin_ui.auth.forms import ConfirmForm, LoginForm
+from admin_ui.link_pages import set_password_page
+from idp.authn import login as login_service
+from idp.authn import sessions
+from idp.directory import accounts
+from idp.directory.account_state import DISABLED, EXPIRED, NOT_ACTIVATED, NOT_YET_VALID, TENANT_TERMINATED
+from idp.platform.clock import current_time
+from idp.platform.extensions import db
+from idp.platform.urls import safe_next
+from idp.saml import logout as saml_logout
+from idp.web.sso import clear_sso_cookie, client_info, set_sso_cookie
 
 bp = Blueprint("auth", __name__)
 
@@ -94,5 +95,5 @@ def set_language(code):
     return response
 
 
-from .mfa_views import begin_second_factor  # noqa: E402  (routes of the second factor on `bp`)
-from . import mfa_settings  # noqa: E402,F401  (the user's own factor, /mfa)
+from admin_ui.auth import mfa_settings  # noqa: E402,F401  (the user's own factor, /mfa)
+from admin_ui.auth.mfa_views import begin_second_factor  # noqa: E402  (routes of the second factor on `bp`)

@@ -2,14 +2,13 @@
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import mfa
-from idp.audit import Actor
-from idp.clock import current_time
-from idp.extensions import db
-from idp.web import client_info, login_required
-
-from . import bp
-from .forms import ConfirmForm
+from admin_ui.auth import bp
+from admin_ui.auth.forms import ConfirmForm
+from idp.authn import second_factor as mfa
+from idp.logs.audit import Actor
+from idp.platform.clock import current_time
+from idp.platform.extensions import db
+from idp.web.sso import client_info, login_required
 
 
 def _strong_session():

@@ -1,4 +1,4 @@
-"""The second factor after the password (idp/mfa.py holds the rules).
+"""The second factor after the password (idp/authn/second_factor.py holds the rules).
 
 The browser keeps the half-done login's token in its form session; `/login/mfa`
 is the one dispatcher: it sends the browser to the page of the current step,
@@ -9,16 +9,15 @@ from functools import wraps
 from flask import current_app, flash, g, redirect, render_template, session, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import mfa
-from idp.clock import current_time
-from idp.extensions import db
-from idp.mfa_sms import SmsNotSent, SmsThrottled
-from idp.urls import safe_next
-from idp.web import client_info
-
-from ..saving import save
-from . import LOGIN_ERRORS, bp, start_session
-from .forms import CodeForm, ConfirmForm, MethodForm, PhoneForm
+from admin_ui.auth import LOGIN_ERRORS, bp, start_session
+from admin_ui.auth.forms import CodeForm, ConfirmForm, MethodForm, PhoneForm
+from admin_ui.saving import save
+from idp.authn import second_factor as mfa
+from idp.authn.mfa.sms import SmsNotSent, SmsThrottled
+from idp.platform.clock import current_time
+from idp.platform.extensions import db
+from idp.platform.urls import safe_next
+from idp.web.sso import client_info
 
 PENDING_KEY = "mfa_login"
 CODE_ERRORS = {mfa.INVALID_CODE: _l("認証コードが正しくありません。"), mfa.LOCKED: LOGIN_ERRORS[mfa.LOCKED]}

@@ -4,15 +4,15 @@ The owner has a session of its own (cookie `idp_owner`, path /contract, 10 h),
 separate from the staff SSO session: signing in here never opens the portal.
 `auth` holds login, logout and the emailed links; `federation` the optional
 login through an upstream OpenID Connect provider; `pages` the contract page,
-hand-over, CSV exports and termination. Rules live in idp.owners, idp.contract
-and idp.tenant_lifecycle.
+hand-over, CSV exports and termination. Rules live in idp.owners.accounts, idp.owners.contract
+and idp.tenancy.lifecycle.
 """
 from functools import wraps
 
 from flask import Blueprint, current_app, g, redirect, request, url_for
 
-from idp import owner_sessions
-from idp.clock import current_time
+from idp.owners import sessions as owner_sessions
+from idp.platform.clock import current_time
 
 bp = Blueprint("contract", __name__, url_prefix="/contract")
 OWNER_COOKIE = "idp_owner"
@@ -46,4 +46,4 @@ def clear_owner_cookie(response):
     return response
 
 
-from . import auth, federation, pages  # noqa: E402,F401  (register the views)
+from admin_ui.contract import auth, federation, pages  # noqa: E402,F401  (register the views)

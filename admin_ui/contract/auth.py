@@ -2,16 +2,18 @@
 from flask import abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import owner_federation, owner_sessions, owner_tokens, owners
-from idp.clock import current_time
-from idp.extensions import db
-from idp.web import client_info
-
-from ..auth.forms import ConfirmForm, LoginForm
-from ..link_pages import set_password_page
-from ..password_reset.forms import ForgotPasswordForm
-from ..saving import save
-from . import bp, clear_owner_cookie, set_owner_cookie
+from admin_ui.auth.forms import ConfirmForm, LoginForm
+from admin_ui.contract import bp, clear_owner_cookie, set_owner_cookie
+from admin_ui.link_pages import set_password_page
+from admin_ui.password_reset.forms import ForgotPasswordForm
+from admin_ui.saving import save
+from idp.directory import links
+from idp.owners import accounts as owners
+from idp.owners import federation as owner_federation
+from idp.owners import sessions as owner_sessions
+from idp.platform.clock import current_time
+from idp.platform.extensions import db
+from idp.web.sso import client_info
 
 LOGIN_ERRORS = {
     owners.INVALID_CREDENTIALS: _l("メールアドレスまたはパスワードが正しくありません。"),
@@ -19,9 +21,9 @@ LOGIN_ERRORS = {
     owners.TENANT_TERMINATED: _l("ご契約が終了しているため、ログインできません。"),
 }
 LINK_PAGES = {
-    owner_tokens.ACTIVATION: (_l("契約管理のパスワード設定"), _l("パスワードを設定しました。ログインしてください。")),
-    owner_tokens.PASSWORD_RESET: (_l("契約管理のパスワード再設定"),
-                                  _l("パスワードを再設定しました。新しいパスワードでログインしてください。")),
+    links.OWNER_ACTIVATION: (_l("契約管理のパスワード設定"), _l("パスワードを設定しました。ログインしてください。")),
+    links.OWNER_PASSWORD_RESET: (_l("契約管理のパスワード再設定"),
+                                 _l("パスワードを再設定しました。新しいパスワードでログインしてください。")),
 }
 
 
@@ -63,12 +65,12 @@ def logout():
 
 @bp.route("/activate/<token>", methods=["GET", "POST"])
 def activate(token):
-    return _password_link(token, owner_tokens.ACTIVATION)
+    return _password_link(token, links.OWNER_ACTIVATION)
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset(token):
-    return _password_link(token, owner_tokens.PASSWORD_RESET)
+    return _password_link(token, links.OWNER_PASSWORD_RESET)
 
 
 def _require_local_login():

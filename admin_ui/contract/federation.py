@@ -2,13 +2,13 @@
 from flask import abort, current_app, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from idp import owner_federation, owner_sessions
-from idp.clock import current_time
-from idp.extensions import db
-from idp.web import client_info
-
-from ..auth.forms import LoginForm
-from . import bp, set_owner_cookie
+from admin_ui.auth.forms import LoginForm
+from admin_ui.contract import bp, set_owner_cookie
+from idp.owners import federation as owner_federation
+from idp.owners import sessions as owner_sessions
+from idp.platform.clock import current_time
+from idp.platform.extensions import db
+from idp.web.sso import client_info
 
 # The pending state/nonce/PKCE verifier ride in a signed cookie of their own (the form session is
 # cleared when the person signs in upstream, which may be this same IdP).

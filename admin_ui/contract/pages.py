@@ -2,14 +2,14 @@
 from flask import Response, abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import contract, tenant_lifecycle
-from idp.clock import current_time
-from idp.web import client_info
-
-from ..link_pages import set_password_page
-from ..saving import COMMIT, save
-from . import bp, clear_owner_cookie, owner_required
-from .forms import HandoverForm, TerminateForm
+from admin_ui.contract import bp, clear_owner_cookie, owner_required
+from admin_ui.contract.forms import HandoverForm, TerminateForm
+from admin_ui.link_pages import set_password_page
+from admin_ui.saving import COMMIT, save
+from idp.owners import contract
+from idp.platform.clock import current_time
+from idp.tenancy import lifecycle as tenant_lifecycle
+from idp.web.sso import client_info
 
 
 @bp.route("/")

@@ -2,18 +2,17 @@
 
 GET/POST /password/forgot answers the same page whether or not the address is
 registered; the mailed link leads to /password/reset/<token> (24 h, single use).
-The rules (who gets a mail, what a reset ends) live in `idp.password_reset`.
+The rules (who gets a mail, what a reset ends) live in `idp.authn.password_reset`.
 """
 from flask import Blueprint, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import password_reset
-from idp.clock import current_time
-from idp.web import clear_sso_cookie, client_info
-
-from ..link_pages import set_password_page
-from ..saving import save
-from .forms import ForgotPasswordForm
+from admin_ui.link_pages import set_password_page
+from admin_ui.password_reset.forms import ForgotPasswordForm
+from admin_ui.saving import save
+from idp.authn import password_reset
+from idp.platform.clock import current_time
+from idp.web.sso import clear_sso_cookie, client_info
 
 bp = Blueprint("password_reset", __name__, url_prefix="/password")
 

@@ -2,14 +2,13 @@
 from flask import Blueprint, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from idp import apps
-from idp.accounts import PROFILE_FIELDS, update_profile
-from idp.clock import current_time
-from idp.password_change import change_password
-from idp.web import client_info, login_required
-
-from ..saving import COMMIT, save
-from .forms import PasswordChangeForm, ProfileForm
+from admin_ui.portal.forms import PasswordChangeForm, ProfileForm
+from admin_ui.saving import COMMIT, save
+from idp.apps import catalogue as apps
+from idp.authn.password_change import change_password
+from idp.directory.accounts import PROFILE_FIELDS, update_profile
+from idp.platform.clock import current_time
+from idp.web.sso import client_info, login_required
 
 bp = Blueprint("portal", __name__)
 

@@ -2,16 +2,16 @@
 
 Switched off with IDP_SIGNUP=closed (every page answers 404). The rules (rate
 limits, the same answer for every address, no tenant before the link is used)
-live in `idp.signup`.
+live in `idp.tenancy.signup`.
 """
 from flask import Blueprint, abort, current_app, render_template
 
-from idp import ratelimit, signup
-from idp.clock import current_time
-from idp.web import client_info
-
-from ..saving import save
-from .forms import SignupConfirmForm, SignupForm
+from admin_ui.saving import save
+from admin_ui.signup.forms import SignupConfirmForm, SignupForm
+from idp.platform import ratelimit
+from idp.platform.clock import current_time
+from idp.tenancy import signup
+from idp.web.sso import client_info
 
 bp = Blueprint("signup", __name__, url_prefix="/signup")
 

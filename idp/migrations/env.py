@@ -1,6 +1,6 @@
 """Alembic environment of the idp schema: Flask-Migrate's, plus what start-up and SQLite need.
 
-Run by `idp db …` (on its own connection, logging from alembic.ini) and by idp.schema at start-up
+Run by `idp db …` (on its own connection, logging from alembic.ini) and by idp.platform.schema at start-up
 (on the connection it hands in through `config.attributes`, inside its locks and transaction).
 """
 import logging

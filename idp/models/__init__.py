@@ -3,17 +3,20 @@
 Datetimes are naive UTC. Models hold data and small derived properties only;
 rules live in the service modules of `idp`.
 """
-from .account import Account
-from .app import App, group_apps
-from .events import AuditEvent, LoginEvent
-from .lockout import UnknownLoginFailure
-from .mfa import MfaFactor, MfaPendingLogin, MfaPolicy, MfaRecoveryCode, MfaSmsCode  # noqa: F401  (MFA)
-from .oidc import OidcAuthorizationCode, OidcClient, OidcGrant, OidcToken  # noqa: F401  (OIDC: import from .oidc)
-from .saml import SamlParticipant, SamlPersistentId, SamlSeenRequest, SamlServiceProvider  # noqa: F401  (SAML)
-from .owner import OwnerSession, OwnerToken, SignupRequest  # noqa: F401  (owner side: import from .owner)
-from .session import SsoSession
-from .tenancy import Group, Owner, Tenant
-from .tokens import ActionToken
+from idp.models.account import Account
+from idp.models.app import App, group_apps
+from idp.models.events import AuditEvent, LoginEvent
+from idp.models.keys import SigningKey  # noqa: F401  (signing keys: import from .keys)
+from idp.models.lockout import UnknownLoginFailure
+from idp.models.mfa import MfaFactor, MfaPendingLogin, MfaPolicy, MfaRecoveryCode, MfaSmsCode  # noqa: F401  (MFA)
+from idp.models.oidc import (OidcAuthorizationCode, OidcClient, OidcGrant,  # noqa: F401  (OIDC: import from .oidc)
+                             OidcToken)
+from idp.models.owner import OwnerSession, OwnerToken, SignupRequest  # noqa: F401  (owner side: import from .owner)
+from idp.models.saml import (SamlParticipant, SamlPersistentId, SamlSeenRequest,  # noqa: F401  (SAML)
+                             SamlServiceProvider)
+from idp.models.session import SsoSession
+from idp.models.tenancy import Group, Owner, Tenant
+from idp.models.tokens import ActionToken
 
 __all__ = [
     "Account", "ActionToken", "App", "AuditEvent", "Group", "LoginEvent",

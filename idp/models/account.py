@@ -4,7 +4,7 @@ from typing import Optional
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from idp.platform.extensions import db
 
 ROLE_ADMIN = "admin"
 ROLE_USER = "user"
@@ -21,7 +21,7 @@ class Account(db.Model):
     __table_args__ = (
         Index("ix_accounts_tenant_name", "tenant_id", "name"),
         Index("ix_accounts_tenant_group", "tenant_id", "group_id"),
-        # admin console search (idp/account_search.py): sort keys and the selective filters
+        # admin console search (idp/console/account_search.py): sort keys and the selective filters
         Index("ix_accounts_tenant_email", "tenant_id", "email_normalized"),
         Index("ix_accounts_tenant_created", "tenant_id", "created_at"),
         Index("ix_accounts_tenant_last_login", "tenant_id", "last_login_at"),

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from idp.platform.extensions import db
 
 PROTOCOL_OIDC = "oidc"
 PROTOCOL_SAML = "saml"

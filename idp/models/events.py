@@ -5,13 +5,13 @@ from typing import Optional
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from idp.platform.extensions import db
 
 
 class RetainedEvent:
     """The columns every event has: the tenant (may be None), the client (ip, user agent) and the time.
 
-    Both event tables are listed per tenant newest first and purged by `created_at` (`idp.event_logs`).
+    Both event tables are listed per tenant newest first and purged by `created_at` (`idp.logs.views`).
     `sort_order` keeps the tables' column order: id and tenant first, the event's own columns, client and time last.
     """
 

@@ -4,7 +4,7 @@ from typing import Optional
 from sqlalchemy import DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from idp.platform.extensions import db
 
 
 class UnknownLoginFailure(db.Model):

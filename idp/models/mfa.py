@@ -1,6 +1,6 @@
 """Multi-factor authentication: policy, enrolled factors, recovery codes, SMS codes, half-done logins.
 
-Secrets are never stored in clear: TOTP secrets encrypted (idp.encryption),
+Secrets are never stored in clear: TOTP secrets encrypted (idp.platform.encryption),
 codes and tokens as keyed digests (idp.mfa_secrets).
 """
 from datetime import datetime
@@ -9,7 +9,7 @@ from typing import Optional
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from idp.platform.extensions import db
 
 
 class MfaPolicy(db.Model):

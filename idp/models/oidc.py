@@ -8,10 +8,10 @@ stored as SHA-256 digests only.
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from idp.platform.extensions import db
 
 TOKEN_ACCESS = "access"
 TOKEN_REFRESH = "refresh"
@@ -124,7 +124,7 @@ class OidcToken(db.Model):
 
 class OidcUsedAssertion(db.Model):
     """`jti` of private_key_jwt client assertions already accepted, kept until the assertion expires
-    (OIDC Core §9: the jti is used only once; RFC 7523 §3 item 7)."""
+    (OIDC Core 9: the jti is used only once; RFC 7523 3 item 7)."""
 
     __tablename__ = "oidc_used_assertions"
     __table_args__ = (UniqueConstraint("client_pk", "jti_hash", name="uq_oidc_used_assertion"),
@@ -135,13 +135,3 @@ class OidcUsedAssertion(db.Model):
     client_pk: Mapped[int] = mapped_column(ForeignKey("oidc_clients.id", ondelete="CASCADE"), nullable=False)
     jti_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
-
-
-class OidcCacheVersion(db.Model):
-    """Bumped in the same transaction as any change to a tenant's cached configuration (the tenant,
-    its apps, groups, OIDC clients, signing keys), so every worker drops its copies (idp.oidc_cache)."""
-
-    __tablename__ = "oidc_cache_versions"
-
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
-    version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=1)  # random 62-bit values

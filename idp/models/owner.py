@@ -8,8 +8,8 @@ from typing import Optional
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .tokens import LinkToken
+from idp.models.tokens import LinkToken
+from idp.platform.extensions import db
 
 
 class OwnerSession(db.Model):

@@ -11,7 +11,7 @@ from typing import Optional
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from idp.platform.extensions import db
 
 
 class SamlServiceProvider(db.Model):

@@ -4,7 +4,7 @@ from typing import Optional
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from idp.platform.extensions import db
 
 
 class SsoSession(db.Model):

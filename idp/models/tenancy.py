@@ -1,10 +1,10 @@
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from idp.platform.extensions import db
 
 TENANT_ACTIVE = "active"
 TENANT_TERMINATED = "terminated"
@@ -65,3 +65,13 @@ class Owner(db.Model):
     updated_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
     tenant = relationship("Tenant")
+
+
+class ConfigCacheVersion(db.Model):
+    """Bumped in the same transaction as any change to a tenant's cached configuration (the tenant,
+    its apps, groups, OIDC clients, signing keys), so every worker drops its copies (idp.platform.config_cache)."""
+
+    __tablename__ = "config_cache_versions"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, default=1)  # random 62-bit values

@@ -4,10 +4,7 @@ from typing import Optional
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-
-PURPOSE_ACTIVATION = "activation"
-PURPOSE_PASSWORD_RESET = "password_reset"
+from idp.platform.extensions import db
 
 
 class LinkToken:

@@ -1,4 +1,4 @@
-"""Authorization endpoint (OIDC Core §3.1.2), GET and POST, response_type=code only.
+"""Authorization endpoint (OIDC Core 3.1.2), GET and POST, response_type=code only.
 
 Flow: parse → (client_id, redirect_uri) must name a registered client and one of its exact
 redirect URIs, else an error page and never a redirect → every later error goes back to that
@@ -19,17 +19,18 @@ from flask import current_app, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from idp import oidc_authorization, oidc_clients
-from idp.clock import current_time
-from idp.errors import ServiceError
-from idp.extensions import db
-from idp.urls import issuer_for
-from idp.web import client_info
-from idp.validation import is_number
-
-from .blueprint import bp
-from .claims import SCOPES_SUPPORTED, parse_claims_request
-from .jwt import epoch, unverified_claims, verified_claims
+from idp.oidc import authorization as oidc_authorization
+from idp.oidc import clients as oidc_clients
+from idp.oidc.claims import SCOPES_SUPPORTED, parse_claims_request
+from idp.oidc.jwt import epoch, unverified_claims, verified_claims
+from idp.platform.clock import current_time
+from idp.platform.errors import ServiceError
+from idp.platform.extensions import db
+from idp.platform.urls import issuer_for
+from idp.platform.validation import is_number
+from idp.web.endpoints import login_url
+from idp.web.sso import client_info
+from protocols.oidc.blueprint import bp
 
 SEEN_PARAM = "_oidc_seen"
 PKCE_CHALLENGE_RE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
@@ -77,7 +78,7 @@ def parse(tenant, params, now):
     redirect_uri, state = params.get("redirect_uri", ""), params.get("state") or None
     if not redirect_uri and ("request" in params or "request_uri" in params):
         redirect_uri, state = _where_to_refuse_request_object(params, client)
-    if redirect_uri not in client.redirect_uri_list:  # exact string match (RFC 9700 §4.1.3)
+    if redirect_uri not in client.redirect_uri_list:  # exact string match (RFC 9700 4.1.3)
         raise AuthorizationPageError(_l("アプリの設定に誤りがあります（リダイレクトURIが登録されていません）。"),
                                      detail=f"unregistered redirect_uri {redirect_uri!r}")
 
@@ -127,7 +128,7 @@ def parse(tenant, params, now):
 
 def _where_to_refuse_request_object(params, client):
     """(redirect_uri, state) for answering request_not_supported / request_uri_not_supported when the
-    request carries them only inside a request object (OIDC Core §6.1 requires only response_type and
+    request carries them only inside a request object (OIDC Core 6.1 requires only response_type and
     client_id outside it). The object is not verified, so its redirect_uri must still be registered;
     for request_uri, the client's only registered redirect URI."""
     if "request" in params:
@@ -140,7 +141,7 @@ def _where_to_refuse_request_object(params, client):
 
 
 def _code_challenge(params, client, error):
-    """RFC 7636 with S256 only; required of public clients (RFC 9700 §2.1.1)."""
+    """RFC 7636 with S256 only; required of public clients (RFC 9700 2.1.1)."""
     challenge = params.get("code_challenge", "")
     if not challenge:
         if client.public:
@@ -166,7 +167,7 @@ def _login_redirect(tenant, params, req, now):
         args["login_hint"] = req.login_hint
     if g.sso_session is not None:
         args["reauth"] = "1"
-    return redirect(url_for("auth.login", **args))
+    return redirect(login_url(**args))
 
 
 @bp.route("/oidc/authorize", methods=["GET", "POST"], endpoint="authorize")

@@ -1,10 +1,10 @@
-"""Back-Channel Logout 1.0 and revocation on credential changes (idp.signals receivers).
+"""Back-Channel Logout 1.0 and revocation on credential changes (idp.platform.signals receivers).
 
 When SSO sessions end, every client those sessions signed into that registered a
-`backchannel_logout_uri` gets a signed logout token (§2.4: iss, aud, iat, exp, jti, sub, sid,
+`backchannel_logout_uri` gets a signed logout token (2.4: iss, aud, iat, exp, jti, sub, sid,
 events; typ logout+jwt). The tokens are built inside the transaction but only sent after it
 commits, by a background thread with retries; failures are logged and never block the user.
-Grants bound to those sessions without offline_access are revoked (§2.7).
+Grants bound to those sessions without offline_access are revoked (2.7).
 
 SSRF: a logout URI that resolves to a loopback/private/link-local address is refused unless
 IDP_OIDC_BACKCHANNEL_ALLOW_PRIVATE allows it (default `auto`: only when the IdP itself runs on
@@ -27,12 +27,13 @@ from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from idp import oidc_clients, oidc_tokens, signals
-from idp.config import is_loopback_host, parse_flag
-from idp.secrets_util import new_token
-from idp.urls import issuer_for
-
-from .jwt import epoch, sign
+from idp.oidc import clients as oidc_clients
+from idp.oidc import tokens as oidc_tokens
+from idp.oidc.jwt import epoch, sign
+from idp.platform import signals
+from idp.platform.config import is_loopback_host, parse_flag
+from idp.platform.random_tokens import new_token
+from idp.platform.urls import issuer_for
 
 log = logging.getLogger(__name__)
 EXTENSION = "oidc_backchannel"
@@ -55,10 +56,6 @@ def resolve_checked(host, port, allow_private):
     if not addresses or not (allow_private or all(a.is_global for a in addresses)):
         return None
     return str(addresses[0])
-
-
-def address_allowed(host, allow_private):
-    return resolve_checked(host, None, allow_private) is not None
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
@@ -179,7 +176,7 @@ def _on_sessions_ended(sso_sessions, reason, now, **_):
         token = logout_token(session.account.tenant, client, session.account.subject, session.sid, now)
         pending.append((client.backchannel_logout_uri, token))
     if pending:
-        from idp.extensions import db
+        from idp.platform.extensions import db
         db.session().info.setdefault(PENDING_KEY, []).extend(
             (current_app.extensions[EXTENSION], uri, token) for uri, token in pending)
 

@@ -3,16 +3,15 @@
 Every endpoint URL is built from IDP_BASE_URL (never the Host header); the tenant comes from
 the path and an unknown or terminated tenant is a 404, so a client of tenant A is unknown at B.
 """
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
-import keys
-from idp import oidc_cache
-from idp.clock import current_time
-from idp.urls import issuer_for
-from idp.web import mark_stateless
-
-from .claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
-from .jwt import ALGORITHMS
+from idp import keys
+from idp.oidc.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
+from idp.oidc.jwt import ALGORITHMS
+from idp.platform.clock import current_time
+from idp.platform.urls import issuer_for
+from idp.web.sso import mark_stateless
+from idp.web.tenant_urls import tenant_from_url
 
 bp = Blueprint("oidc", __name__, url_prefix="/t/<tenant_slug>", template_folder="templates")
 ENDPOINTS = {"authorization_endpoint": "authorize", "token_endpoint": "token", "userinfo_endpoint": "userinfo",
@@ -26,11 +25,7 @@ STATELESS_ENDPOINTS = CORS_ENDPOINTS | {"oidc.introspect"}
 
 @bp.url_value_preprocessor
 def _load_tenant(_endpoint, values):
-    slug = values.pop("tenant_slug", None)
-    tenant = oidc_cache.tenant_by_slug(slug) if slug else None
-    if tenant is None or not tenant.is_active:
-        abort(404)
-    g.oidc_tenant = tenant
+    g.oidc_tenant = tenant_from_url(values)
 
 
 @bp.after_request
@@ -52,7 +47,7 @@ def endpoint_url(tenant, name):
 
 
 def discovery_document(tenant):
-    """OpenID Connect Discovery 1.0 §3 (issuer exactly the issuer string, no trailing slash)."""
+    """OpenID Connect Discovery 1.0 3 (issuer exactly the issuer string, no trailing slash)."""
     doc = {"issuer": issuer_for(tenant.slug)}
     doc.update({field: endpoint_url(tenant, name) for field, name in ENDPOINTS.items()})
     doc.update({

@@ -1,8 +1,8 @@
-"""Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3).
+"""Client authentication at the token, revocation and introspection endpoints (RFC 6749 2.3).
 
-client_secret_basic, client_secret_post, private_key_jwt (RFC 7523 §2.2, keys registered with the
+client_secret_basic, client_secret_post, private_key_jwt (RFC 7523 2.2, keys registered with the
 client) and `none` for public clients. Exactly one method per request; every failure is
-`invalid_client` with 401 and a WWW-Authenticate header (RFC 6749 §5.2).
+`invalid_client` with 401 and a WWW-Authenticate header (RFC 6749 5.2).
 """
 import base64
 import json
@@ -15,10 +15,9 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from idp import oidc_clients
-from idp.urls import issuer_for
-
-from .jwt import epoch, unverified_claims
+from idp.oidc import clients as oidc_clients
+from idp.oidc.jwt import epoch, unverified_claims
+from idp.platform.urls import issuer_for
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGS = ["RS256", "ES256", "PS256"]
@@ -36,7 +35,7 @@ def _basic_credentials(header):
         client_id, secret = decoded.split(":", 1)
     except (ValueError, UnicodeDecodeError):
         raise _refuse("malformed Basic credentials") from None
-    return unquote(client_id), unquote(secret)  # form-urlencoded first (RFC 6749 §2.3.1)
+    return unquote(client_id), unquote(secret)  # form-urlencoded first (RFC 6749 2.3.1)
 
 
 def authenticate(tenant, now, endpoint, allow_public=True):
@@ -72,7 +71,7 @@ def _by_secret(tenant, client_id, secret):
 
 
 def _by_assertion(tenant, form, now, endpoint):
-    """private_key_jwt (OIDC Core §9, RFC 7523 §3): signed by a key the client registered, iss = sub =
+    """private_key_jwt (OIDC Core 9, RFC 7523 3): signed by a key the client registered, iss = sub =
     client_id, aud names us, not expired, not issued in the future, short-lived, jti used only once."""
     if form.get("client_assertion_type") != ASSERTION_TYPE:
         raise _refuse("unsupported client_assertion_type")

@@ -1,24 +1,26 @@
 """RP-Initiated Logout 1.0 (end_session_endpoint).
 
 `post_logout_redirect_uri` is followed only when registered for the client named by
-`client_id` or by the `id_token_hint`'s audience (§2, §3); otherwise an error page. With a
+`client_id` or by the `id_token_hint`'s audience (2, 3); otherwise an error page. With a
 valid hint for the browser's current session the session ends at once; without one the user
-confirms (a CSRF-protected form), so a third-party page cannot log the user out (§6).
+confirms (a CSRF-protected form), so a third-party page cannot log the user out (6).
 """
 from authlib.common.urls import add_params_to_uri
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError as CsrfValidationError
 
-from idp import oidc_clients, saml_logout, sessions
-from idp.clock import current_time
-from idp.extensions import db
-from idp.web import clear_sso_cookie
-
-from .authorize import AuthorizationPageError
-from .blueprint import bp
-from .jwt import verified_claims
+from idp.authn import sessions
+from idp.oidc import clients as oidc_clients
+from idp.oidc.jwt import verified_claims
+from idp.platform.clock import current_time
+from idp.platform.extensions import db
+from idp.saml import logout as saml_logout
+from idp.web.endpoints import login_url
+from idp.web.sso import clear_sso_cookie
+from protocols.oidc.authorize import AuthorizationPageError
+from protocols.oidc.blueprint import bp
 
 FORWARDED = ("id_token_hint", "post_logout_redirect_uri", "state", "client_id", "ui_locales")
 
@@ -68,6 +70,6 @@ def logout():
         response = redirect(add_params_to_uri(target, [("state", params["state"])] if params.get("state") else []))
     else:
         flash(_l("ログアウトしました。"), "info")
-        response = redirect(url_for("auth.login"))
+        response = redirect(login_url())
     response.location = saml_logout.after_logout_url(session, response.location)  # its SAML SPs first
     return clear_sso_cookie(response) if session is not None else response

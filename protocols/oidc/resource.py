@@ -1,21 +1,20 @@
-"""UserInfo (OIDC Core §5.3), revocation (RFC 7009) and introspection (RFC 7662)."""
+"""UserInfo (OIDC Core 5.3), revocation (RFC 7009) and introspection (RFC 7662)."""
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from flask import g, jsonify, request
 
-from idp import oidc_tokens
-from idp.clock import current_time
-from idp.extensions import db
-from idp.urls import issuer_for
-
-from . import client_auth
-from .blueprint import bp, endpoint_url
-from .claims import identity_of_grant, user_claims
-from .jwt import epoch
-from .token_endpoint import NO_STORE, oauth_error
+from idp.oidc import tokens as oidc_tokens
+from idp.oidc.claims import identity_of_grant, user_claims
+from idp.oidc.jwt import epoch
+from idp.platform.clock import current_time
+from idp.platform.extensions import db
+from idp.platform.urls import issuer_for
+from protocols.oidc import client_auth
+from protocols.oidc.blueprint import bp, endpoint_url
+from protocols.oidc.token_endpoint import NO_STORE, oauth_error
 
 
 def _bearer_error(status, error=None, description=None):
-    """RFC 6750 §3: 401 with WWW-Authenticate (no error code when no token was sent)."""
+    """RFC 6750 3: 401 with WWW-Authenticate (no error code when no token was sent)."""
     challenge = "Bearer"
     if error:
         challenge += f' error="{error}"' + (f', error_description="{description}"' if description else "")
@@ -70,7 +69,7 @@ def revoke():
         db.session.rollback()
         return oauth_error(exc)
     db.session.commit()
-    response = jsonify({})  # RFC 7009 §2.2: 200 whether or not the token was known
+    response = jsonify({})  # RFC 7009 2.2: 200 whether or not the token was known
     response.headers.update(NO_STORE)
     return response
 
@@ -78,7 +77,7 @@ def revoke():
 @bp.post("/oidc/introspect", endpoint="introspect")
 def introspect():
     """RFC 7662 for confidential clients, about their own tokens only: a token issued to another
-    client (or unknown, expired, revoked, rotated) is `{"active": false}` (§2.2, §4)."""
+    client (or unknown, expired, revoked, rotated) is `{"active": false}` (2.2, 4)."""
     tenant, now = g.oidc_tenant, current_time()
     try:
         client = client_auth.authenticate(tenant, now, endpoint_url(tenant, "introspect"), allow_public=False)

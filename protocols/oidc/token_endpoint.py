@@ -1,19 +1,18 @@
-"""Token endpoint (RFC 6749 §3.2): authorization_code (+ PKCE), refresh_token, client_credentials.
+"""Token endpoint (RFC 6749 3.2): authorization_code (+ PKCE), refresh_token, client_credentials.
 
-Errors are Authlib's OAuth error types, answered as RFC 6749 §5.2 JSON. The transaction is
+Errors are Authlib's OAuth error types, answered as RFC 6749 5.2 JSON. The transaction is
 committed even on errors: a replayed code or refresh token has just revoked its family.
 """
 from authlib.oauth2.rfc6749.errors import (InvalidRequestError, OAuth2Error, UnauthorizedClientError,
                                            UnsupportedGrantTypeError)
 from flask import g, jsonify, request
 
-from idp import oidc_tokens
-from idp.clock import current_time
-from idp.extensions import db
-
-from . import client_auth
-from .blueprint import bp, endpoint_url
-from .tokens import token_response
+from idp.oidc import tokens as oidc_tokens
+from idp.oidc.token_response import token_response
+from idp.platform.clock import current_time
+from idp.platform.extensions import db
+from protocols.oidc import client_auth
+from protocols.oidc.blueprint import bp, endpoint_url
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 

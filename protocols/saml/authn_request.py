@@ -1,4 +1,4 @@
-"""AuthnRequest checks (SAML Core §3.4.1, Profiles §4.1.4.1) and the pending login that survives /login.
+"""AuthnRequest checks (SAML Core 3.4.1, Profiles 4.1.4.1) and the pending login that survives /login.
 
 The issuer must be a registered SP of this tenant; the ACS URL (or index) must be one registered
 for it, otherwise an error page (never a post to an unknown URL). SPs that require signed requests
@@ -15,11 +15,11 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from saml2 import BINDING_HTTP_POST, samlp
 
-from idp import saml_registry, saml_sso
-
-from .blueprint import endpoint_url
-from .messages import SamlMessageError
-from .xml_security import SignatureError, verify_enveloped, verify_redirect
+from idp.saml import registry as saml_registry
+from idp.saml import sso as saml_sso
+from protocols.saml.blueprint import endpoint_url
+from protocols.saml.messages import SamlMessageError
+from protocols.saml.xml_security import SignatureError, verify_enveloped, verify_redirect
 
 CLOCK_SKEW = saml_sso.CLOCK_SKEW
 UNKNOWN_SP = _l("このアプリは登録されていません。アプリの管理者にお問い合わせください。")
@@ -36,10 +36,10 @@ class PendingLogin:
     force_authn: bool
     is_passive: bool
     seen: int  # epoch seconds when the request arrived
-    name_id_format: Optional[str] = None  # NameIDPolicy (Core §3.4.1.1): Format URN, SPNameQualifier, AllowCreate
+    name_id_format: Optional[str] = None  # NameIDPolicy (Core 3.4.1.1): Format URN, SPNameQualifier, AllowCreate
     sp_name_qualifier: Optional[str] = None
     allow_create: bool = True
-    authn_context: tuple = ()  # RequestedAuthnContext (Core §3.3.2.2.1): class refs and their Comparison
+    authn_context: tuple = ()  # RequestedAuthnContext (Core 3.3.2.2.1): class refs and their Comparison
     authn_comparison: str = "exact"
 
 

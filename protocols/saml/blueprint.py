@@ -1,4 +1,4 @@
-"""The `saml` blueprint under /t/<tenant>/saml/ and the IdP metadata (SAML Metadata §2.4.3).
+"""The `saml` blueprint under /t/<tenant>/saml/ and the IdP metadata (SAML Metadata 2.4.3).
 
 The entity ID is the metadata URL, built from IDP_BASE_URL. An unknown or terminated tenant is a
 404, so an SP registered at tenant A is unknown at B. Metadata lists every published signing
@@ -7,18 +7,17 @@ certificate, so a rotated key is announced before it signs.
 import base64
 import secrets
 
-from flask import Blueprint, Response, abort, g, request
+from flask import Blueprint, Response, g, request
 from lxml import etree
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, md, samlp
 from saml2.xmldsig import KeyInfo, X509Certificate, X509Data
 
-import keys
-from idp import oidc_cache
-from idp.clock import current_time
-from idp.saml_sso import NAMEID_URNS
-from idp.urls import issuer_for, saml_metadata_url_for
-
-from .xml_security import sign
+from idp import keys
+from idp.platform.clock import current_time
+from idp.platform.urls import issuer_for, saml_metadata_url_for
+from idp.saml.sso import NAMEID_URNS
+from idp.web.tenant_urls import tenant_from_url
+from protocols.saml.xml_security import sign
 
 bp = Blueprint("saml", __name__, url_prefix="/t/<tenant_slug>/saml", template_folder="templates")
 BINDINGS = (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST)
@@ -37,11 +36,7 @@ def with_policy(view, content_security_policy=None, frame_options="DENY"):
 
 @bp.url_value_preprocessor
 def _load_tenant(_endpoint, values):
-    slug = values.pop("tenant_slug", None)
-    tenant = oidc_cache.tenant_by_slug(slug) if slug else None
-    if tenant is None or not tenant.is_active:
-        abort(404)
-    g.saml_tenant = tenant
+    g.saml_tenant = tenant_from_url(values)
 
 
 def entity_id(tenant):
@@ -59,8 +54,8 @@ def _key_descriptor(pem):
 
 
 def metadata_xml(tenant, now, signed=False):
-    """The EntityDescriptor of the tenant's IdP (Metadata §2.4.3); `signed`: enveloped signature by the
-    current signing key (Metadata §3), referencing the descriptor's ID."""
+    """The EntityDescriptor of the tenant's IdP (Metadata 2.4.3); `signed`: enveloped signature by the
+    current signing key (Metadata 3), referencing the descriptor's ID."""
     descriptor = md.IDPSSODescriptor(
         protocol_support_enumeration=samlp.NAMESPACE, want_authn_requests_signed="false",
         key_descriptor=[_key_descriptor(pem) for pem, _signing in keys.saml_certificates(tenant.id, now)],

@@ -1,4 +1,4 @@
-"""One reader for SAML messages over HTTP-Redirect (DEFLATE, Bindings §3.4) and HTTP-POST (§3.5).
+"""One reader for SAML messages over HTTP-Redirect (DEFLATE, Bindings 3.4) and HTTP-POST (3.5).
 
 Hostile input stops here with `SamlMessageError` (a 400 page, details in the log): size limits
 before and after inflating (no DEFLATE bombs), strict base64, XML without any DTD (so no entity
@@ -14,11 +14,11 @@ from urllib.parse import unquote_plus
 from flask_babel import lazy_gettext as _l
 from lxml import etree
 
-from idp.errors import ServiceError
+from idp.platform.errors import ServiceError
 
 MAX_ENCODED = 100 * 1024
 MAX_XML = 200 * 1024
-MAX_RELAY_STATE = 80  # Bindings §3.4.3, §3.5.3
+MAX_RELAY_STATE = 80  # Bindings 3.4.3, 3.5.3
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
                           remove_comments=False)
 

@@ -1,6 +1,6 @@
 """Build SAML Responses with pysaml2's message classes, then sign (and encrypt) them in-process.
 
-Success (Profiles §4.1.4.2): Response with InResponseTo, Destination, Issuer, Status; Assertion
+Success (Profiles 4.1.4.2): Response with InResponseTo, Destination, Issuer, Status; Assertion
 with Subject (NameID, bearer SubjectConfirmationData: Recipient, NotOnOrAfter, InResponseTo),
 Conditions (NotBefore, NotOnOrAfter, AudienceRestriction), AuthnStatement, AttributeStatement.
 The Assertion is signed first, then encrypted for the SP if it registered a certificate, then
@@ -12,10 +12,9 @@ from datetime import timedelta
 from lxml import etree
 from saml2 import saml, samlp
 
-import keys
-
-from .blueprint import entity_id
-from .xml_security import SAML, encrypt_assertion, sign
+from idp import keys
+from protocols.saml.blueprint import entity_id
+from protocols.saml.xml_security import SAML, encrypt_assertion, sign
 
 ASSERTION_LIFETIME = timedelta(minutes=5)
 REQUEST_DENIED = samlp.STATUS_REQUEST_DENIED
@@ -88,7 +87,7 @@ def success(tenant, sp, subject, pending, now):
 
 
 def status(tenant, pending, now, second_level, top=RESPONDER):
-    """A signed error status response (SAML Core §3.2.2.2): `top` (Responder, Requester) with `second_level`
+    """A signed error status response (SAML Core 3.2.2.2): `top` (Responder, Requester) with `second_level`
     (RequestDenied, NoPassive, InvalidNameIDPolicy, NoAuthnContext)."""
     response = _response(tenant, pending, now, samlp.Status(status_code=samlp.StatusCode(
         value=top, status_code=samlp.StatusCode(value=second_level))))

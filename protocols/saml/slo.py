@@ -1,4 +1,4 @@
-"""Single Logout (SAML Profiles §4.4) over HTTP-Redirect and HTTP-POST, front channel.
+"""Single Logout (SAML Profiles 4.4) over HTTP-Redirect and HTTP-POST, front channel.
 
 An SP's LogoutRequest must be signed (verified against its registered certificate) and name the
 browser's session (NameID + SessionIndex). The session ends at once; then the propagation page
@@ -6,9 +6,9 @@ loads our signed LogoutRequest for every other SP of that session with an SLO UR
 hidden frame, and goes on to the LogoutResponse for the initiating SP when the frames have loaded
 or after PROPAGATION_WAIT seconds (a meta refresh and a link without JavaScript): an SP that does
 not answer cannot hold the user up. A logout from the portal or an OIDC RP-initiated logout comes
-to the same page through /slo/propagate (idp.saml_logout), ending at its own next page. The SPs'
+to the same page through /slo/propagate (idp.saml.logout), ending at its own next page. The SPs'
 LogoutResponses arrive in those frames and only get a small page. Outgoing messages use the
-HTTP-Redirect binding with a query signature (Bindings §3.4.4.1), which every SP stack reads.
+HTTP-Redirect binding with a query signature (Bindings 3.4.4.1), which every SP stack reads.
 """
 import base64
 import logging
@@ -20,17 +20,18 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from flask import g, make_response, redirect, render_template, request
 from saml2 import saml, samlp
 
-import keys
-from idp import saml_logout, saml_sso, sessions
-from idp.clock import current_time
-from idp.extensions import db
-from idp.web import clear_sso_cookie
-
-from .authn_request import check_common, verify_signature
-from .blueprint import PAGE_POLICY, bp, entity_id, with_policy
-from .messages import SamlMessageError, read
-from .responses import _issuer, instant, new_id
-from .xml_security import RSA_SHA256
+from idp import keys
+from idp.authn import sessions
+from idp.platform.clock import current_time
+from idp.platform.extensions import db
+from idp.saml import logout as saml_logout
+from idp.saml import sso as saml_sso
+from idp.web.sso import clear_sso_cookie
+from protocols.saml.authn_request import check_common, verify_signature
+from protocols.saml.blueprint import PAGE_POLICY, bp, entity_id, with_policy
+from protocols.saml.messages import SamlMessageError, read
+from protocols.saml.responses import _issuer, instant, new_id
+from protocols.saml.xml_security import RSA_SHA256
 
 log = logging.getLogger(__name__)
 PROPAGATION_WAIT = 5  # seconds the page waits for the SPs' frames before it goes on
@@ -41,7 +42,7 @@ FRAMING_POLICY = {**PAGE_POLICY, "frame-ancestors": "'self'",
 
 
 def redirect_binding_url(tenant, url, kind, message, relay_state, now):
-    """Bindings §3.4.4: DEFLATE + base64 in the query, signed with the tenant's signing key."""
+    """Bindings 3.4.4: DEFLATE + base64 in the query, signed with the tenant's signing key."""
     deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
     encoded = base64.b64encode(deflater.compress(message.to_string()) + deflater.flush()).decode()
     params = [(kind, encoded)] + ([("RelayState", relay_state)] if relay_state else []) + [("SigAlg", RSA_SHA256)]
@@ -53,7 +54,7 @@ def redirect_binding_url(tenant, url, kind, message, relay_state, now):
 
 
 def _logout_request(tenant, participant, now):
-    """Core §3.7.1: the NameID exactly as asserted to that SP, and the session's SessionIndex."""
+    """Core 3.7.1: the NameID exactly as asserted to that SP, and the session's SessionIndex."""
     sp = participant.sp
     return samlp.LogoutRequest(
         id=new_id(), version="2.0", issue_instant=instant(now), destination=sp.slo_url, issuer=_issuer(tenant),
@@ -90,7 +91,7 @@ def _logout_request_received(tenant, incoming, now):
     if message is None:
         raise SamlMessageError("not a LogoutRequest")
     sp = check_common(tenant, message, "slo", now)
-    verify_signature(sp, incoming, required=True)  # Profiles §4.4.4.1
+    verify_signature(sp, incoming, required=True)  # Profiles 4.4.4.1
     if not sp.slo_url:
         raise SamlMessageError(f"SP {sp.entity_id!r} sent a LogoutRequest but registered no SLO URL")
     if not saml_sso.remember_request(tenant, sp, message.id, now):

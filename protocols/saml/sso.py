@@ -7,21 +7,21 @@ import logging
 
 from flask import g, redirect, render_template, request, url_for
 
-from idp import saml_registry, saml_sso
-from idp.clock import current_time
-from idp.extensions import db
-from idp.web import client_info
-
-from . import responses
-from .authn_request import PendingLogin, dump_pending, epoch, from_epoch, load_pending, parse
-from .blueprint import b64, bp, with_policy
-from .messages import SamlMessageError, read
+from idp.platform.clock import current_time
+from idp.platform.extensions import db
+from idp.saml import registry as saml_registry
+from idp.saml import sso as saml_sso
+from idp.web.sso import client_info
+from protocols.saml import responses
+from protocols.saml.authn_request import PendingLogin, dump_pending, epoch, from_epoch, load_pending, parse
+from protocols.saml.blueprint import b64, bp, with_policy
+from protocols.saml.messages import SamlMessageError, read
 
 log = logging.getLogger(__name__)
 
 
 def post_form(url, field, xml, relay_state):
-    """Bindings §3.5.4: an HTML form that the browser submits to the SP."""
+    """Bindings 3.5.4: an HTML form that the browser submits to the SP."""
     return render_template("saml/post.html", url=url, field=field, value=b64(xml), relay_state=relay_state)
 
 
@@ -57,7 +57,7 @@ def _page(tenant, sp, pending, now):
         name_id_format = saml_sso.name_id_format_for(sp, pending.name_id_format, pending.sp_name_qualifier)
         if saml_sso.needs_login(session, tenant, force_authn=pending.force_authn,
                                 first_seen=from_epoch(pending.seen)):
-            if pending.is_passive:  # Core §3.4.1: the IdP must not take visible control
+            if pending.is_passive:  # Core 3.4.1: the IdP must not take visible control
                 return _post_status(tenant, pending, now, responses.NO_PASSIVE), {}
             resume = url_for("saml.resume", tenant_slug=tenant.slug, p=dump_pending(pending))
             return redirect(url_for("auth.login", next=resume,
@@ -88,7 +88,7 @@ def resume():
 
 @bp.get("/launch/<int:sp_id>", endpoint="launch")
 def launch(sp_id):
-    """IdP-initiated SSO (Profiles §4.1.5): an unsolicited response to the SP's default ACS."""
+    """IdP-initiated SSO (Profiles 4.1.5): an unsolicited response to the SP's default ACS."""
     tenant, now = g.saml_tenant, current_time()
     sp = saml_registry.get(tenant, sp_id)
     if sp is None:

@@ -1,9 +1,9 @@
 """XML signatures and encryption in-process with the `xmlsec` binding (no xmlsec1 subprocess).
 
-Signing (XML-DSig, SAML Core §5.4): enveloped signature right after the Issuer, exclusive
+Signing (XML-DSig, SAML Core 5.4): enveloped signature right after the Issuer, exclusive
 c14n, RSA-SHA256, SHA-256 digest, the signing certificate in KeyInfo. Verification insists that
 the signature is the message's own child and references the message's ID (no wrapping attacks).
-Encryption (SAML Core §6): AES-256-GCM (or AES-256-CBC) content key, RSA-OAEP key transport.
+Encryption (SAML Core 6): AES-256-GCM (or AES-256-CBC) content key, RSA-OAEP key transport.
 Keys are turned into xmlsec keys once per process (cached by key id).
 """
 import base64
@@ -50,8 +50,8 @@ def _signing_key(loaded):
 
 
 def sign(element, loaded):
-    """Add an enveloped RSA-SHA256 signature to `element` after its Issuer (Response, Assertion, Core §5.4.1),
-    or as its first child without one (EntityDescriptor, Metadata §3)."""
+    """Add an enveloped RSA-SHA256 signature to `element` after its Issuer (Response, Assertion, Core 5.4.1),
+    or as its first child without one (EntityDescriptor, Metadata 3)."""
     signature = xmlsec.template.create(element, xmlsec.constants.TransformExclC14N,
                                        xmlsec.constants.TransformRsaSha256, ns="ds")
     issuer = element.find(f"{{{SAML}}}Issuer")
@@ -95,7 +95,7 @@ def verify_enveloped(root, certificate_pem):
 
 
 def verify_redirect(signed_octets, signature_b64, sig_alg, certificate_pem):
-    """HTTP-Redirect binding §3.4.4.1: RSA signature over the query parts exactly as received."""
+    """HTTP-Redirect binding 3.4.4.1: RSA signature over the query parts exactly as received."""
     algorithm = REDIRECT_ALGORITHMS.get(sig_alg)
     if algorithm is None:
         raise SignatureError(f"unsupported SigAlg {sig_alg!r}")

@@ -17,7 +17,7 @@ def account_id(acme, factory):
 @pytest.fixture
 def hasher_calls(monkeypatch):
     """The password hasher's calls from now on, in order: "hash" and "verify"."""
-    from idp import passwords
+    from idp.directory import passwords
     calls = []
 
     class CountingHasher:

@@ -4,8 +4,8 @@ import os
 import pytest
 
 from conftest import SCREENSHOT_DIR
-from idp.demo import ensure_demo
-from idp.extensions import db
+from idp.platform.extensions import db
+from idp.tenancy.demo import ensure_demo
 
 pytestmark = pytest.mark.sqlite_only
 

@@ -18,9 +18,11 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from conftest import SCREENSHOT_DIR, STRONG_PASSWORD
-from idp import groups, oidc_clients, tenants
-from idp.audit import OPERATOR
-from idp.extensions import db
+from idp.directory import groups
+from idp.logs.audit import OPERATOR
+from idp.oidc import clients as oidc_clients
+from idp.platform.extensions import db
+from idp.tenancy import tenants
 
 pytestmark = pytest.mark.sqlite_only
 EMAIL = "taro@acme.example.com"
@@ -54,7 +56,7 @@ class RelyingParty:
 
     def start(self):
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-        verifier = secrets.token_urlsafe(48)  # RFC 7636 §4.1: 43 to 128 characters
+        verifier = secrets.token_urlsafe(48)  # RFC 7636 4.1: 43 to 128 characters
         self.pending[state] = (nonce, verifier)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         config = requests.get(self.issuer + "/.well-known/openid-configuration").json()
@@ -90,10 +92,11 @@ def test_login_to_an_oidc_app_then_sso_from_the_portal_tile(live_server, browser
         created = tenants.create_tenant(slug="acme", company_name="ACME株式会社", owner_email="owner@acme.example.com",
                                         admin_email=EMAIL, admin_name="山田 太郎", admin_password=STRONG_PASSWORD,
                                         now=clock.now(), actor=OPERATOR)
-        client = oidc_clients.register(created.tenant, name="経費精算", now=clock.now(), actor=OPERATOR,
-                                       redirect_uris=[relying_party.url + "/cb"],
-                                       initiate_login_uri=relying_party.url + "/start",
-                                       groups=[groups.default_group(created.tenant)]).as_json()
+        client = oidc_clients.register(
+            created.tenant, oidc_clients.ClientSettings(
+                name="経費精算", redirect_uris=[relying_party.url + "/cb"],
+                initiate_login_uri=relying_party.url + "/start"),
+            now=clock.now(), actor=OPERATOR, groups=[groups.default_group(created.tenant)]).as_json()
         db.session.commit()
     relying_party.issuer = live_server.url + "/t/acme"
     relying_party.client_id, relying_party.client_secret = client["client_id"], client["client_secret"]

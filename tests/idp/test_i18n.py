@@ -254,7 +254,7 @@ def test_error_pages_are_translated(client):
 
 
 def test_wtforms_messages_follow_the_request_language(app):
-    """WTForms' own messages (idp.form_translations: one catalog per language per process)."""
+    """WTForms' own messages (idp.web.form_translations: one catalog per language per process)."""
     from flask_wtf import FlaskForm
     from wtforms import StringField
     from wtforms.validators import DataRequired

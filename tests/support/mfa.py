@@ -3,10 +3,11 @@ import glob
 import os
 import re
 
-from idp import mfa_policy, tenants
-from idp.audit import OPERATOR
-from idp.extensions import db
-from idp.mfa_totp import code_at
+from idp.authn.mfa import policy as mfa_policy
+from idp.authn.mfa.totp import code_at
+from idp.logs.audit import OPERATOR
+from idp.platform.extensions import db
+from idp.tenancy import tenants
 
 SECRET_RE = re.compile(r'<code id="totp-secret">([A-Z2-7]+)</code>')
 RECOVERY_RE = re.compile(r"<li><code>([a-z0-9-]{14})</code></li>")
@@ -14,7 +15,7 @@ SMS_CODE_RE = re.compile(r"認証コード：(\d{6}) ")
 
 
 def set_mode(app, clock, mode, slug="acme", group=None):
-    from idp import groups
+    from idp.directory import groups
     with app.app_context():
         tenant = tenants.get_by_slug(slug)
         group_row = groups.get_by_name(tenant, group) if group else None

@@ -46,9 +46,17 @@ class PostgresServer:
         if self.as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
         self._run("initdb", "-D", self.datadir, "-U", "idp", "--auth=trust", "-E", "UTF8", "--no-sync")
-        opts = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} " \
-               "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", self.datadir, "-o", opts, "-l", os.path.join(self.root, "log"), "-w", "start")
+        for attempt in range(3):  # another process (an xdist worker's server) may take the port first
+            opts = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} " \
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            try:
+                self._run("pg_ctl", "-D", self.datadir, "-o", opts, "-l", os.path.join(self.root, "log"), "-w",
+                          "start")
+                break
+            except subprocess.CalledProcessError:
+                if attempt == 2:
+                    raise
+                self.port = _free_port()
         deadline = time.time() + 20
         while time.time() < deadline:
             try:

@@ -54,8 +54,8 @@ def test_another_tenants_objects_are_not_found(admin, foreign, url):
 
 
 def test_another_tenants_objects_cannot_be_changed(admin, post, app, foreign):
-    from idp.extensions import db
     from idp.models import Account, Group
+    from idp.platform.extensions import db
     for url in (f"/admin/accounts/{foreign['account']}/edit", f"/admin/accounts/{foreign['account']}/unlock",
                 f"/admin/accounts/{foreign['account']}/resend-activation", f"/admin/groups/{foreign['group']}/edit"):
         assert post("/admin/accounts", url, {"name": "x"}).status_code == 404
@@ -72,8 +72,8 @@ def test_foreign_accounts_are_not_listed_nor_added_to_groups(admin, post, app, f
     assert "他社 花子" not in admin.get("/admin/accounts?name=花子").get_data(as_text=True)
     group_id = factory.group("acme", "営業")
     post(f"/admin/groups/{group_id}/members", f"/admin/groups/{group_id}/members", {"ids": str(foreign["account"])})
-    from idp.extensions import db
     from idp.models import Account
+    from idp.platform.extensions import db
     with app.app_context():
         assert db.session.get(Account, foreign["account"]).group_id != group_id
 
@@ -83,9 +83,9 @@ def test_forms_need_csrf(admin, app, factory):
     assert admin.post("/admin/accounts/new", data={"email": "x@acme.example.com", "name": "x"}).status_code == 400
     assert admin.post("/admin/accounts/delete", data={"ids": str(account_id), "confirm": "1"}).status_code == 400
     assert admin.post("/admin/groups/new", data={"name": "営業"}).status_code == 400
-    from idp.accounts import find_by_email
-    from idp.extensions import db
+    from idp.directory.accounts import find_by_email
     from idp.models import Account
+    from idp.platform.extensions import db
     with app.app_context():
         assert db.session.get(Account, account_id) is not None
         assert find_by_email("x@acme.example.com") is None
@@ -139,6 +139,6 @@ def test_another_tenants_group_cannot_be_chosen(admin, submit, app, foreign):
             "status": "enabled", "valid_from": "2026-04-01"}
     response = submit("/admin/accounts/new", data)
     assert response.status_code == 200 and "グループが見つかりません。" in response.get_data(as_text=True)
-    from idp.accounts import find_by_email
+    from idp.directory.accounts import find_by_email
     with app.app_context():
         assert find_by_email("ichiro@acme.example.com") is None

@@ -4,11 +4,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from idp.extensions import db
-from idp.groups import get_by_name
+from idp.directory.groups import get_by_name
 from idp.models import Account, AuditEvent
-
-from .conftest import ADMIN_EMAIL
+from idp.platform.extensions import db
+from tests.admin_ui.admin.conftest import ADMIN_EMAIL
 
 FORM = {"name": "鈴木 一郎", "phone": "0312345678", "mobile": "09012345678", "organization": "本社",
         "department": "営業部", "role": "user", "status": "enabled", "valid_from": "2026-04-01", "valid_to": ""}
@@ -16,7 +15,7 @@ FORM = {"name": "鈴木 一郎", "phone": "0312345678", "mobile": "09012345678",
 
 def _group_id(app, name):
     with app.app_context():
-        from idp import tenants
+        from idp.tenancy import tenants
         return get_by_name(tenants.get_by_slug("acme"), name).id
 
 
@@ -131,9 +130,9 @@ def test_search_by_group_and_lock_state(admin, app, clock, people):
 
 
 def test_sort_and_pagination(admin, app, clock, acme):
-    from idp import account_search
+    from idp.console import account_search
     with app.app_context():
-        from idp import tenants
+        from idp.tenancy import tenants
         tenant = tenants.get_by_slug("acme")
         group_id = get_by_name(tenant, "ACME株式会社").id
         for i in range(account_search.PER_PAGE + 5):
@@ -161,9 +160,10 @@ def test_detail_shows_every_field(admin, app, people):
 
 
 def test_detail_lists_the_apps_the_account_can_use(admin, app, clock, people):
-    from idp import apps, tenants
-    from idp.audit import OPERATOR
-    from idp.groups import default_group
+    from idp.apps import catalogue as apps
+    from idp.directory.groups import default_group
+    from idp.logs.audit import OPERATOR
+    from idp.tenancy import tenants
     with app.app_context():
         tenant = tenants.get_by_slug("acme")
         apps.create_bookmark_app(tenant, name="経費精算", launch_url="https://expense.example.com/",
@@ -277,7 +277,7 @@ def test_create_stores_every_field_and_the_company_is_not_editable(admin, submit
         "鈴木 一郎", "0312345678", "09012345678", "本社", "営業部", sales, "admin", "disabled",
         date(2026, 5, 1), date(2027, 3, 31))
     with app.app_context():
-        from idp import tenants
+        from idp.tenancy import tenants
         assert tenants.get_by_slug("acme").company_name == "ACME株式会社"
     mail, = outbox.to("ichiro@acme.example.com")
     assert any("/activate/" in link for link in outbox.links(mail))

@@ -5,11 +5,10 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from idp.account_csv import HEADER
-from idp.extensions import db
+from idp.console.account_csv import HEADER
 from idp.models import Account, AuditEvent
-
-from .conftest import ADMIN_EMAIL
+from idp.platform.extensions import db
+from tests.admin_ui.admin.conftest import ADMIN_EMAIL
 
 GROUP = "ACME株式会社"
 
@@ -211,8 +210,8 @@ def test_export_selected_and_search(admin, post, app, factory, acme):
 
 def test_export_import_round_trip(admin, upload, apply, app, factory, acme):
     factory.group("acme", "営業")
-    from idp import tenants
-    from idp.groups import get_by_name
+    from idp.directory.groups import get_by_name
+    from idp.tenancy import tenants
     with app.app_context():
         sales = get_by_name(tenants.get_by_slug("acme"), "営業")
         db.session.expunge(sales)
@@ -259,7 +258,7 @@ def test_apply_validates_again_and_applies_nothing_when_the_data_changed(upload,
 
 
 def test_a_failure_while_applying_rolls_every_row_back(upload, post, app, outbox, monkeypatch):
-    from idp import account_admin
+    from idp.console import accounts as account_admin
     html, url = upload(csv_bytes([row(email=f"u{i}@acme.example.com") for i in range(5)]))
     real_create, calls = account_admin.create, []
 

@@ -6,9 +6,10 @@ import re
 import pytest
 
 from conftest import SCREENSHOT_DIR, STRONG_PASSWORD
-from idp import apps, tenants
-from idp.audit import OPERATOR
-from idp.extensions import db
+from idp.apps import catalogue as apps
+from idp.logs.audit import OPERATOR
+from idp.platform.extensions import db
+from idp.tenancy import tenants
 
 pytestmark = pytest.mark.sqlite_only
 ADMIN = "admin@acme.example.com"
@@ -94,15 +95,17 @@ def test_csv_import_shows_the_error_table(console, tmp_path):
 
 def test_group_with_users_and_apps(console, live_server, clock):
     with live_server.app.app_context():
-        from idp import accounts
+        from idp.directory import accounts
         tenant = tenants.get_by_slug("acme")
         apps.create_bookmark_app(tenant, name="勤怠管理", launch_url="https://kintai.example.com/", now=clock.now(),
                                  actor=OPERATOR)
         for i in range(3):
-            accounts.create_account(tenant, email=f"u{i}@acme.example.com", name=f"営業 {i}", now=clock.now(),
-                                    actor=OPERATOR, password=STRONG_PASSWORD)
-        accounts.create_account(tenant, email="dev@acme.example.com", name="開発 太郎", now=clock.now(),
-                                actor=OPERATOR, password=STRONG_PASSWORD)
+            accounts.create_account(
+                tenant, accounts.NewAccount(email=f"u{i}@acme.example.com", name=f"営業 {i}"),
+                now=clock.now(), actor=OPERATOR, password=STRONG_PASSWORD)
+        accounts.create_account(
+            tenant, accounts.NewAccount(email="dev@acme.example.com", name="開発 太郎"),
+            now=clock.now(), actor=OPERATOR, password=STRONG_PASSWORD)
         db.session.commit()
     page = console
     page.click("nav.admin-menu >> text=グループ")
@@ -135,11 +138,12 @@ def test_group_with_users_and_apps(console, live_server, clock):
 
 def test_delete_accounts_with_select_all_and_confirmation(console, live_server, clock):
     with live_server.app.app_context():
-        from idp import accounts
+        from idp.directory import accounts
         tenant = tenants.get_by_slug("acme")
         for i in range(2):
-            accounts.create_account(tenant, email=f"temp{i}@acme.example.com", name=f"臨時 {i}", now=clock.now(),
-                                    actor=OPERATOR, password=STRONG_PASSWORD)
+            accounts.create_account(
+                tenant, accounts.NewAccount(email=f"temp{i}@acme.example.com", name=f"臨時 {i}"),
+                now=clock.now(), actor=OPERATOR, password=STRONG_PASSWORD)
         db.session.commit()
     page = console
     page.fill("input[name=name]", "臨時")

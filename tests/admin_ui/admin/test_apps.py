@@ -10,13 +10,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from idp import oidc_clients, saml_registry, tenants
-from idp.audit import OPERATOR
-from idp.extensions import db
-from idp.groups import default_group
+from idp.directory.groups import default_group
+from idp.logs.audit import OPERATOR
 from idp.models import App, AuditEvent
 from idp.models.oidc import OidcClient, OidcGrant, OidcToken
 from idp.models.saml import SamlServiceProvider
+from idp.oidc import clients as oidc_clients
+from idp.platform.extensions import db
+from idp.saml import registry as saml_registry
+from idp.tenancy import tenants
 from tests.protocols.saml.conftest import make_key_pair
 
 BASE = "http://127.0.0.1:8000"
@@ -450,9 +452,14 @@ def foreign_apps(app, clock, factory, acme, sp_cert):
     factory.tenant(slug="other", company="Other Inc.")
     with app.app_context():
         other = tenants.get_by_slug("other")
-        oidc = oidc_clients.register(other, name="foreign", redirect_uris=[REDIRECT], now=clock.now(), actor=OPERATOR)
-        saml = saml_registry.register(other, name="foreign-saml", entity_id="https://f.example.com", now=clock.now(),
-                                      acs_urls=["https://f.example.com/acs"], actor=OPERATOR)
+        oidc = oidc_clients.register(
+            other, oidc_clients.ClientSettings(
+                name="foreign", redirect_uris=[REDIRECT]),
+            now=clock.now(), actor=OPERATOR)
+        saml = saml_registry.register(
+            other, saml_registry.SpSettings(
+                name="foreign-saml", entity_id="https://f.example.com", acs_urls=["https://f.example.com/acs"]),
+            now=clock.now(), actor=OPERATOR)
         db.session.commit()
         return [oidc.app.id, saml.app.id]
 
@@ -485,8 +492,10 @@ def test_users_get_403_and_anonymous_the_login(client, login, factory, acme, pat
 
 def test_user_cannot_touch_an_app(client, login, factory, acme, app, clock):
     with app.app_context():
-        app_id = oidc_clients.register(tenants.get_by_slug("acme"), name="x", redirect_uris=[REDIRECT],
-                                       now=clock.now(), actor=OPERATOR).app.id
+        app_id = oidc_clients.register(
+            tenants.get_by_slug("acme"), oidc_clients.ClientSettings(
+                name="x", redirect_uris=[REDIRECT]),
+            now=clock.now(), actor=OPERATOR).app.id
         db.session.commit()
     factory.account("acme")
     login()
@@ -516,7 +525,7 @@ def test_secret_and_delete_buttons_need_csrf(admin, submit, app):
 
 
 def test_link_app_has_a_detail_and_can_be_deleted_but_no_protocol_form(admin, post, app, clock, acme):
-    from idp import apps
+    from idp.apps import catalogue as apps
     with app.app_context():
         app_id = apps.create_bookmark_app(tenants.get_by_slug("acme"), name="社内wiki", now=clock.now(),
                                           launch_url="https://wiki.example.com/", actor=OPERATOR).id

@@ -7,10 +7,9 @@ import urllib.request
 
 import pytest
 
+from tests.admin_ui.admin.test_admin_browser import _shot, console  # noqa: F401  (console: fixture, acme's admin)
+from tests.admin_ui.admin.test_apps import metadata_xml
 from tests.protocols.saml.conftest import make_key_pair
-
-from .test_admin_browser import _shot, console  # noqa: F401  (console: fixture, acme's admin signed in)
-from .test_apps import metadata_xml
 
 pytestmark = pytest.mark.sqlite_only
 

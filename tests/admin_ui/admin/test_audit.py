@@ -3,11 +3,10 @@ import io
 
 from sqlalchemy import select
 
-from idp.extensions import db
 from idp.models import Account, AuditEvent, MfaFactor
-
-from .conftest import ADMIN_EMAIL
-from .test_accounts_csv import csv_bytes, row
+from idp.platform.extensions import db
+from tests.admin_ui.admin.conftest import ADMIN_EMAIL
+from tests.admin_ui.admin.test_accounts_csv import csv_bytes, row
 
 FORM = {"name": "鈴木 一郎", "role": "user", "status": "enabled", "valid_from": "2026-04-01"}
 

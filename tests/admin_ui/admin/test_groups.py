@@ -2,11 +2,12 @@
 import pytest
 from sqlalchemy import select
 
-from idp import apps, tenants
-from idp.audit import OPERATOR
-from idp.extensions import db
-from idp.groups import default_group, get_by_name
+from idp.apps import catalogue as apps
+from idp.directory.groups import default_group, get_by_name
+from idp.logs.audit import OPERATOR
 from idp.models import Account, AuditEvent, Group
+from idp.platform.extensions import db
+from idp.tenancy import tenants
 
 
 @pytest.fixture
@@ -97,7 +98,7 @@ def test_member_dialog_searches_accounts(admin, factory, acme):
 def test_delete_moves_members_to_the_default_group(admin, post, app, factory, acme):
     sales = factory.group("acme", "営業")
     dev = factory.group("acme", "開発")
-    from idp.groups import get_by_name as by_name
+    from idp.directory.groups import get_by_name as by_name
     with app.app_context():
         group = by_name(tenants.get_by_slug("acme"), "営業")
         db.session.expunge(group)
@@ -208,12 +209,14 @@ def test_oidc_access_follows_group_changes_at_once(admin, submit, post, app, clo
     import hashlib
     from urllib.parse import parse_qs, urlencode, urlsplit
 
-    from idp import oidc_clients
+    from idp.oidc import clients as oidc_clients
     sales = factory.group("acme", "営業")
     taro, _ = factory.account()
     with app.app_context():
-        registered = oidc_clients.register(tenants.get_by_slug("acme"), name="経費精算", now=clock.now(),
-                                           redirect_uris=["https://rp.example.com/cb"], actor=OPERATOR)
+        registered = oidc_clients.register(
+            tenants.get_by_slug("acme"), oidc_clients.ClientSettings(
+                name="経費精算", redirect_uris=["https://rp.example.com/cb"]),
+            now=clock.now(), actor=OPERATOR)
         db.session.commit()
         client_id, app_id = registered.as_json()["client_id"], registered.as_json()["app_id"]
     verifier = "v" * 50

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from idp import tenants
-from idp.audit import OPERATOR, record_audit, record_login
-from idp.extensions import db
+from idp.logs.audit import OPERATOR, record_audit, record_login
 from idp.models import AuditEvent, LoginEvent
+from idp.platform.extensions import db
+from idp.tenancy import tenants
 
 
 @pytest.fixture
@@ -94,8 +94,8 @@ def test_purge_command_deletes_entries_older_than_730_days(app, events):
 @pytest.fixture
 def app_logins(app, clock, factory, acme):
     """Two logins to two apps (OIDC success, SAML failure) besides the portal ones."""
-    from idp import apps
-    from idp.audit import ClientInfo
+    from idp.apps import catalogue as apps
+    from idp.logs.audit import ClientInfo
     factory.account()
     with app.app_context():
         tenant = tenants.get_by_slug("acme")

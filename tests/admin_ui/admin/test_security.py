@@ -1,10 +1,11 @@
 """Security page: MFA policy (tenant, per group), key rotation; MFA reset and the SMS mobile rule on accounts."""
 from sqlalchemy import select
 
-from idp import mfa_policy, tenants
-from idp.extensions import db
-from idp.groups import get_by_name
+from idp.authn.mfa import policy as mfa_policy
+from idp.directory.groups import get_by_name
 from idp.models import AuditEvent, MfaFactor
+from idp.platform.extensions import db
+from idp.tenancy import tenants
 
 FORM = {"name": "鈴木 一郎", "role": "user", "status": "enabled", "valid_from": "2026-04-01"}
 

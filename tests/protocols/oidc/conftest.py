@@ -16,11 +16,12 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
-from idp import groups, oidc_clients, tenants
-from idp.audit import OPERATOR
-from idp.extensions import db
-
 from conftest import STRONG_PASSWORD as STRONG  # noqa: F401  (re-exported for the tests)
+from idp.directory import groups
+from idp.logs.audit import OPERATOR
+from idp.oidc import clients as oidc_clients
+from idp.platform.extensions import db
+from idp.tenancy import tenants
 
 BASE = "http://127.0.0.1:8000"
 ISSUER = f"{BASE}/t/acme"
@@ -54,10 +55,11 @@ def register(app, clock):
             tenant = tenants.get_by_slug(slug)
             chosen = ([groups.get_by_name(tenant, n) for n in group_names] if group_names is not None
                       else [groups.default_group(tenant)])
-            created = oidc_clients.register(tenant, name=options.pop("name", "経費精算"), redirect_uris=redirect_uris,
-                                            groups=chosen, now=clock.now(), actor=OPERATOR,
-                                            post_logout_redirect_uris=options.pop("post_logout", (POST_LOGOUT_URI,)),
-                                            **options)
+            created = oidc_clients.register(
+                tenant, oidc_clients.ClientSettings(
+                    name=options.pop("name", "経費精算"), redirect_uris=redirect_uris,
+                    post_logout_redirect_uris=options.pop("post_logout", (POST_LOGOUT_URI,)), **options),
+                groups=chosen, now=clock.now(), actor=OPERATOR)
             db.session.commit()
             return SimpleNamespace(**created.as_json())
     return _register

@@ -5,12 +5,12 @@ import re
 
 import pytest
 
-from idp import accounts, password_reset
-from idp.audit import NO_CLIENT, OPERATOR
-from idp.clock import local_date
-from idp.extensions import db
+from idp.authn import password_reset
+from idp.console import accounts as console_accounts
+from idp.logs.audit import NO_CLIENT, OPERATOR
 from idp.models import Account
-
+from idp.platform.clock import local_date
+from idp.platform.extensions import db
 
 OFFLINE = "openid profile offline_access"
 EMAIL = "taro@acme.example.com"
@@ -38,7 +38,7 @@ def _reset_password(app, clock, outbox):
 
 
 def _disable(app, clock, outbox):
-    accounts.set_status(_account(app), "disabled", now=clock.now(), actor=OPERATOR)
+    console_accounts.set_status(_account(app), "disabled", now=clock.now(), actor=OPERATOR)
 
 
 def _validity_ends(app, clock, outbox):
@@ -63,9 +63,9 @@ def test_tokens_stop_working_at_the_next_request(rp, rp_client, app, clock, outb
 def test_refresh_works_again_for_a_re_enabled_account_only_after_a_new_login(rp, rp_client, app, clock):
     body = rp.full_login(rp_client, scope=OFFLINE).get_json()
     with app.app_context():
-        accounts.set_status(_account(app), "disabled", now=clock.now(), actor=OPERATOR)
+        console_accounts.set_status(_account(app), "disabled", now=clock.now(), actor=OPERATOR)
         db.session.commit()
-        accounts.set_status(_account(app), "enabled", now=clock.now(), actor=OPERATOR)
+        console_accounts.set_status(_account(app), "enabled", now=clock.now(), actor=OPERATOR)
         db.session.commit()
     # disabling revoked the grant: re-enabling does not bring the old refresh token back
     assert _refresh(rp, rp_client, body["refresh_token"]).get_json()["error"] == "invalid_grant"

@@ -5,10 +5,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from idp.extensions import db
 from idp.models import LoginEvent
-
-from .conftest import REDIRECT_URI, pkce_pair
+from idp.platform.extensions import db
+from tests.protocols.oidc.conftest import REDIRECT_URI, pkce_pair
 
 
 def _error_of(response, state="st-1"):

@@ -66,7 +66,7 @@ def test_unresolvable_host_and_other_schemes_are_refused(monkeypatch):
 
 
 def test_redirects_are_never_followed(logout_receiver):
-    from .conftest import LogoutReceiver
+    from tests.protocols.oidc.conftest import LogoutReceiver
     other = LogoutReceiver()
     try:
         logout_receiver.statuses = [307]

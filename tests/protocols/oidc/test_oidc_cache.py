@@ -1,17 +1,19 @@
-"""Per-process copies of tenant, client, group assignments and signing keys (idp.oidc_cache): a change
+"""Per-process copies of tenant, client, group assignments and signing keys (idp.platform.config_cache): a change
 made by another worker (a second app on the same database, with its own copies) is seen at the very
 next request; and the token endpoint stays at a handful of statements."""
 import pytest
 from sqlalchemy import event, select
 
-import keys
-from idp import create_app, groups, mfa_policy, tenants
-from idp.audit import OPERATOR
-from idp.extensions import db
-from idp.secrets_util import digest
+from idp import create_app, keys
+from idp.authn.mfa import policy as mfa_policy
+from idp.directory import groups
+from idp.logs.audit import OPERATOR
 from idp.models import Tenant
 from idp.models.oidc import TOKEN_ACCESS, TOKEN_REFRESH, OidcClient, OidcToken
 from idp.models.tenancy import TENANT_TERMINATED
+from idp.platform.extensions import db
+from idp.platform.random_tokens import digest
+from idp.tenancy import tenants
 
 OTHER_REDIRECT = "https://rp.example.com/other-callback"
 
@@ -70,7 +72,7 @@ def test_keys_rotated_elsewhere_are_published_and_used_at_the_next_request(rp, r
     _warm(rp, rp_client)
     before = {k["kid"] for k in rp.http.get("/t/acme/oidc/jwks").get_json()["keys"]}
     with other_worker.app_context():
-        new_kids = {row.kid for row in keys.rotate(tenants.get_by_slug("acme"), clock.now(), OPERATOR, prepublish=0)}
+        new_kids = {row.kid for row in keys.rotate(tenants.get_by_slug("acme"), clock.now(), prepublish=0)}
         db.session.commit()
     published = {k["kid"] for k in rp.http.get("/t/acme/oidc/jwks").get_json()["keys"]}
     assert new_kids <= published and before <= published

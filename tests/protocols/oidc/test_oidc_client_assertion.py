@@ -1,4 +1,4 @@
-"""private_key_jwt (OIDC Core §9, RFC 7523 §3): signature, iss/sub, aud, exp, iat, nbf, single-use jti."""
+"""private_key_jwt (OIDC Core 9, RFC 7523 3): signature, iss/sub, aud, exp, iat, nbf, single-use jti."""
 import base64
 import json
 import uuid
@@ -7,7 +7,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from .conftest import ISSUER, REDIRECT_URI, epoch
+from tests.protocols.oidc.conftest import ISSUER, REDIRECT_URI, epoch
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 KEY = RSAKey.generate_key(2048, parameters={"kid": "rp-1", "alg": "RS256"})

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from joserfc import jwt
 
-from .conftest import ISSUER, POST_LOGOUT_URI, REDIRECT_URI, csrf_of, json_of
+from tests.protocols.oidc.conftest import ISSUER, POST_LOGOUT_URI, REDIRECT_URI, csrf_of, json_of
 
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
@@ -144,18 +144,21 @@ def test_redirect_uri_query_added_or_mismatched_is_an_error_page(rp, register, a
 
 def test_registered_redirect_uri_with_fragment_is_refused(app, acme, clock):
     """oidcc-redirect-uri-regfrag (for static registration)."""
-    from idp import oidc_clients, tenants
-    from idp.audit import OPERATOR
-    from idp.errors import ValidationError
+    from idp.logs.audit import OPERATOR
+    from idp.oidc import clients as oidc_clients
+    from idp.platform.errors import ValidationError
+    from idp.tenancy import tenants
     with app.app_context():
         with pytest.raises(ValidationError):
-            oidc_clients.register(tenants.get_by_slug("acme"), name="frag", now=clock.now(), actor=OPERATOR,
-                                  redirect_uris=["https://rp.example.com/cb#frag"])
+            oidc_clients.register(
+                tenants.get_by_slug("acme"), oidc_clients.ClientSettings(
+                    name="frag", redirect_uris=["https://rp.example.com/cb#frag"]),
+                now=clock.now(), actor=OPERATOR)
 
 
 def test_refresh_token_of_one_client_is_refused_to_another(rp, rp_client, register):
     """oidcc-refresh-token: refresh works, but not for another client; the refreshed ID token keeps
-    iss, sub, aud and auth_time (OIDC Core §12.2)."""
+    iss, sub, aud and auth_time (OIDC Core 12.2)."""
     other = register(name="別アプリ")
     body = rp.full_login(rp_client, scope="openid offline_access").get_json()
     stolen = rp.token(other, {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]})
@@ -180,7 +183,7 @@ def test_code_reuse_revokes_the_access_token(rp, rp_client, clock):
 
 def test_unsigned_request_object_without_inline_redirect_uri_is_rejected_at_the_redirect_uri(rp, rp_client):
     """oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported: only client_id and
-    response_type outside the object (OIDC Core §6.1)."""
+    response_type outside the object (OIDC Core 6.1)."""
     request_object = _unsigned({"redirect_uri": REDIRECT_URI, "state": "in-object", "scope": "openid",
                                 "client_id": rp_client.client_id, "response_type": "code", "nonce": "n"})
     response = rp.http.get("/t/acme/oidc/authorize", query_string={
@@ -279,7 +282,7 @@ def test_rp_initiated_logout_modified_id_token_hint(rp, rp_client):
 
 
 def test_rp_initiated_logout_with_an_expired_id_token_hint_still_works(rp, rp_client, clock):
-    """OIDC RP-Initiated Logout §2: the OP should accept an expired hint it issued."""
+    """OIDC RP-Initiated Logout 2: the OP should accept an expired hint it issued."""
     id_token = rp.full_login(rp_client).get_json()["id_token"]
     clock.advance(seconds=2 * 3600)
     response = _logout(rp, id_token_hint=id_token, post_logout_redirect_uri=POST_LOGOUT_URI, state="late")
@@ -309,7 +312,7 @@ def test_backchannel_receiver_error_does_not_block_the_redirect(rp, register, ac
 
 
 def test_backchannel_logout_revokes_tokens_without_offline_access(rp, register, acme, app, logout_receiver):
-    """Back-Channel Logout §2.7: refresh tokens without offline_access end with the session;
+    """Back-Channel Logout 2.7: refresh tokens without offline_access end with the session;
     offline ones survive."""
     registration = register(backchannel_logout_uri=logout_receiver.url)
     online = rp.full_login(registration).get_json()

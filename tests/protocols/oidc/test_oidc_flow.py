@@ -1,15 +1,14 @@
 """Discovery, JWKS and the full code flow (+ PKCE) verified with joserfc against the published JWKS."""
-import hashlib
 import base64
+import hashlib
 from urllib.parse import parse_qs, urlsplit
 
 from joserfc import jwt
 from sqlalchemy import select
 
-from idp.extensions import db
 from idp.models import LoginEvent
-
-from .conftest import ISSUER, REDIRECT_URI, json_of, pkce_pair
+from idp.platform.extensions import db
+from tests.protocols.oidc.conftest import ISSUER, REDIRECT_URI, json_of, pkce_pair
 
 
 def test_discovery_document_names_the_tenant_issuer_and_every_endpoint(client, acme):
@@ -95,7 +94,7 @@ def test_jwt_access_tokens_follow_rfc9068(rp, register, acme):
     registration = register(access_token_format="jwt")
     body = rp.full_login(registration).get_json()
     id_claims = rp.verify(body["id_token"], registration.client_id).claims
-    access = rp.verify(body["access_token"], registration.client_id, typ="at+jwt")  # RFC 9068 §2.1
+    access = rp.verify(body["access_token"], registration.client_id, typ="at+jwt")  # RFC 9068 2.1
     assert access.header["alg"] == "RS256"
     assert access.claims["client_id"] == registration.client_id and access.claims["sub"] == id_claims["sub"]
     assert access.claims["scope"] == body["scope"] and access.claims["jti"]

@@ -5,13 +5,12 @@ import pytest
 from joserfc import jwt
 from joserfc.jwt import JWTClaimsRegistry
 
-import keys
-from idp import sessions, tenants
-from idp.audit import OPERATOR
-from idp.extensions import db
+from idp import keys
+from idp.authn import sessions
 from idp.models import SsoSession
-
-from .conftest import ISSUER, POST_LOGOUT_URI, csrf_of, epoch
+from idp.platform.extensions import db
+from idp.tenancy import tenants
+from tests.protocols.oidc.conftest import ISSUER, POST_LOGOUT_URI, csrf_of, epoch
 
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
@@ -109,7 +108,7 @@ def test_private_targets_refused_when_the_idp_is_not_on_loopback(app, logout_rec
 def test_rotation_old_tokens_still_verify_and_jwks_lists_both(rp, rp_client, app, clock):
     old_token = rp.full_login(rp_client).get_json()["id_token"]
     with app.app_context():
-        keys.rotate(tenants.get_by_slug("acme"), clock.now(), OPERATOR, prepublish=3600)
+        keys.rotate(tenants.get_by_slug("acme"), clock.now(), prepublish=3600)
         db.session.commit()
     assert len([k for k in rp.http.get("/t/acme/oidc/jwks").get_json()["keys"] if k["alg"] == "RS256"]) == 2
     clock.advance(seconds=3601)

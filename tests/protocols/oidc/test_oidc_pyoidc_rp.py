@@ -12,10 +12,9 @@ from oic.oic.message import AuthorizationResponse, BackChannelLogoutRequest, Reg
 from oic.utils.authn.client import CLIENT_AUTHN_METHOD
 from oic.utils.settings import OicClientSettings
 
-from idp.clock import SystemClock
-
-from .conftest import POST_LOGOUT_URI, REDIRECT_URI, STRONG
-from .live_server import LiveServer, free_port, write_certificate
+from idp.platform.clock import SystemClock
+from tests.protocols.oidc.conftest import POST_LOGOUT_URI, REDIRECT_URI, STRONG
+from tests.protocols.oidc.live_server import LiveServer, free_port, write_certificate
 
 CSRF_MARK = 'name="csrf_token" value="'
 
@@ -96,7 +95,7 @@ def test_pyoidc_rp_full_lifecycle(live, tls, register, acme, logout_receiver):
     info = rp.do_user_info_request(state=state)
     assert info["sub"] == subject and info["email"] == "taro@acme.example.com" and info["name"] == "山田 太郎"
 
-    # Refresh: a new pair; the ID token of the refresh keeps the subject (OIDC Core §12.2).
+    # Refresh: a new pair; the ID token of the refresh keeps the subject (OIDC Core 12.2).
     first_refresh = tokens["refresh_token"]
     refreshed = rp.do_access_token_refresh(state=state, authn_method="client_secret_basic")
     assert refreshed["refresh_token"] != first_refresh and refreshed["access_token"] != tokens["access_token"]

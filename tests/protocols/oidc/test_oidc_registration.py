@@ -4,12 +4,13 @@ import json
 import pytest
 from sqlalchemy import select
 
-from idp import oidc_clients, tenants
-from idp.audit import OPERATOR
-from idp.errors import ValidationError
-from idp.extensions import db
+from idp.logs.audit import OPERATOR
 from idp.models import App, OidcClient
-from idp.secrets_util import digest
+from idp.oidc import clients as oidc_clients
+from idp.platform.errors import ValidationError
+from idp.platform.extensions import db
+from idp.platform.random_tokens import digest
+from idp.tenancy import tenants
 
 
 @pytest.fixture
@@ -50,8 +51,10 @@ def test_add_oidc_public_client_has_no_secret(cli, acme):
 def test_redirect_uris_must_be_https_or_loopback_with_port(app, acme, clock, uri):
     with app.app_context():
         with pytest.raises(ValidationError) as raised:
-            oidc_clients.register(tenants.get_by_slug("acme"), name="x", redirect_uris=[uri], now=clock.now(),
-                                  actor=OPERATOR)
+            oidc_clients.register(
+                tenants.get_by_slug("acme"), oidc_clients.ClientSettings(
+                    name="x", redirect_uris=[uri]),
+                now=clock.now(), actor=OPERATOR)
         assert "redirect_uri" in raised.value.errors
 
 
@@ -59,8 +62,10 @@ def test_redirect_uris_must_be_https_or_loopback_with_port(app, acme, clock, uri
 def test_other_uris_follow_the_same_rule(app, acme, clock, field):
     with app.app_context():
         with pytest.raises(ValidationError) as raised:
-            oidc_clients.register(tenants.get_by_slug("acme"), name="x", redirect_uris=["https://a.example/cb"],
-                                  now=clock.now(), actor=OPERATOR, **{field: "http://rp.example.com/x"})
+            oidc_clients.register(
+                tenants.get_by_slug("acme"), oidc_clients.ClientSettings(
+                    name="x", redirect_uris=["https://a.example/cb"], **{field: "http://rp.example.com/x"}),
+                now=clock.now(), actor=OPERATOR)
         assert field in raised.value.errors
 
 

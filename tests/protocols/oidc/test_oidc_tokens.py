@@ -1,5 +1,5 @@
 """Token endpoint: code replay and expiry, refresh rotation and reuse detection, client auth errors
-(RFC 6749 §5.2), client_credentials, private_key_jwt, revocation (RFC 7009), introspection (RFC 7662),
+(RFC 6749 5.2), client_credentials, private_key_jwt, revocation (RFC 7009), introspection (RFC 7662),
 revocation on credential changes, and cross-tenant isolation."""
 import base64
 import uuid
@@ -7,17 +7,18 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from authlib.oauth2.rfc6749.errors import InvalidGrantError
-
-from idp import oidc_clients, oidc_tokens, password_change, tenants
-from idp.extensions import db
+from idp.authn import password_change
 from idp.models import Account
 from idp.models.oidc import TOKEN_ACCESS
-
-from .conftest import REDIRECT_URI, STRONG, epoch
+from idp.oidc import clients as oidc_clients
+from idp.oidc import tokens as oidc_tokens
+from idp.platform.extensions import db
+from idp.tenancy import tenants
+from tests.protocols.oidc.conftest import REDIRECT_URI, STRONG, epoch
 
 OFFLINE = "openid profile offline_access"
 
@@ -210,7 +211,7 @@ def test_user_of_tenant_a_cannot_log_into_tenant_b_apps(rp, rp_client, factory, 
     factory.tenant("beta")
     beta_app = register("beta")
     rp.code_from(rp.log_in_through(rp_client))  # signed in at acme
-    from .conftest import RelyingParty
+    from tests.protocols.oidc.conftest import RelyingParty
     beta = RelyingParty(rp.http, rp.clock, login, slug="beta")
     response = beta.authorize(beta_app, prompt="none")
     assert "error=login_required" in response.headers["Location"]
@@ -225,7 +226,7 @@ def _basic(registration):
 
 
 def test_a_narrowed_refresh_keeps_the_refresh_tokens_scope(rp, rp_client):
-    """RFC 6749 §6: the access token may be narrowed; the new refresh token's scope is the presented one's."""
+    """RFC 6749 6: the access token may be narrowed; the new refresh token's scope is the presented one's."""
     body = rp.full_login(rp_client, scope=OFFLINE).get_json()
     narrowed = _refresh(rp, rp_client, body["refresh_token"], scope="openid offline_access").get_json()
     assert narrowed["scope"] == "openid offline_access"
@@ -235,7 +236,7 @@ def test_a_narrowed_refresh_keeps_the_refresh_tokens_scope(rp, rp_client):
 
 def test_losing_the_race_for_a_refresh_token_revokes_the_family(rp, rp_client):
     """Another request spends the refresh token between this one's checks and its single-use UPDATE:
-    a reuse like any other (RFC 9700 §4.14.2)."""
+    a reuse like any other (RFC 9700 4.14.2)."""
     body = rp.full_login(rp_client, scope=OFFLINE).get_json()
     real = oidc_tokens._flip_used
 
@@ -251,7 +252,7 @@ def test_losing_the_race_for_a_refresh_token_revokes_the_family(rp, rp_client):
 
 def test_losing_the_race_for_a_code_revokes_what_the_winner_got(rp, rp_client, app, clock):
     """Two exchanges of one code pass their checks; the first writes, the second finds the code spent and
-    revokes the first one's tokens (RFC 6749 §4.1.2)."""
+    revokes the first one's tokens (RFC 6749 4.1.2)."""
     code = rp.code_from(rp.log_in_through(rp_client, scope=OFFLINE))
     with app.app_context():
         tenant = tenants.get_by_slug("acme")

@@ -1,4 +1,4 @@
-"""`ui_locales` (OIDC Core §3.1.2.1) picks the login page language when we support it (ja, en)."""
+"""`ui_locales` (OIDC Core 3.1.2.1) picks the login page language when we support it (ja, en)."""
 from urllib.parse import parse_qs, urlsplit
 
 import pytest

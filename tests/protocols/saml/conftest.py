@@ -18,10 +18,12 @@ from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 
 from conftest import csrf_token_from
-from idp import groups, saml_registry, tenants
-from idp.audit import OPERATOR
-from idp.clock import FrozenClock, utcnow
-from idp.extensions import db
+from idp.directory import groups
+from idp.logs.audit import OPERATOR
+from idp.platform.clock import FrozenClock, utcnow
+from idp.platform.extensions import db
+from idp.saml import registry as saml_registry
+from idp.tenancy import tenants
 
 BASE = "http://127.0.0.1:8000"
 SP_ENTITY = "https://sp.example.com/metadata"
@@ -74,9 +76,10 @@ def register(app, clock, sp_keys, acme):
             tenant = tenants.get_by_slug(slug)
             chosen = ([groups.get_by_name(tenant, n) for n in group_names] if group_names is not None
                       else [groups.default_group(tenant)])
-            created = saml_registry.register(tenant, name=options.pop("name", "経費精算"), entity_id=entity_id,
-                                             acs_urls=acs_urls, now=clock.now(), actor=OPERATOR, groups=chosen,
-                                             **options)
+            created = saml_registry.register(
+                tenant, saml_registry.SpSettings(
+                    name=options.pop("name", "経費精算"), entity_id=entity_id, acs_urls=acs_urls, **options),
+                now=clock.now(), actor=OPERATOR, groups=chosen)
             db.session.commit()
             return SimpleNamespace(**created.as_json(), sp_id=created.sp.id, launch_url=created.app.launch_url)
     return _register

@@ -10,9 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from conftest import STRONG_PASSWORD
-from idp import accounts, groups, saml_registry, tenants
-from idp.audit import OPERATOR
-from idp.extensions import db
+from idp.directory import accounts, groups
+from idp.logs.audit import OPERATOR
+from idp.platform.extensions import db
+from idp.saml import registry as saml_registry
+from idp.tenancy import tenants
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -73,17 +75,20 @@ def test_form_posts_itself_and_portal_logout_does_not_wait_for_a_silent_sp(live_
         tenant = tenants.create_tenant(slug="acme", company_name="ACME株式会社", owner_email="owner@acme.example.com",
                                        admin_email="admin@acme.example.com", admin_password=STRONG_PASSWORD,
                                        now=clock.now(), actor=OPERATOR).tenant
-        accounts.create_account(tenant, email="taro@acme.example.com", name="山田 太郎", password=STRONG_PASSWORD,
-                                now=clock.now(), actor=OPERATOR)
+        accounts.create_account(
+            tenant, accounts.NewAccount(email="taro@acme.example.com", name="山田 太郎"),
+            password=STRONG_PASSWORD, now=clock.now(), actor=OPERATOR)
         everyone = [groups.default_group(tenant)]
         answering = saml_registry.register(
-            tenant, name="経費精算", entity_id="https://sp1.example.com", acs_urls=[sp_server.url + "/acs"],
-            slo_url=sp_server.url + "/slo", signing_cert=sp_keys.cert, now=clock.now(), actor=OPERATOR,
-            groups=everyone).sp.id
+            tenant, saml_registry.SpSettings(
+                name="経費精算", entity_id="https://sp1.example.com", acs_urls=[sp_server.url + "/acs"],
+                slo_url=sp_server.url + "/slo", signing_cert=sp_keys.cert),
+            now=clock.now(), actor=OPERATOR, groups=everyone).sp.id
         silent = saml_registry.register(
-            tenant, name="勤怠", entity_id="https://sp2.example.com", acs_urls=[sp_server.url + "/acs2"],
-            slo_url=silent_sp + "/slo", signing_cert=sp_keys.cert, now=clock.now(), actor=OPERATOR,
-            groups=everyone).sp.id
+            tenant, saml_registry.SpSettings(
+                name="勤怠", entity_id="https://sp2.example.com", acs_urls=[sp_server.url + "/acs2"],
+                slo_url=silent_sp + "/slo", signing_cert=sp_keys.cert),
+            now=clock.now(), actor=OPERATOR, groups=everyone).sp.id
         db.session.commit()
     page = browser_page
     page.goto(live_server.url + "/login")

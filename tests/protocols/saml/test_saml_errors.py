@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from .conftest import ACS_URL, posted_form
+from tests.protocols.saml.conftest import ACS_URL, posted_form
 
 
 def deflated(xml):
@@ -17,7 +17,7 @@ def deflated(xml):
 
 def authn_request(issuer="https://sp.example.com/metadata", acs=ACS_URL, request_id="_r1", instant=None,
                   extra=""):
-    from idp.clock import utcnow
+    from idp.platform.clock import utcnow
     instant = instant or utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
     acs_attribute = f'AssertionConsumerServiceURL="{acs}"' if acs else ""
     return (f'<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
@@ -29,7 +29,7 @@ def authn_request(issuer="https://sp.example.com/metadata", acs=ACS_URL, request
 def future_instant(minutes):
     from datetime import timedelta
 
-    from idp.clock import utcnow
+    from idp.platform.clock import utcnow
     return (utcnow() + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -181,8 +181,8 @@ def test_tampered_signed_redirect_request_refused(client, login, register, onelo
 
 
 def test_replayed_request_refused(app, client, login, register):
-    from idp.extensions import db
     from idp.models import LoginEvent
+    from idp.platform.extensions import db
     register()
     login()
     xml = authn_request(request_id="_replayed")

@@ -7,7 +7,7 @@ from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 from saml2 import md
 
-from .conftest import decode_response, posted_form
+from tests.protocols.saml.conftest import decode_response, posted_form
 
 
 def test_metadata_is_schema_valid_and_parses_back(client, acme):

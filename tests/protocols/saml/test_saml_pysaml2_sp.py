@@ -12,10 +12,10 @@ from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.response import StatusRequestDenied
 from saml2.s_utils import decode_base64_and_inflate
-from saml2.sigver import verify_redirect_signature
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_PERSISTENT
+from saml2.sigver import verify_redirect_signature
 
-from .conftest import ACS_URL, SLO_URL, SP_ENTITY, login_through, posted_form
+from tests.protocols.saml.conftest import ACS_URL, SLO_URL, SP_ENTITY, login_through, posted_form
 
 IDP_ENTITY = "http://127.0.0.1:8000/t/acme/saml/metadata"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
@@ -115,7 +115,7 @@ def test_pysaml2_sp_accepts_our_logout_request_from_the_portal(client, login, re
     import re
     from urllib.parse import parse_qs
 
-    from .conftest import csrf_token_of
+    from tests.protocols.saml.conftest import csrf_token_of
     register()
     sp = pysaml2_sp()
     login()
@@ -128,7 +128,7 @@ def test_pysaml2_sp_accepts_our_logout_request_from_the_portal(client, login, re
     [frame] = [html.unescape(u) for u in re.findall(r'<iframe class="saml-slo" src="([^"]+)"', page.get_data(True))]
     query = {k: v[0] for k, v in parse_qs(urlsplit(frame).query).items()}
     assert frame.startswith(SLO_URL + "?")
-    # pysaml2's own check of the query signature (Bindings §3.4.4.1) with the certificate of our metadata
+    # pysaml2's own check of the query signature (Bindings 3.4.4.1) with the certificate of our metadata
     [(_name, cert)] = sp.metadata.certs(IDP_ENTITY, "any", "signing")
     message = {k: query[k] for k in ("SAMLRequest", "SigAlg", "Signature")}
     assert verify_redirect_signature(message, sp.sec.sec_backend, cert)

@@ -4,11 +4,10 @@ import json
 import pytest
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
-from idp import saml_metadata_import
-from idp.extensions import db
 from idp.models import App, SamlServiceProvider
-
-from .conftest import ACS_URL, SP_ENTITY, OneLoginSp
+from idp.platform.extensions import db
+from idp.saml import metadata_import as saml_metadata_import
+from tests.protocols.saml.conftest import ACS_URL, SP_ENTITY, OneLoginSp
 
 
 @pytest.fixture
@@ -59,7 +58,7 @@ ENCRYPTION_METHODS = (
 @pytest.mark.parametrize("options, expected", [((), "aes256-cbc"), (("--encryption", "aes256-gcm"), "aes256-gcm")])
 def test_metadata_encryption_methods_choose_cbc_unless_overridden(cli, app, client, acme, tmp_path, sp_keys,
                                                                   options, expected):
-    """Metadata §2.4.1.1: an SP whose encryption key lists AES-256-CBC and not GCM gets CBC."""
+    """Metadata 2.4.1.1: an SP whose encryption key lists AES-256-CBC and not GCM gets CBC."""
     sp = OneLoginSp(client, sp_keys)
     sp.settings["security"]["wantAssertionsEncrypted"] = True
     metadata = OneLogin_Saml2_Settings(sp.settings).get_sp_metadata()
@@ -139,7 +138,8 @@ def test_duplicate_entity_id_is_refused(cli, acme):
 
 def test_lookup_by_entity_id_never_overwrites_an_sp_being_edited(app, client, register):
     """find() hands out per-process copies; an SP already loaded in the session (an edit) wins."""
-    from idp import saml_registry, tenants
+    from idp.saml import registry as saml_registry
+    from idp.tenancy import tenants
     registration = register()
     with app.app_context():
         tenant = tenants.get_by_slug("acme")

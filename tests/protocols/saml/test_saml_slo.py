@@ -9,10 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from onelogin.saml2.logout_request import OneLogin_Saml2_Logout_Request
 
-from idp.extensions import db
 from idp.models import SamlParticipant
-
-from .conftest import SP2_ENTITY, OneLoginSp, csrf_token_of
+from idp.platform.extensions import db
+from tests.protocols.saml.conftest import SP2_ENTITY, OneLoginSp, csrf_token_of
 
 SP3_ENTITY = "https://sp3.example.com/metadata"
 
@@ -160,14 +159,18 @@ def test_propagation_token_is_bound_to_its_tenant(client, factory, login, two_sp
 
 
 def test_oidc_rp_initiated_logout_also_logs_out_of_saml_sps(app, client, clock, login, two_sps):
-    from idp import groups, oidc_clients, tenants
-    from idp.audit import OPERATOR
+    from idp.directory import groups
+    from idp.logs.audit import OPERATOR
+    from idp.oidc import clients as oidc_clients
+    from idp.tenancy import tenants
     sp1, sp2, logins = two_sps(login)
     with app.app_context():
         tenant = tenants.get_by_slug("acme")
-        created = oidc_clients.register(tenant, name="rp", redirect_uris=["https://rp.example.com/cb"],
-                                        post_logout_redirect_uris=["https://rp.example.com/bye"],
-                                        groups=[groups.default_group(tenant)], now=clock.now(), actor=OPERATOR)
+        created = oidc_clients.register(
+            tenant, oidc_clients.ClientSettings(
+                name="rp", redirect_uris=["https://rp.example.com/cb"],
+                post_logout_redirect_uris=["https://rp.example.com/bye"]),
+            groups=[groups.default_group(tenant)], now=clock.now(), actor=OPERATOR)
         db.session.commit()
         client_id = created.client.client_id
     params = {"client_id": client_id, "post_logout_redirect_uri": "https://rp.example.com/bye"}
@@ -203,6 +206,7 @@ def test_logout_request_signed_by_another_key_is_refused(client, login, register
 
 def test_logout_request_over_post_binding(client, login, register, onelogin_sp, sp_keys):
     import base64
+
     from onelogin.saml2.settings import OneLogin_Saml2_Settings
     from onelogin.saml2.utils import OneLogin_Saml2_Utils
     register()

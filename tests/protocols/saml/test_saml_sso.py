@@ -5,9 +5,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from .conftest import login_through, posted_form
-from idp.extensions import db
 from idp.models import Account, LoginEvent
+from idp.platform.extensions import db
+from tests.protocols.saml.conftest import login_through, posted_form
 
 
 def test_redirect_binding_login_yields_signed_response_and_assertion(client, login, register, onelogin_sp):
@@ -129,7 +129,7 @@ def test_portal_tile_links_to_the_launch(client, login, register):
 
 
 def test_persistent_nameid_is_stable_per_sp_and_opaque(client, login, register, onelogin_sp, sp2_keys):
-    from .conftest import OneLoginSp, SP2_ENTITY
+    from tests.protocols.saml.conftest import SP2_ENTITY, OneLoginSp
     register(nameid_format="persistent")
     register(entity_id=SP2_ENTITY, acs_urls=("https://sp2.example.com/acs",), nameid_format="persistent",
              signing_cert=sp2_keys.cert, slo_url="https://sp2.example.com/slo", name="勤怠")
@@ -232,7 +232,8 @@ def test_password_login_reports_password_protected_transport(client, login, regi
 def test_totp_login_reports_the_mfa_context(app, client, login, register, onelogin_sp, clock):
     from urllib.parse import parse_qs, urlsplit
 
-    from tests.support.mfa import post_form as post_page, secret_on, set_mode, totp
+    from tests.support.mfa import post_form as post_page
+    from tests.support.mfa import secret_on, set_mode, totp
     set_mode(app, clock, "totp")
     register()
     sp = onelogin_sp()
@@ -247,10 +248,10 @@ def test_totp_login_reports_the_mfa_context(app, client, login, register, onelog
 
 
 def test_mfa_session_reports_a_multi_factor_context(app, client, register, onelogin_sp, clock):
-    from idp import sessions
-    from idp.audit import NO_CLIENT
+    from idp.authn import sessions
+    from idp.logs.audit import NO_CLIENT
     from idp.models import Account
-    from idp.web import SSO_COOKIE
+    from idp.web.sso import SSO_COOKIE
     register()
     sp = onelogin_sp()
     with app.app_context():
@@ -291,7 +292,7 @@ def test_unsupported_nameid_policy_format_answers_invalid_nameid_policy(client, 
 
 
 def _policy_request(request_id, policy):
-    from .test_saml_errors import authn_request
+    from tests.protocols.saml.test_saml_errors import authn_request
     return authn_request(request_id=request_id).replace("</saml:Issuer>", f"</saml:Issuer>{policy}")
 
 
@@ -300,7 +301,7 @@ def _policy_request(request_id, policy):
     '<samlp:NameIDPolicy SPNameQualifier="https://affiliation.example.com"/>',
 ])
 def test_nameid_policy_we_cannot_meet_is_refused(client, login, register, policy):
-    from .test_saml_errors import send
+    from tests.protocols.saml.test_saml_errors import send
     register()
     login()
     assert status_codes(send(client, _policy_request("_p1", policy))) == [
@@ -308,7 +309,7 @@ def test_nameid_policy_we_cannot_meet_is_refused(client, login, register, policy
 
 
 def test_allow_create_false_is_fine_once_the_persistent_id_exists(client, login, register):
-    from .test_saml_errors import send
+    from tests.protocols.saml.test_saml_errors import send
     register(nameid_format="persistent")
     login()
     first = base64.b64decode(posted_form(send(client, _policy_request("_p1", "")))[1]["SAMLResponse"]).decode()
@@ -336,7 +337,7 @@ def test_changes_to_the_sp_and_its_groups_apply_at_the_next_request(app, client,
     with app.app_context():
         db.session.get(App, registration.app_id).groups = []
         db.session.commit()
-    from .test_saml_errors import authn_request, send
+    from tests.protocols.saml.test_saml_errors import authn_request, send
     answer = send(client, authn_request(acs="https://sp.example.com/new-acs", request_id="_after_change"))
     assert posted_form(answer)[0] == "https://sp.example.com/new-acs"
     assert "status:RequestDenied" in base64.b64decode(posted_form(answer)[1]["SAMLResponse"]).decode()
@@ -346,7 +347,8 @@ def test_mfa_required_later_steps_up_before_the_next_assertion(app, client, logi
     """A password session from before the MFA policy: the next SSO asks for password and second factor."""
     from urllib.parse import parse_qs, urlsplit
 
-    from tests.support.mfa import post_form as post_page, secret_on, set_mode, totp
+    from tests.support.mfa import post_form as post_page
+    from tests.support.mfa import secret_on, set_mode, totp
     register()
     sp = onelogin_sp()
     login()
@@ -385,10 +387,10 @@ X509 = "urn:oasis:names:tc:SAML:2.0:ac:classes:X509"
 ])
 def test_requested_authn_context_is_met_or_answered_no_authn_context(app, client, register, onelogin_sp, clock,
                                                                      mfa, comparison, requested, stated):
-    from idp import sessions
-    from idp.audit import NO_CLIENT
+    from idp.authn import sessions
+    from idp.logs.audit import NO_CLIENT
     from idp.models import Account
-    from idp.web import SSO_COOKIE
+    from idp.web.sso import SSO_COOKIE
     register()
     sp = onelogin_sp(requestedAuthnContext=requested, requestedAuthnContextComparison=comparison)
     with app.app_context():

@@ -1,0 +1,29 @@
+"""Operator CLI: `idp` (a Flask CLI group). Every command has `--json`.
+
+With --json, stdout carries exactly one JSON object; logs go to stderr. Bad
+input prints one error line and exits non-zero, and nothing is half-created:
+each command runs in one transaction (idp.cli.output). One module per command group.
+"""
+import logging
+import sys
+
+from flask.cli import FlaskGroup
+
+
+def init_app(app):
+    from idp.cli import accounts, apps, demo, groups, keys, logs, mfa, tenants
+    for command in (tenants.tenant_cli, accounts.account_cli, groups.group_cli, apps.app_cli, mfa.mfa_cli,
+                    demo.demo, logs.logs_cli, keys.keys_cli):
+        app.cli.add_command(command)
+
+
+def _create_app():
+    from idp import create_app
+    return create_app({"IDP_MAIL_ASYNC": False})  # a short-lived process: send before exiting
+
+
+def main():
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    cli = FlaskGroup(create_app=_create_app, add_version_option=False, load_dotenv=False,
+                     help="Operator commands of the identity provider.")
+    cli.main(prog_name="idp")

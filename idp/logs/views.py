@@ -1,0 +1,174 @@
+"""The admin's log views: app login events and admin operations, filtered, paginated, as CSV.
+
+Entries are kept RETENTION (730 days): older ones are never shown and `idp logs purge`
+deletes them. Every query is bounded by the tenant and by the retention start.
+"""
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import delete, func, select
+
+from idp.logs.audit import NO_CLIENT, record_audit
+from idp.models import App, AuditEvent, LoginEvent
+from idp.platform.clock import BUSINESS_TZ
+from idp.platform.csv_cells import text_cell
+from idp.platform.extensions import db
+from idp.platform.paging import contains, fetch_page
+from idp.platform.validation import is_number
+
+RETENTION = timedelta(days=730)
+PER_PAGE = 50
+MAX_EXPORT = 100_000
+RESULTS = ("success", "failure")
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Period as Japan calendar dates (inclusive), plus free-text user and exact app/action/result."""
+
+    date_from: date = None
+    date_to: date = None
+    user: str = ""
+    app_id: int = None
+    action: str = ""
+    result: str = ""
+
+    @classmethod
+    def from_args(cls, args):
+        app_id = (args.get("app") or "").strip()
+        return cls(date_from=_parse_date(args.get("from")), date_to=_parse_date(args.get("to")),
+                   user=(args.get("user") or "").strip()[:254], app_id=int(app_id) if is_number(app_id) else None,
+                   action=(args.get("action") or "").strip()[:64],
+                   result=args.get("result") if args.get("result") in RESULTS else "")
+
+    def as_args(self):
+        values = {"from": self.date_from.isoformat() if self.date_from else "",
+                  "to": self.date_to.isoformat() if self.date_to else "", "user": self.user,
+                  "app": self.app_id or "", "action": self.action, "result": self.result}
+        return {key: value for key, value in values.items() if value}
+
+
+def _parse_date(value):
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _utc(day):
+    """Naive-UTC start of a Japan calendar day."""
+    return datetime.combine(day, time(0), BUSINESS_TZ).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _period(column, filters, now):
+    where = [column >= now - RETENTION]
+    if filters.date_from:
+        where.append(column >= _utc(filters.date_from))
+    if filters.date_to:
+        where.append(column < _utc(filters.date_to + timedelta(days=1)))
+    return where
+
+
+def _conditions(model, user_column, exact, tenant, filters, now):
+    """Tenant, retention and period, the user as a case-insensitive substring of `user_column`, and
+    `exact` ({filter field: column}) for the fields the admin set."""
+    where = [model.tenant_id == tenant.id, *_period(model.created_at, filters, now)]
+    if filters.user:
+        where.append(contains(func.lower(user_column), filters.user.lower()))
+    where += [column == getattr(filters, key) for key, column in exact.items() if getattr(filters, key)]
+    return where
+
+
+def _login_conditions(tenant, filters, now):
+    return _conditions(LoginEvent, LoginEvent.login_id, {"app_id": LoginEvent.app_id, "result": LoginEvent.result},
+                       tenant, filters, now)
+
+
+def _audit_conditions(tenant, filters, now):
+    return _conditions(AuditEvent, AuditEvent.actor_label, {"action": AuditEvent.action}, tenant, filters, now)
+
+
+def _login_query(tenant, filters, now):
+    return (select(LoginEvent, App.name).outerjoin(App, App.id == LoginEvent.app_id)
+            .where(*_login_conditions(tenant, filters, now))
+            .order_by(LoginEvent.created_at.desc(), LoginEvent.id.desc()))
+
+
+def _login_values(event, app_name):
+    return {"time": event.created_at, "user": event.login_id, "app": app_name or event.target,
+            "protocol": event.protocol, "result": event.result, "reason": event.reason, "ip": event.ip}
+
+
+def login_page(tenant, filters, *, now, page=1, per_page=PER_PAGE):
+    return fetch_page(_login_query(tenant, filters, now),
+                      select(func.count(LoginEvent.id)).where(*_login_conditions(tenant, filters, now)),
+                      page=page, per_page=per_page, values=_login_values)
+
+
+def _audit_query(tenant, filters, now):
+    return (select(AuditEvent).where(*_audit_conditions(tenant, filters, now))
+            .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()))
+
+
+def _audit_values(event):
+    return {"time": event.created_at, "admin": event.actor_label, "actor_type": event.actor_type,
+            "action": event.action, "target": event.target_label or event.target_type,
+            "changes": event.changes or {}}
+
+
+def audit_page(tenant, filters, *, now, page=1, per_page=PER_PAGE):
+    return fetch_page(_audit_query(tenant, filters, now),
+                      select(func.count(AuditEvent.id)).where(*_audit_conditions(tenant, filters, now)),
+                      page=page, per_page=per_page, values=_audit_values)
+
+
+def audit_actions(tenant, now):
+    """The distinct actions in the retained log (choices for the filter)."""
+    return db.session.scalars(select(AuditEvent.action).where(
+        AuditEvent.tenant_id == tenant.id, AuditEvent.created_at >= now - RETENTION)
+        .distinct().order_by(AuditEvent.action)).all()
+
+
+def _csv(header, rows):
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([text_cell(cell) for cell in row] for row in rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _local(value):
+    return value.replace(tzinfo=timezone.utc).astimezone(BUSINESS_TZ).strftime("%Y/%m/%d %H:%M:%S")
+
+
+def _record_export(tenant, action, filters, count, now, actor, client):
+    """Who downloaded which log rows (the download is an admin action too)."""
+    record_audit(tenant_id=tenant.id, actor=actor, action=action, target_type="tenant", now=now, client=client,
+                 changes={"count": count, "filters": {k: str(v) for k, v in filters.as_args().items()}})
+
+
+def login_csv(tenant, filters, *, now, header, actor, client=NO_CLIENT):
+    rows = [[_local(v["time"]), v["user"], v["app"], v["protocol"], v["result"], v["reason"], v["ip"]]
+            for v in (_login_values(e, n) for e, n in db.session.execute(
+                _login_query(tenant, filters, now).limit(MAX_EXPORT)))]
+    _record_export(tenant, "logs.login_export", filters, len(rows), now, actor, client)
+    return _csv(header, rows)
+
+
+def audit_csv(tenant, filters, *, now, header, actor, client=NO_CLIENT):
+    rows = [[_local(v["time"]), v["admin"], v["action"], v["target"],
+             json.dumps(v["changes"], ensure_ascii=False, default=str)]
+            for v in map(_audit_values, db.session.scalars(_audit_query(tenant, filters, now).limit(MAX_EXPORT)))]
+    _record_export(tenant, "logs.audit_export", filters, len(rows), now, actor, client)
+    return _csv(header, rows)
+
+
+def purge(now):
+    """Delete login and audit events older than the retention period (all tenants); returns counts."""
+    cutoff = now - RETENTION
+    logins = db.session.execute(delete(LoginEvent).where(LoginEvent.created_at < cutoff)).rowcount
+    audits = db.session.execute(delete(AuditEvent).where(AuditEvent.created_at < cutoff)).rowcount
+    return {"login_events": logins, "audit_events": audits}

@@ -1,0 +1,286 @@
+"""OIDC token rules: authorization codes, grants, token families, rotation and revocation.
+
+- A code is single-use and lives 60 s; presenting a used code again revokes every token its
+  first exchange issued (RFC 6749 4.1.2, RFC 9700 4.14 - the code was stolen).
+- Every token belongs to a grant; revoking the grant revokes the whole family.
+- Refresh tokens rotate on every use; presenting a rotated one again revokes the family
+  (RFC 9700 4.14.2, reuse detection).
+- The token strings themselves (opaque or signed JWT) are made by the protocol layer; this
+  module only stores their SHA-256 and decides whether they are still good.
+- A token response writes nothing until its tokens are made: `redeem_code`, `rotate_refresh` and
+  `client_grant` only read and check, and return an `Issuance`; `store_tokens` then spends the code
+  or refresh token (the single-use UPDATE), inserts the grant and the tokens, right before the commit.
+  So the database's write lock (SQLite has one per file) is held for three short statements, not
+  across the signing of the tokens.
+Errors are Authlib's OAuth error types (one class per RFC error code).
+"""
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
+
+from idp.apps.catalogue import may_use
+from idp.directory.account_state import login_block_reason
+from idp.models import Account
+from idp.models.oidc import TOKEN_ACCESS, TOKEN_REFRESH, OidcAuthorizationCode, OidcGrant, OidcToken
+from idp.platform.extensions import db
+from idp.platform.persistence import connection as _connection
+from idp.platform.persistence import insert_now, written
+from idp.platform.random_tokens import digest, new_token, same
+
+CODE_LIFETIME = timedelta(seconds=60)
+OFFLINE_ACCESS = "offline_access"
+
+
+def issue_code(tenant, client, sso_session, *, redirect_uri, scope, nonce, code_challenge, claims, now):
+    """A fresh authorization code for the signed-in session; returns the raw code."""
+    raw = new_token(32)
+    insert_now(OidcAuthorizationCode(
+        tenant_id=tenant.id, client_pk=client.id, code_hash=digest(raw), account_id=sso_session.account_id,
+        sso_session_id=sso_session.id, redirect_uri=redirect_uri, scope=scope, nonce=nonce or "",
+        code_challenge=code_challenge or "", claims=claims or "", auth_time=sso_session.auth_time,
+        amr=sso_session.amr, sid=sso_session.sid, created_at=now, expires_at=now + CODE_LIFETIME))
+    return raw
+
+
+@dataclass
+class Issuance:
+    """What one token response writes once its tokens are made (`store_tokens`): the grant (a new one
+    is inserted then) and the code or refresh token it spends, if any."""
+    grant: OidcGrant
+    spends: object = None
+    new_grant: bool = False
+    refresh_scope: str = None  # a rotated refresh token keeps the presented one's scope (RFC 6749 6)
+
+
+def s256(verifier):
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
+
+
+def _check_pkce(code, verifier):
+    """RFC 7636 4.6: S256 only; a verifier without a challenge (or the reverse) is refused."""
+    if not code.code_challenge:
+        if verifier:
+            raise InvalidGrantError("code_verifier sent but no code_challenge was")
+        return
+    if not verifier or not (43 <= len(verifier) <= 128):
+        raise InvalidGrantError("invalid code_verifier")
+    try:
+        ok = same(s256(verifier), code.code_challenge)
+    except UnicodeEncodeError:
+        ok = False
+    if not ok:
+        raise InvalidGrantError("code_verifier does not match the code_challenge")
+
+
+def redeem_code(tenant, client, raw_code, *, redirect_uri, code_verifier, now):
+    """Check a code for exchange; returns (Issuance of a new grant spending the code, nonce)."""
+    code = db.session.scalar(_CODE_BY_HASH, {"tenant_id": tenant.id, "code_hash": digest(raw_code or "")})
+    if code is None or code.client_pk != client.id:
+        raise InvalidGrantError("invalid authorization code")
+    if code.used_at is not None:
+        grant = db.session.scalar(select(OidcGrant).where(OidcGrant.code_id == code.id))
+        if grant is not None:
+            revoke_grant(grant, now, "code_replay")
+        raise InvalidGrantError("authorization code already used")
+    if now >= code.expires_at:
+        raise InvalidGrantError("authorization code expired")
+    if redirect_uri != code.redirect_uri:
+        raise InvalidGrantError("redirect_uri does not match the authorization request")
+    _check_pkce(code, code_verifier)
+    _check_account(code.account, client, now, spending=code)
+    grant = OidcGrant(tenant_id=tenant.id, client_pk=client.id, client=client, account_id=code.account_id,
+                      account=code.account, sso_session_id=code.sso_session_id, code_id=code.id, scope=code.scope,
+                      claims=code.claims, auth_time=code.auth_time, amr=code.amr, sid=code.sid, created_at=now)
+    return Issuance(grant, spends=code, new_grant=True), code.nonce
+
+
+def client_grant(tenant, client, scope, now):
+    """client_credentials: a new grant with no user."""
+    grant = OidcGrant(tenant_id=tenant.id, client_pk=client.id, client=client, scope=scope, created_at=now)
+    return Issuance(grant, new_grant=True)
+
+
+def _flip_used(row, now):
+    """Mark a code or refresh token used; single use even under concurrency: only one UPDATE can
+    flip used_at from NULL. A plain conditional UPDATE on the connection (the row is updated here)."""
+    flipped = _connection().execute(_FLIP_USED[type(row)], {"row_id": row.id, "now": now})
+    if flipped.rowcount != 1:
+        return False
+    written(row, used_at=now)
+    return True
+
+
+def _check_account(account, client, now, spending):
+    """The user may still use the app; otherwise the code or refresh token is spent for nothing."""
+    if account is None or login_block_reason(account, now) is not None or not may_use(account, client):
+        _flip_used(spending, now)
+        raise InvalidGrantError("the user may no longer use this app")
+
+
+def wants_refresh(client, grant):
+    return client.allow_refresh and grant.account_id is not None and OFFLINE_ACCESS in grant.scope.split()
+
+
+def store_tokens(issuance, now, tokens):
+    """Write one token response: spend its code or refresh token, insert a new grant, and store the
+    digests of its tokens, [(kind, raw, lifetime, scope or None)], in one INSERT.
+
+    When a concurrent request spent the code or refresh token first, that is a replay like any other
+    (RFC 6749 4.1.2, RFC 9700 4.14.2): what the winner was issued is revoked and InvalidGrantError
+    raised; the caller commits the revocation."""
+    spent = issuance.spends
+    if spent is not None:
+        if not _flip_used(spent, now):
+            if isinstance(spent, OidcAuthorizationCode):
+                winner = db.session.scalar(select(OidcGrant).where(OidcGrant.code_id == spent.id))
+                if winner is not None:
+                    revoke_grant(winner, now, "code_replay")
+                raise InvalidGrantError("authorization code already used")
+            revoke_grant(issuance.grant, now, "refresh_reuse")
+            raise InvalidGrantError("refresh token already used")
+        issuance.spends = None
+    grant = issuance.grant
+    if issuance.new_grant:
+        insert_now(grant)
+        issuance.new_grant = False
+    rows = [{"tenant_id": grant.tenant_id, "grant_id": grant.id, "kind": kind, "token_hash": digest(raw),
+             "scope": scope if scope is not None else grant.scope, "created_at": now, "expires_at": now + lifetime,
+             "used_at": None, "revoked_at": None} for kind, raw, lifetime, scope in tokens]
+    _connection().execute(_TOKEN_INSERT, rows)
+
+
+def new_refresh_token(grant):
+    """A fresh refresh token string and its lifetime (stored with `store_tokens`)."""
+    return new_token(32), grant.client.app.refresh_token_lifetime
+
+
+def _with_account(*path):
+    """Loader option: follow `path` to the account, loading it and its group in the same statement
+    (the account's state is checked and the ID token names the group)."""
+    loader = joinedload(path[0])
+    for attribute in path[1:]:
+        loader = loader.joinedload(attribute)
+    return loader.joinedload(Account.group)
+
+
+# Statements built once (building and caching-key work per request costs more than running them).
+_codes, _tokens = OidcAuthorizationCode, OidcToken
+_CODE_BY_HASH = select(_codes).options(_with_account(_codes.account)).where(
+    _codes.tenant_id == bindparam("tenant_id"), _codes.code_hash == bindparam("code_hash"))
+_TOKEN_BY_HASH = select(_tokens).options(_with_account(_tokens.grant, OidcGrant.account)).where(
+    _tokens.tenant_id == bindparam("tenant_id"), _tokens.token_hash == bindparam("token_hash"))
+_TOKEN_OF_KIND = _TOKEN_BY_HASH.where(_tokens.kind == bindparam("kind"))
+_TOKEN_INSERT = OidcToken.__table__.insert()
+_FLIP_USED = {
+    model: model.__table__.update()
+    .where(model.__table__.c.id == bindparam("row_id"), model.__table__.c.used_at.is_(None))
+    .values(used_at=bindparam("now"))
+    for model in (_codes, _tokens)}
+
+
+def _find(tenant, raw, kind=None):
+    if not raw or not isinstance(raw, str) or len(raw) > 8000:
+        return None
+    params = {"tenant_id": tenant.id, "token_hash": digest(raw)}
+    if kind:
+        return db.session.scalar(_TOKEN_OF_KIND, {**params, "kind": kind})
+    return db.session.scalar(_TOKEN_BY_HASH, params)
+
+
+def _live(token, now):
+    return (token is not None and token.revoked_at is None and token.grant.revoked_at is None
+            and now < token.expires_at)
+
+
+def rotate_refresh(tenant, client, raw, *, scope, now):
+    """Check a refresh token for use: returns (Issuance spending it, granted scope).
+
+    `scope` may only narrow the original grant (RFC 6749 6)."""
+    token = _find(tenant, raw, TOKEN_REFRESH)
+    if token is None or token.grant.client_pk != client.id:
+        raise InvalidGrantError("invalid refresh token")
+    grant = token.grant
+    if token.used_at is not None and grant.revoked_at is None:
+        revoke_grant(grant, now, "refresh_reuse")
+        db.session.flush()
+        raise InvalidGrantError("refresh token already used")
+    if not _live(token, now) or token.used_at is not None:
+        raise InvalidGrantError("refresh token expired or revoked")
+    requested = scope.split() if scope else token.scope.split()
+    if not set(requested) <= set(token.scope.split()):
+        raise InvalidScopeError("scope exceeds the original grant")
+    _check_account(grant.account, client, now, spending=token)
+    return Issuance(grant, spends=token, refresh_scope=token.scope), " ".join(requested)
+
+
+def revoke_grant(grant, now, reason):
+    if grant.revoked_at is None:
+        grant.revoked_at = now
+        grant.revoke_reason = reason
+
+
+def revoke_token(tenant, client, raw, now):
+    """RFC 7009: a refresh token takes its family with it; an access token goes alone.
+    Unknown tokens and tokens of other clients are ignored (the answer is the same)."""
+    token = _find(tenant, raw)
+    if token is None or token.grant.client_pk != client.id:
+        return False
+    if token.kind == TOKEN_REFRESH:
+        revoke_grant(token.grant, now, "revoked")
+    elif token.revoked_at is None:
+        token.revoked_at = now
+    return True
+
+
+def live_access_token(tenant, raw, now):
+    """The live access token (and its grant) for a bearer value, or None."""
+    token = _find(tenant, raw, TOKEN_ACCESS)
+    if not _live(token, now):
+        return None
+    account = token.grant.account
+    if account is not None and login_block_reason(account, now) is not None:
+        return None
+    return token
+
+
+def introspect(tenant, client, raw, now):
+    """RFC 7662: what the calling client may learn about one of its own tokens, or None if inactive."""
+    token = _find(tenant, raw)
+    if token is None or token.grant.client_pk != client.id or not _live(token, now):
+        return None
+    if token.kind == TOKEN_REFRESH and token.used_at is not None:
+        return None
+    account = token.grant.account
+    if account is not None and login_block_reason(account, now) is not None:
+        return None
+    return token
+
+
+def revoke_for_account(account_id, now, reason):
+    """Credentials changed (issue 5): every grant of the account is revoked."""
+    grants = db.session.scalars(select(OidcGrant).where(OidcGrant.account_id == account_id,
+                                                        OidcGrant.revoked_at.is_(None))).all()
+    for grant in grants:
+        revoke_grant(grant, now, reason)
+    return grants
+
+
+def grants_of_sessions(session_ids):
+    if not session_ids:
+        return []
+    return db.session.scalars(select(OidcGrant).where(OidcGrant.sso_session_id.in_(session_ids))).all()
+
+
+def end_sessions(session_ids, now, reason):
+    """Back-Channel Logout 1.0 2.7: the sessions ended, so grants without offline_access are revoked.
+    Returns every grant (revoked or not) that the sessions signed in, for the logout tokens."""
+    grants = grants_of_sessions(session_ids)
+    for grant in grants:
+        if OFFLINE_ACCESS not in grant.scope.split():
+            revoke_grant(grant, now, f"logout:{reason}"[:32])
+    return grants

@@ -1,0 +1,44 @@
+"""Flask extensions, created unbound and hooked in by the app factory."""
+import os
+
+from flask_babel import Babel
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+# Every constraint gets a predictable name, so a migration can drop or alter it later (SQLite batch mode
+# recreates tables and needs the names; PostgreSQL would otherwise pick its own, e.g. `accounts_tenant_id_fkey`).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+# The Alembic scripts live in the package, so they are installed with it (docs/database.md).
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def compare_server_default(context, _inspected_column, _metadata_column, inspected, _metadata_default, rendered):
+    """Alembic's own comparison, except that on SQLite it takes server_default="" for a change (it strips the
+    quotes of the reflected "''" only when something is between them)."""
+    if context.dialect.name == "sqlite" and rendered == "" and inspected in ("''", "('')"):
+        return False
+    return None
+
+
+# render_as_batch: SQLite cannot ALTER most things, so scripts use batch_alter_table (a no-op wrapper elsewhere);
+# compare_server_default: `idp db migrate` also notices changed server defaults.
+migrate = Migrate(directory=MIGRATIONS_DIR, compare_type=True, render_as_batch=True,
+                  compare_server_default=compare_server_default)

@@ -1,0 +1,167 @@
+"""The database schema at start-up: create it, upgrade it, or refuse a database we cannot place.
+
+`prepare()` looks at the database once, inside one transaction:
+
+- no table of ours and no `alembic_version`: an empty database. `create_all()` and stamp the head
+  revision (fast; what the tests and a first `make run` do).
+- `alembic_version` present: run the migration scripts in idp/migrations up to the head (nothing
+  to do when it is already there, the usual case).
+- our tables but no `alembic_version`: a database made before migrations existed. Its schema is
+  unknown, so we refuse with one message saying what to do (`LegacySchemaError`).
+
+The caller serialises start-ups on one host (a file lock, see `idp._init_database`); on PostgreSQL
+an advisory lock also serialises hosts. `idp db …` (Flask-Migrate) skips all this and works on the
+database as it is. How to write a migration: docs/database.md.
+"""
+import fcntl
+import functools
+import logging
+import os
+
+import click
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from flask import current_app
+from flask_migrate.cli import db as db_cli
+from sqlalchemy import event, inspect, text
+
+from idp.platform.extensions import db
+
+VERSION_TABLE = "alembic_version"
+ADVISORY_LOCK_KEY = 0x6964_7073  # "idps": one key for every start-up on this database
+log = logging.getLogger(__name__)
+
+
+class SchemaError(click.ClickException):
+    """The database cannot be brought to the schema this version expects; the message says what to do.
+
+    A ClickException, so the `idp` CLI prints it as one `Error: …` line instead of a traceback.
+    """
+
+
+class LegacySchemaError(SchemaError):
+    pass
+
+
+def migration_command_running():
+    """True inside `idp db …`: the operator is handling the schema, start-up leaves it alone."""
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.command is db_cli:
+            return True
+        ctx = ctx.parent
+    return False
+
+
+def prepare():
+    """Bring the app's database to the head revision (see the module docstring). Needs an app context."""
+    directory = current_app.extensions["migrate"].directory
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        tables = set(inspect(connection).get_table_names())
+        if VERSION_TABLE in tables:
+            _upgrade(connection, directory)
+        elif tables & set(db.metadata.tables):
+            raise LegacySchemaError(legacy_message(connection))
+        else:
+            db.metadata.create_all(connection)
+            MigrationContext.configure(connection).stamp(script_directory(directory), "heads")
+            log.info("database schema created at revision %s", ", ".join(head_revisions(directory)))
+        connection.commit()
+
+
+@functools.cache
+def script_directory(directory):
+    """The migration scripts, read once per process (they do not change while it runs)."""
+    return ScriptDirectory(directory)
+
+
+def head_revisions(directory):
+    return tuple(sorted(script_directory(directory).get_heads()))
+
+
+def _upgrade(connection, directory):
+    current = tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+    heads = head_revisions(directory)
+    if current == heads:
+        return
+    scripts = script_directory(directory)
+    for revision in current:
+        try:
+            scripts.get_revision(revision)
+        except CommandError:
+            raise SchemaError(
+                f"the database is at schema revision {revision}, which this version of the identity provider "
+                "does not know (was it upgraded by a newer version?). Run the newer version, or downgrade the "
+                "database with it first (`idp db downgrade`, docs/database.md).") from None
+    config = Config()
+    config.set_main_option("script_location", directory)
+    config.attributes["connection"] = connection  # idp/migrations/env.py runs on it, inside our lock
+    log.warning("upgrading the database schema from %s to %s", ", ".join(current) or "(none)", ", ".join(heads))
+    command.upgrade(config, "heads")
+
+
+def legacy_message(connection):
+    """What to do with a database that has our tables but no migration history."""
+    url = connection.engine.url
+    missing = _missing_parts(connection)
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        state = f"It lacks what this version needs ({shown})."
+        adopt = "Bring it to the current models by hand, then mark it with `idp db stamp head`"
+    else:
+        state = "Its tables and columns match the current models."
+        adopt = "Check it, then mark it with `idp db stamp head`"
+    fix = f"{adopt} (docs/database.md)."
+    if url.get_backend_name() == "sqlite":
+        fix = (f"For the local SQLite database of `make run` (demo data only), delete {url.database} "
+               f"(or the whole instance folder) and start again. Otherwise: {fix[0].lower()}{fix[1:]}")
+    return (f"the database {url.render_as_string(hide_password=True)} has the identity provider's tables but no "
+            f"schema migration history ({VERSION_TABLE} table): it was created before schema migrations. "
+            f"{state} {fix}")
+
+
+def _missing_parts(connection):
+    inspector = inspect(connection)
+    existing = set(inspector.get_table_names())
+    missing = []
+    for table in db.metadata.sorted_tables:
+        if table.name not in existing:
+            missing.append(f"table {table.name}")
+            continue
+        columns = {column["name"] for column in inspector.get_columns(table.name)}
+        missing.extend(f"column {table.name}.{column.name}" for column in table.columns if column.name not in columns)
+    return missing
+
+
+def init_app(app):
+    """Create or upgrade the schema at start-up (serialised across workers by a file lock).
+
+    Under `idp db …` the operator handles the schema: start-up leaves the database as it is.
+    """
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+        if migration_command_running():
+            return
+        lock_path = os.path.join(app.instance_path, ".schema.lock")
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                prepare()
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    """WAL + busy timeout so the CLI works while the server runs on the same file."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: no fsync per commit; durable at checkpoints, never corrupt
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

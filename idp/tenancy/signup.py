@@ -1,0 +1,137 @@
+"""Self-service sign-up: a company starts using the product without an operator.
+
+Flow (the `signup` blueprint calls these):
+  request_signup(form)   -> rate-limited per IP and per address; the same answer for every
+                            address: a new owner address gets a verification link (30 min,
+                            single use, stored as SHA-256 with the form's values); an address
+                            that already holds a contract gets a "you are already registered"
+                            mail instead. No tenant, owner or account exists yet.
+  pending_for_link(raw)  -> the pending sign-up behind a live link (the confirmation page)
+  complete_signup(raw, slug, admin_email)
+                         -> the tenant is created (`tenants.create_tenant`: default group,
+                            owner, admin, signing keys, the service-start mail with the owner's
+                            activation link and the admin's first-login link); the link is spent.
+"""
+import re
+import unicodedata
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+
+from idp.directory import accounts
+from idp.logs.audit import Actor
+from idp.models import Tenant
+from idp.models.owner import SignupRequest
+from idp.owners import accounts as owners
+from idp.platform import mail, ratelimit
+from idp.platform.email_address import clean_email, normalize_email
+from idp.platform.errors import ServiceError, ValidationError
+from idp.platform.extensions import db
+from idp.platform.random_tokens import digest, new_token
+from idp.platform.urls import external_url
+from idp.platform.validation import text_errors
+from idp.tenancy import tenants
+
+LINK_LIFETIME = timedelta(minutes=30)
+KEEP_EXPIRED = timedelta(days=1)  # expired requests are deleted a day later (housekeeping)
+FALLBACK_SLUG = "company"
+
+
+def request_signup(*, company_name, owner_name, owner_email, admin_email, agreed, now, client):
+    """Validate the form and mail the verification (or already-registered) mail; return nothing."""
+    values = _clean_form(company_name, owner_name, owner_email, admin_email, agreed)
+    key = "signup:" + normalize_email(values["owner_email"])
+    ratelimit.guard("signup", client=client, account=key, login_id=values["owner_email"], now=now)
+    db.session.execute(delete(SignupRequest).where(SignupRequest.expires_at < now - KEEP_EXPIRED))
+    if owners.email_in_use(values["owner_email"]):
+        mail.send_after_commit(db.session, mail.build_message(
+            values["owner_email"], "signup_already_registered", contract_login_url=external_url("/contract/login"),
+            forgot_url=external_url("/contract/password/forgot")))
+        return
+    raw = new_token()
+    db.session.add(SignupRequest(token_hash=digest(raw), created_at=now, expires_at=now + LINK_LIFETIME, **values))
+    mail.send_after_commit(db.session, mail.build_message(
+        values["owner_email"], "signup_verify", company_name=values["company_name"], owner_name=values["owner_name"],
+        verify_url=external_url(f"/signup/verify/{raw}")))
+
+
+def _clean_form(company_name, owner_name, owner_email, admin_email, agreed):
+    values = {"company_name": (company_name or "").strip(), "owner_name": (owner_name or "").strip()}
+    errors = {
+        "company_name": text_errors(values["company_name"], required=True, max_length=100,
+                                    required_message=_l("会社名を入力してください。")),
+        "owner_name": text_errors(values["owner_name"], required=True, max_length=200,
+                                  required_message=_l("名前を入力してください。")),
+        "agreed": [] if agreed else [_l("利用規約に同意してください。")],
+    }
+    for field, address in (("owner_email", owner_email), ("admin_email", admin_email or owner_email)):
+        try:
+            values[field] = clean_email(address, field)
+        except ValidationError as exc:
+            errors.update(exc.errors)
+    if any(errors.values()):
+        raise ValidationError(errors)
+    return values
+
+
+def pending_for_link(raw_token, now):
+    """The pending sign-up of a live verification link, or None (unknown, expired or used)."""
+    if not raw_token or len(raw_token) > 200:
+        return None
+    request = db.session.scalar(select(SignupRequest).where(SignupRequest.token_hash == digest(raw_token)))
+    if request is None or request.used_at is not None or now >= request.expires_at:
+        return None
+    return request
+
+
+def complete_signup(raw_token, *, slug, admin_email, now, client):
+    """Create the tenant of a verified sign-up; return the `tenants.CreatedTenant`."""
+    request = pending_for_link(raw_token, now)
+    if request is None:
+        raise ServiceError(_l("このリンクは有効期限が切れているか、すでに使用されています。"))
+    slug = (slug or "").strip().lower()
+    errors = {"slug": tenants.slug_errors(slug)}
+    if not errors["slug"] and _slug_taken(slug):
+        errors["slug"] = [_l("テナントID「%(slug)s」はすでに使われています。", slug=slug)]
+    try:
+        admin_email = clean_email(admin_email or request.admin_email, "admin_email")
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    else:
+        if accounts.email_in_use(admin_email):
+            errors["admin_email"] = [_l("このメールアドレスはすでに登録されています。")]
+    if any(errors.values()):
+        raise ValidationError(errors)
+    same_person = normalize_email(admin_email) == normalize_email(request.owner_email)
+    created = tenants.create_tenant(
+        slug=slug, company_name=request.company_name, owner_email=request.owner_email, admin_email=admin_email,
+        owner_name=request.owner_name, admin_name=request.owner_name if same_person else None, now=now,
+        actor=Actor("owner", None, request.owner_email), client=client)
+    request.used_at = now
+    request.tenant_id = created.tenant.id
+    return created
+
+
+def suggested_slug(company_name, owner_email):
+    """A free tenant ID from the company name's Latin letters, else the mail domain, else 'company'."""
+    for source in (company_name, (owner_email or "").partition("@")[2].split(".")[0]):
+        base = _slugify(source)
+        if not tenants.slug_errors(base):
+            break
+    else:
+        base = FALLBACK_SLUG
+    candidate, n = base, 1
+    while _slug_taken(candidate):
+        n += 1
+        candidate = f"{base[:58]}-{n}"
+    return candidate
+
+
+def _slugify(text):
+    ascii_text = unicodedata.normalize("NFKC", text or "").lower()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:63].strip("-")
+
+
+def _slug_taken(slug):
+    return db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None

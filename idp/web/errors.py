@@ -1,0 +1,72 @@
+"""One place that turns errors into pages: generic public text, details to the log."""
+import logging
+
+from flask import render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from idp.authn.login import record_rate_limited
+from idp.platform.clock import current_time
+from idp.platform.errors import ServiceError
+from idp.platform.extensions import db
+from idp.platform.ratelimit import RateLimited
+
+log = logging.getLogger(__name__)
+
+
+def register_error_handlers(app):
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(RateLimited, _rate_limited)
+    app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def _page(status, message):
+    return render_template("error.html", status=status, message=message), status
+
+
+def _csrf_error(exc):
+    log.info("CSRF check failed: %s", exc.description)
+    return _page(400, _("フォームの有効期限が切れたか、不正な送信です。ページを再読み込みしてもう一度お試しください。"))
+
+
+def _service_error(exc):
+    db.session.rollback()
+    log.info("service error: %s", exc.detail)
+    return _page(exc.status_code, str(exc.message))
+
+
+def _rate_limited(exc):
+    """429 with Retry-After (whole seconds); idp.platform.ratelimit already logged which limit was hit.
+    The refusal itself is kept as a login event (reason `rate_limited`)."""
+    db.session.rollback()
+    if exc.login_event:
+        record_rate_limited({**exc.login_event, "now": exc.login_event["now"] or current_time()})
+        db.session.commit()
+    body, status = _page(429, str(exc.message))
+    return body, status, {"Retry-After": str(exc.retry_after)}
+
+
+_HTTP_MESSAGES = {
+    400: _l("リクエストが正しくありません。"),
+    403: _l("このページを表示する権限がありません。"),
+    404: _l("ページが見つかりません。"),
+    405: _l("この操作は許可されていません。"),
+    413: _l("送信されたデータが大きすぎます。"),
+    429: _l("リクエストが多すぎます。しばらく待ってから再度お試しください。"),
+}
+
+
+def _http_error(exc):
+    if exc.code is None or exc.code < 400:
+        return exc
+    return _page(exc.code, str(_HTTP_MESSAGES.get(exc.code) or _("エラーが発生しました。")))
+
+
+def _unexpected_error(exc):
+    db.session.rollback()
+    log.exception("unexpected error")
+    return _page(500, _("エラーが発生しました。時間をおいて再度お試しください。"))

@@ -1,0 +1,44 @@
+"""idp.logs.views without HTTP: Japan-day periods, retention, purge."""
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from idp.logs import views as event_logs
+from idp.logs.audit import record_login
+from idp.logs.views import LogFilter
+from idp.platform.extensions import db
+from idp.tenancy import tenants
+
+
+@pytest.fixture
+def acme(app, factory):
+    factory.tenant()
+    with app.app_context():
+        yield tenants.get_by_slug("acme")
+
+
+def test_period_uses_japan_calendar_days(acme):
+    now = datetime(2026, 4, 10)
+    # 2026-04-01 14:59 UTC is 23:59 on 1 April in Japan; 15:00 UTC is already 2 April
+    for minute, login_id in ((59, "late@acme"), (60, "next@acme")):
+        record_login(result="success", now=datetime(2026, 4, 1, 14, 0) + timedelta(minutes=minute),
+                     tenant_id=acme.id, login_id=login_id)
+    db.session.flush()
+    page = event_logs.login_page(acme, LogFilter(date_from=date(2026, 4, 1), date_to=date(2026, 4, 1)), now=now)
+    assert [row["user"] for row in page.rows] == ["late@acme"]
+
+
+def test_retention_hides_then_purge_deletes(acme):
+    now = datetime(2026, 4, 10)
+    record_login(result="success", now=now - event_logs.RETENTION - timedelta(seconds=1), tenant_id=acme.id,
+                 login_id="old@acme")
+    record_login(result="success", now=now - event_logs.RETENTION + timedelta(seconds=1), tenant_id=acme.id,
+                 login_id="kept@acme")
+    db.session.flush()
+    assert [r["user"] for r in event_logs.login_page(acme, LogFilter(), now=now).rows] == ["kept@acme"]
+    assert event_logs.purge(now)["login_events"] == 1
+
+
+def test_filter_from_args_ignores_bad_values():
+    filters = LogFilter.from_args({"from": "2026-02-30", "app": "x", "result": "maybe"})
+    assert (filters.date_from, filters.app_id, filters.result) == (None, None, "")
