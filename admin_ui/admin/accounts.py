@@ -8,10 +8,9 @@ from admin_ui.admin.bulk_delete import bulk_delete
 from admin_ui.admin.forms import AccountForm, ConfirmForm
 from admin_ui.admin.listing import render_search
 from admin_ui.saving import save
-from idp.authn import lockout
-from idp.authn import second_factor as mfa
+from idp.authn import lockout, second_factor
 from idp.console import account_search
-from idp.console import accounts as account_admin
+from idp.console import accounts as console_accounts
 from idp.console.accounts import AccountFields
 from idp.console.groups import group_choices
 from idp.directory.accounts import resend_activation
@@ -46,18 +45,18 @@ def account_new():
 @admin_required
 def account_detail(account_id):
     now = current_time()
-    account = account_admin.get_account(g.tenant, account_id)
-    return render_template("admin/accounts/detail.html", account=account_admin.detail_values(account, now),
+    account = console_accounts.get_account(g.tenant, account_id)
+    return render_template("admin/accounts/detail.html", account=console_accounts.detail_values(account, now),
                            form=ConfirmForm(), is_self=account.id == g.account.id)
 
 
 @bp.route("/accounts/<int:account_id>/edit", methods=["GET", "POST"])
 @admin_required
 def account_edit(account_id):
-    account = account_admin.get_account(g.tenant, account_id)
+    account = console_accounts.get_account(g.tenant, account_id)
     form = AccountForm()
     if request.method == "GET":
-        form.fill(account_admin.fields_of(account))
+        form.fill(console_accounts.fields_of(account))
     return _account_form(form, account)
 
 
@@ -71,7 +70,7 @@ def _account_form(form, account):
         if saved.ok:
             return redirect(url_for("admin.account_detail", account_id=saved.value.id))
         errors = saved.errors
-    values = account_admin.detail_values(account, current_time()) if account is not None else None
+    values = console_accounts.detail_values(account, current_time()) if account is not None else None
     return render_template("admin/accounts/form.html", form=form, errors=errors, account=values,
                            company=g.tenant.company_name, groups=group_choices(g.tenant))
 
@@ -83,9 +82,9 @@ def _create_or_update(form, account):
     if errors:
         raise ValidationError(errors)
     if account is None:
-        return account_admin.create(g.tenant, form.email.data, fields, now=current_time(), actor=actor,
-                                    client=client)
-    account_admin.update(account, fields, now=current_time(), actor=actor, client=client)
+        return console_accounts.create(g.tenant, form.email.data, fields, now=current_time(), actor=actor,
+                                       client=client)
+    console_accounts.update(account, fields, now=current_time(), actor=actor, client=client)
     return account
 
 
@@ -106,19 +105,19 @@ def account_resend_activation(account_id):
 def account_reset_mfa(account_id):
     """Destructive (the enrolled factor is gone): the first POST asks, the second (confirm=1) resets."""
     if request.form.get("confirm") != "1":
-        account = account_admin.get_account(g.tenant, account_id)
+        account = console_accounts.get_account(g.tenant, account_id)
         return render_template(
             "admin/confirm.html", title=_l("二段階認証リセット"), button=_l("リセットする"),
             question=_l("%(name)sさんの二段階認証の登録を削除します。次回ログイン時に再登録が必要です。よろしいですか？",
                         name=account.name),
             action=url_for("admin.account_reset_mfa", account_id=account.id),
             cancel_url=url_for("admin.account_detail", account_id=account.id))
-    return _account_action(account_id, mfa.reset_mfa, _l("二段階認証をリセットしました。次回ログイン時に再登録します。"))
+    return _account_action(account_id, second_factor.reset_mfa, _l("二段階認証をリセットしました。次回ログイン時に再登録します。"))
 
 
 def _account_action(account_id, action, message):
     form = ConfirmForm()
-    account = account_admin.get_account(g.tenant, account_id)
+    account = console_accounts.get_account(g.tenant, account_id)
     if form.validate_on_submit():
         actor, client = audit_context()
         action(account, now=current_time(), actor=actor, client=client)
@@ -134,5 +133,5 @@ def accounts_delete():
     return bulk_delete(
         "admin.accounts", "admin/accounts/delete.html", none_selected=_l("削除するアカウントを選択してください。"),
         confirm_items=lambda tenant, ids: [{"id": a.id, "label": f"{a.name} <{a.email}>"}
-                                           for a in account_admin.accounts_by_ids(tenant, ids)],
-        delete=account_admin.delete_many, done=lambda count: _l("%(n)d件のアカウントを削除しました。", n=count))
+                                           for a in console_accounts.accounts_by_ids(tenant, ids)],
+        delete=console_accounts.delete_many, done=lambda count: _l("%(n)d件のアカウントを削除しました。", n=count))

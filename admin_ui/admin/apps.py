@@ -12,7 +12,7 @@ from admin_ui.admin.app_forms import OidcAppForm, SamlAppForm
 from admin_ui.admin.forms import ConfirmForm
 from admin_ui.saving import save
 from idp.console import app_pages
-from idp.console import apps as app_admin
+from idp.console import apps as console_apps
 from idp.console.groups import group_choices
 from idp.models.app import PROTOCOL_OIDC, PROTOCOL_SAML, TILE_COLORS
 from idp.platform.clock import current_time
@@ -21,8 +21,8 @@ from idp.saml.registry import ATTRIBUTE_KEYS, ATTRIBUTE_PRESETS, NAMEID_FORMATS,
 
 # protocol -> (form class, create, update, values of an app for its edit form)
 _FORMS = {
-    PROTOCOL_OIDC: (OidcAppForm, app_admin.create_oidc, app_admin.update_oidc, app_pages.oidc_fields_of),
-    PROTOCOL_SAML: (SamlAppForm, app_admin.create_saml, app_admin.update_saml, app_pages.saml_fields_of),
+    PROTOCOL_OIDC: (OidcAppForm, console_apps.create_oidc, console_apps.update_oidc, app_pages.oidc_fields_of),
+    PROTOCOL_SAML: (SamlAppForm, console_apps.create_saml, console_apps.update_saml, app_pages.saml_fields_of),
 }
 
 
@@ -42,7 +42,7 @@ def app_new(protocol):
 @bp.route("/apps/<int:app_id>/edit", methods=["GET", "POST"])
 @admin_required
 def app_edit(app_id):
-    app = app_admin.get_app(g.tenant, app_id)
+    app = console_apps.get_app(g.tenant, app_id)
     if app.protocol not in _FORMS:
         abort(404)
     return _app_form(app.protocol, app)
@@ -89,18 +89,18 @@ def _secret_page(app, secret):
 @bp.route("/apps/<int:app_id>")
 @admin_required
 def app_detail(app_id):
-    app = app_admin.get_app(g.tenant, app_id)
+    app = console_apps.get_app(g.tenant, app_id)
     return render_template("admin/apps/detail.html", app=app_pages.detail_values(g.tenant, app), form=ConfirmForm())
 
 
 @bp.route("/apps/<int:app_id>/secret", methods=["POST"])
 @admin_required
 def app_regenerate_secret(app_id):
-    app = app_admin.get_app(g.tenant, app_id)
+    app = console_apps.get_app(g.tenant, app_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     actor, client = audit_context()
-    secret = app_admin.regenerate_secret(app, now=current_time(), actor=actor, client=client)
+    secret = console_apps.regenerate_secret(app, now=current_time(), actor=actor, client=client)
     db.session.commit()
     flash(_l("クライアントシークレットを再発行しました。以前のシークレットは使えません。"), "info")
     return _secret_page(app, secret)
@@ -110,7 +110,7 @@ def app_regenerate_secret(app_id):
 @admin_required
 def app_delete(app_id):
     """The first POST shows the confirmation page; the second (confirm=1) deletes."""
-    app = app_admin.get_app(g.tenant, app_id)
+    app = console_apps.get_app(g.tenant, app_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
@@ -118,7 +118,7 @@ def app_delete(app_id):
         return render_template("admin/apps/delete.html", form=form, app_id=app.id,
                                items=[{"id": app.id, "label": app.name}])
     actor, client = audit_context()
-    app_admin.delete_app(app, now=current_time(), actor=actor, client=client)
+    console_apps.delete_app(app, now=current_time(), actor=actor, client=client)
     db.session.commit()
     flash(_l("サービスを削除しました。"), "info")
     return redirect(url_for("admin.apps"))

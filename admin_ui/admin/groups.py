@@ -9,7 +9,7 @@ from admin_ui.admin.forms import ConfirmForm, GroupForm
 from admin_ui.admin.listing import render_search
 from admin_ui.saving import save
 from idp.console import account_search
-from idp.console import groups as group_admin
+from idp.console import groups as console_groups
 from idp.platform.clock import current_time
 from idp.platform.extensions import db
 from idp.platform.validation import is_number
@@ -19,7 +19,7 @@ from idp.platform.validation import is_number
 @admin_required
 def groups():
     query = (request.args.get("q") or "").strip()[:100]
-    page = group_admin.search_groups(g.tenant, query, page=page_number())
+    page = console_groups.search_groups(g.tenant, query, page=page_number())
     return render_template("admin/groups/list.html", page=page, q=query, args={"q": query} if query else {},
                            form=ConfirmForm())
 
@@ -33,7 +33,7 @@ def group_new():
 @bp.route("/groups/<int:group_id>/edit", methods=["GET", "POST"])
 @admin_required
 def group_edit(group_id):
-    group = group_admin.get_group(g.tenant, group_id)
+    group = console_groups.get_group(g.tenant, group_id)
     return _group_form(GroupForm(obj=group), group)
 
 
@@ -55,32 +55,32 @@ def _group_form(form, group):
     elif group is not None:
         app_ids = [app.id for app in group.apps]
     return render_template("admin/groups/form.html", form=form, errors=errors, group_id=group.id if group else None,
-                           apps=group_admin.app_choices(g.tenant), selected_apps=set(app_ids))
+                           apps=console_groups.app_choices(g.tenant), selected_apps=set(app_ids))
 
 
 def _create_or_update(group, values):
     if group is None:
-        return group_admin.create_group_with_apps(g.tenant, **values)
-    group_admin.update_group(group, **values)
+        return console_groups.create_group_with_apps(g.tenant, **values)
+    console_groups.update_group(group, **values)
     return group
 
 
 @bp.route("/groups/<int:group_id>")
 @admin_required
 def group_detail(group_id):
-    group = group_admin.get_group(g.tenant, group_id)
-    return render_template("admin/groups/detail.html", group=group_admin.group_values(group))
+    group = console_groups.get_group(g.tenant, group_id)
+    return render_template("admin/groups/detail.html", group=console_groups.group_values(group))
 
 
 @bp.route("/groups/<int:group_id>/members", methods=["GET", "POST"])
 @admin_required
 def group_members(group_id):
     """The add-members dialog: search accounts, tick them (or all), add them to the group."""
-    group = group_admin.get_group(g.tenant, group_id)
+    group = console_groups.get_group(g.tenant, group_id)
     form = ConfirmForm()
     if form.validate_on_submit():
         actor, client = audit_context()
-        moved = group_admin.add_members(group, selected_ids(), now=current_time(), actor=actor, client=client)
+        moved = console_groups.add_members(group, selected_ids(), now=current_time(), actor=actor, client=client)
         db.session.commit()
         flash(_l("%(n)d人をグループに追加しました。", n=moved), "info")
         return redirect(url_for("admin.group_detail", group_id=group.id))
@@ -95,6 +95,6 @@ def groups_delete():
     return bulk_delete(
         "admin.groups", "admin/groups/delete.html", none_selected=_l("削除するグループを選択してください。"),
         confirm_items=lambda tenant, ids: [{"id": grp.id, "label": grp.name}
-                                           for grp in group_admin.groups_for_deletion(tenant, ids)],
-        delete=group_admin.delete_groups,
+                                           for grp in console_groups.groups_for_deletion(tenant, ids)],
+        delete=console_groups.delete_groups,
         done=lambda moved: _l("グループを削除しました（%(n)d人をデフォルトグループに移動しました）。", n=moved))

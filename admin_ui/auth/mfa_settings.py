@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin_ui.auth import bp
 from admin_ui.auth.forms import ConfirmForm
-from idp.authn import second_factor as mfa
+from idp.authn import second_factor
 from idp.logs.audit import Actor
 from idp.platform.clock import current_time
 from idp.platform.extensions import db
@@ -20,7 +20,7 @@ def _strong_session():
 @bp.route("/mfa")
 @login_required
 def mfa_settings():
-    return render_template("mfa/settings.html", status=mfa.status(g.account),
+    return render_template("mfa/settings.html", status=second_factor.status(g.account),
                            can_change="mfa" in g.sso_session.amr.split())
 
 
@@ -30,7 +30,7 @@ def mfa_renew_recovery_codes():
     _strong_session()
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    codes = mfa.renew_recovery_codes(g.account, now=current_time(), client=client_info())
+    codes = second_factor.renew_recovery_codes(g.account, now=current_time(), client=client_info())
     db.session.commit()
     return render_template("auth/mfa_recovery_codes.html", codes=codes, next=url_for("auth.mfa_settings"),
                            renewed=True)
@@ -42,7 +42,7 @@ def mfa_reset_own():
     _strong_session()
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    mfa.reset_mfa(g.account, now=current_time(), actor=Actor.of_account(g.account), client=client_info())
+    second_factor.reset_mfa(g.account, now=current_time(), actor=Actor.of_account(g.account), client=client_info())
     db.session.commit()
     flash(_l("二段階認証の設定を解除しました。次回ログイン時に設定し直してください。"), "info")
     return redirect(url_for("auth.mfa_settings"))

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from admin_ui.auth import LOGIN_ERRORS, bp, start_session
 from admin_ui.auth.forms import CodeForm, ConfirmForm, MethodForm, PhoneForm
 from admin_ui.saving import save
-from idp.authn import second_factor as mfa
+from idp.authn import second_factor
 from idp.authn.mfa.sms import SmsNotSent, SmsThrottled
 from idp.platform.clock import current_time
 from idp.platform.extensions import db
@@ -20,18 +20,20 @@ from idp.platform.urls import safe_next
 from idp.web.sso import client_info
 
 PENDING_KEY = "mfa_login"
-CODE_ERRORS = {mfa.INVALID_CODE: _l("認証コードが正しくありません。"), mfa.LOCKED: LOGIN_ERRORS[mfa.LOCKED]}
-STEP_ENDPOINTS = {mfa.CHOOSE: "auth.mfa_choose", mfa.TOTP_ENROL: "auth.mfa_totp", mfa.SMS_PHONE: "auth.mfa_phone",
-                  mfa.SMS_SEND: "auth.mfa_sms", mfa.CODE: "auth.mfa_code"}
+CODE_ERRORS = {second_factor.INVALID_CODE: _l("認証コードが正しくありません。"),
+               second_factor.LOCKED: LOGIN_ERRORS[second_factor.LOCKED]}
+STEP_ENDPOINTS = {second_factor.CHOOSE: "auth.mfa_choose", second_factor.TOTP_ENROL: "auth.mfa_totp",
+                  second_factor.SMS_PHONE: "auth.mfa_phone", second_factor.SMS_SEND: "auth.mfa_sms",
+                  second_factor.CODE: "auth.mfa_code"}
 
 
 def begin_second_factor(account, now, target):
     """Password accepted and MFA required: open the half-done login and go to its first step
     (the browser's previous half-done login, if any, ends)."""
-    previous = mfa.resolve(session.get(PENDING_KEY), now)
+    previous = second_factor.resolve(session.get(PENDING_KEY), now)
     if previous is not None:
-        mfa.cancel(previous, now)
-    raw = mfa.begin(account, now, target)
+        second_factor.cancel(previous, now)
+    raw = second_factor.begin(account, now, target)
     db.session.commit()
     session[PENDING_KEY] = raw
     return redirect(url_for("auth.mfa_step"))
@@ -42,12 +44,12 @@ def pending_step(*steps):
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            g.pending = mfa.resolve(session.get(PENDING_KEY), current_time())
+            g.pending = second_factor.resolve(session.get(PENDING_KEY), current_time())
             if g.pending is None:
                 session.pop(PENDING_KEY, None)
                 flash(_l("認証の有効期限が切れました。もう一度ログインしてください。"), "error")
                 return redirect(url_for("auth.login"))
-            if steps and mfa.step(g.pending) not in steps:
+            if steps and second_factor.step(g.pending) not in steps:
                 return redirect(url_for("auth.mfa_step"))
             return view(*args, **kwargs)
         return wrapper
@@ -55,38 +57,38 @@ def pending_step(*steps):
 
 
 def _page(template, status=200, **values):
-    return render_template(template, info=mfa.describe(g.pending), **values), status
+    return render_template(template, info=second_factor.describe(g.pending), **values), status
 
 
 @bp.route("/login/mfa")
 @pending_step()
 def mfa_step():
-    return redirect(url_for(STEP_ENDPOINTS[mfa.step(g.pending)]))
+    return redirect(url_for(STEP_ENDPOINTS[second_factor.step(g.pending)]))
 
 
 @bp.route("/login/mfa/choose", methods=["GET", "POST"])
-@pending_step(mfa.CHOOSE)
+@pending_step(second_factor.CHOOSE)
 def mfa_choose():
     form = MethodForm()
     if form.validate_on_submit():
-        mfa.choose(g.pending, form.method.data)
+        second_factor.choose(g.pending, form.method.data)
         db.session.commit()
         return redirect(url_for("auth.mfa_step"))
     return _page("auth/mfa_choose.html")
 
 
 @bp.route("/login/mfa/totp", methods=["GET", "POST"])
-@pending_step(mfa.TOTP_ENROL)
+@pending_step(second_factor.TOTP_ENROL)
 def mfa_totp():
-    enrolment = mfa.totp_enrolment(g.pending, current_app.config["IDP_PRODUCT_NAME"])
+    enrolment = second_factor.totp_enrolment(g.pending, current_app.config["IDP_PRODUCT_NAME"])
     db.session.commit()  # the secret stays the same when the page is reloaded
     return _verify_code("auth/mfa_totp.html", enrolment=enrolment)
 
 
 @bp.route("/login/mfa/code", methods=["GET", "POST"])
-@pending_step(mfa.CODE, mfa.SMS_SEND)
+@pending_step(second_factor.CODE, second_factor.SMS_SEND)
 def mfa_code():
-    if not mfa.accepts_code(g.pending):  # SMS being enrolled and nothing sent yet
+    if not second_factor.accepts_code(g.pending):  # SMS being enrolled and nothing sent yet
         return redirect(url_for("auth.mfa_step"))
     return _verify_code("auth/mfa_code.html")
 
@@ -96,7 +98,7 @@ def _verify_code(template, **values):
     error = None
     if form.validate_on_submit():
         now = current_time()
-        result = mfa.verify(g.pending, form.code.data, now=now, client=client_info())
+        result = second_factor.verify(g.pending, form.code.data, now=now, client=client_info())
         if result.ok and not result.finished:  # the old factor is checked: enrol the new method
             db.session.commit()
             return redirect(url_for("auth.mfa_step"))
@@ -113,14 +115,14 @@ def _verify_code(template, **values):
 
 
 @bp.route("/login/mfa/sms", methods=["GET", "POST"])
-@pending_step(mfa.SMS_SEND, mfa.CODE)
+@pending_step(second_factor.SMS_SEND, second_factor.CODE)
 def mfa_sms():
-    if mfa.describe(g.pending)["method"] != mfa.SMS:
+    if second_factor.describe(g.pending)["method"] != second_factor.SMS:
         return redirect(url_for("auth.mfa_step"))
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            mfa.send_sms(g.pending, current_time())
+            second_factor.send_sms(g.pending, current_time())
         except (SmsThrottled, SmsNotSent) as exc:
             db.session.rollback()
             headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, SmsThrottled) else {}
@@ -132,16 +134,17 @@ def mfa_sms():
 
 
 @bp.route("/login/mfa/phone", methods=["GET", "POST"])
-@pending_step(mfa.SMS_PHONE, mfa.SMS_SEND, mfa.CODE)
+@pending_step(second_factor.SMS_PHONE, second_factor.SMS_SEND, second_factor.CODE)
 def mfa_phone():
-    if mfa.describe(g.pending)["method"] != mfa.SMS:
+    if second_factor.describe(g.pending)["method"] != second_factor.SMS:
         return redirect(url_for("auth.mfa_step"))
-    if not mfa.describe(g.pending)["can_change_phone"]:
+    if not second_factor.describe(g.pending)["can_change_phone"]:
         return _page("auth/mfa_phone.html", status=403, errors={}, locked_number=True)
     form = PhoneForm()
     errors = {}
     if form.validate_on_submit():
-        saved = save(lambda: mfa.change_phone(g.pending, form.phone.data, form.phone_confirm.data), on_invalid=None)
+        saved = save(lambda: second_factor.change_phone(g.pending, form.phone.data, form.phone_confirm.data),
+                     on_invalid=None)
         if saved.ok:
             return redirect(url_for("auth.mfa_sms"))
         errors = saved.errors
@@ -153,8 +156,8 @@ def mfa_cancel():
     """Discard the half-done login and return to the login page."""
     form = ConfirmForm()
     if form.validate_on_submit():
-        pending = mfa.resolve(session.pop(PENDING_KEY, None), current_time())
+        pending = second_factor.resolve(session.pop(PENDING_KEY, None), current_time())
         if pending is not None:
-            mfa.cancel(pending, current_time())
+            second_factor.cancel(pending, current_time())
             db.session.commit()
     return redirect(url_for("auth.login"))

@@ -2,7 +2,7 @@
 import click
 from flask.cli import AppGroup
 
-from idp.authn import second_factor as mfa
+from idp.authn import second_factor
 from idp.authn.mfa import policy as mfa_policy
 from idp.cli.output import Output, account_command, emit, find_tenant, json_option, transactional
 from idp.directory import groups
@@ -48,6 +48,6 @@ def mfa_show(slug, as_json):
 @account_command(mfa_cli, "reset")
 def mfa_reset(account, as_json):
     """Forget an account's second factor; it enrols again at its next login."""
-    mfa.reset_mfa(account, now=current_time(), actor=OPERATOR)
+    second_factor.reset_mfa(account, now=current_time(), actor=OPERATOR)
     return Output(as_json, {"id": account.id, "email": account.email, "reset": True},
                   f"MFA reset for {account.email}: enrols again at the next login")

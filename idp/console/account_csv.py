@@ -14,7 +14,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from idp.console import accounts as account_admin
+from idp.console import accounts as console_accounts
 from idp.console.accounts import delete_account
 from idp.logs.audit import NO_CLIENT, record_audit
 from idp.models import Account, Group
@@ -49,7 +49,7 @@ class Operation:
     kind: str
     row: int
     email: str
-    fields: account_admin.AccountFields = None
+    fields: console_accounts.AccountFields = None
     account_id: int = None
 
 
@@ -110,10 +110,10 @@ class _Context:
     groups: dict  # name -> id
     existing: dict  # normalized email -> Account (any tenant)
     seen: set = field(default_factory=set)
-    lookups: account_admin.TenantLookups = None
+    lookups: console_accounts.TenantLookups = None
 
     def __post_init__(self):
-        self.lookups = account_admin.TenantLookups(self.tenant)
+        self.lookups = console_accounts.TenantLookups(self.tenant)
 
     @classmethod
     def load(cls, tenant, rows):
@@ -153,7 +153,7 @@ def _plan_row(plan, context, number, cells, acting_account_id):
     fields, problems = _fields(context, cells)
     reported = {column for column, _message in problems}
     problems += [(FIELD_COLUMNS[name], messages[0])
-                 for name, messages in account_admin.field_errors(context.tenant, fields, context.lookups).items()
+                 for name, messages in console_accounts.field_errors(context.tenant, fields, context.lookups).items()
                  if FIELD_COLUMNS[name] not in reported]
     if not problems and account is not None and account.id == acting_account_id and (
             fields.role != account.role or fields.status != account.status):
@@ -182,7 +182,7 @@ def _fields(context, cells):
         problems.append((GROUP, _l("グループ「%(name)s」が見つかりません。", name=cells[GROUP])))
     valid_from = _date(cells[VALID_FROM], VALID_FROM, problems, required=True)
     valid_to = _date(cells[VALID_TO], VALID_TO, problems, required=False)
-    fields = account_admin.AccountFields(
+    fields = console_accounts.AccountFields(
         name=cells[NAME], phone=cells[PHONE], mobile=cells[MOBILE], organization=cells[ORG],
         department=cells[DEPT], group_id=group_id, role=role, status=status, valid_from=valid_from,
         valid_to=valid_to)
@@ -206,15 +206,15 @@ def apply_plan(tenant, plan, *, now, actor, client=NO_CLIENT):
     queued on the session and go out after the caller's commit."""
     if plan.errors:
         raise ValidationError({"file": [plan.errors[0].message]})
-    lookups = account_admin.TenantLookups(tenant)
+    lookups = console_accounts.TenantLookups(tenant)
     for op in plan.operations:
         if op.kind == CREATE:
-            account_admin.create(tenant, op.email, op.fields, now=now, actor=actor, client=client, lookups=lookups)
+            console_accounts.create(tenant, op.email, op.fields, now=now, actor=actor, client=client, lookups=lookups)
         elif op.kind == UPDATE:
-            account_admin.update(account_admin.get_account(tenant, op.account_id), op.fields, now=now,
-                                 actor=actor, client=client, lookups=lookups)
+            console_accounts.update(console_accounts.get_account(tenant, op.account_id), op.fields, now=now,
+                                    actor=actor, client=client, lookups=lookups)
         else:
-            delete_account(account_admin.get_account(tenant, op.account_id), now=now, actor=actor, client=client)
+            delete_account(console_accounts.get_account(tenant, op.account_id), now=now, actor=actor, client=client)
     counts = plan.counts()
     record_audit(tenant_id=tenant.id, actor=actor, action="account.csv_import", target_type="tenant",
                  now=now, changes=counts, client=client)

@@ -12,8 +12,7 @@ from typing import Optional
 from flask_babel import lazy_gettext as _l
 
 from idp.apps import catalogue as apps
-from idp.authn import second_factor as mfa
-from idp.authn import sessions
+from idp.authn import second_factor, sessions
 from idp.authn.lockout import is_locked
 from idp.authn.mfa import policy as mfa_policy
 from idp.console.tenant_rows import tenant_rows
@@ -198,7 +197,7 @@ def detail_values(account, now):
         "role": account.role, "status": account.status, "valid_from": account.valid_from,
         "valid_to": account.valid_to, "activated": account.activated, "last_login_at": account.last_login_at,
         "updated_at": account.updated_at, "created_at": account.created_at, "locked_at": account.locked_at,
-        "locked": is_locked(account, now), "apps": apps.tiles_for(account), "mfa": mfa.status(account),
+        "locked": is_locked(account, now), "apps": apps.tiles_for(account), "mfa": second_factor.status(account),
     }
 
 

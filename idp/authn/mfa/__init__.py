@@ -1,2 +1,2 @@
-"""The second factor: who needs one (policy), the half-done login and its steps (flow), TOTP
-(totp), SMS codes (sms) and keyed digests and recovery codes (codes)."""
+"""The second factor's parts: who needs one (policy), TOTP (totp), SMS codes (sms), keyed digests and
+recovery codes (codes). The half-done login that uses them is idp.authn.second_factor."""

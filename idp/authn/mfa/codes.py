@@ -23,6 +23,7 @@ RECOVERY_GROUP_LEN = 4
 
 
 def code_digest(account_id, purpose, code):
+    # the label predates idp.authn.mfa; stored digests depend on it, so it stays
     key = hmac.new(current_app.config["SECRET_KEY"].encode("utf-8"), b"idp.mfa.codes", hashlib.sha256).digest()
     return hmac.new(key, f"{purpose}:{account_id}:{code}".encode("utf-8"), hashlib.sha256).hexdigest()
 

@@ -258,16 +258,16 @@ def test_apply_validates_again_and_applies_nothing_when_the_data_changed(upload,
 
 
 def test_a_failure_while_applying_rolls_every_row_back(upload, post, app, outbox, monkeypatch):
-    from idp.console import accounts as account_admin
+    from idp.console import accounts as console_accounts
     html, url = upload(csv_bytes([row(email=f"u{i}@acme.example.com") for i in range(5)]))
-    real_create, calls = account_admin.create, []
+    real_create, calls = console_accounts.create, []
 
     def failing_create(*args, **kwargs):
         calls.append(1)
         if len(calls) == 4:
             raise RuntimeError("database went away")
         return real_create(*args, **kwargs)
-    monkeypatch.setattr(account_admin, "create", failing_create)
+    monkeypatch.setattr(console_accounts, "create", failing_create)
     assert post(url, url + "/apply").status_code == 500
     assert len(calls) == 4
     assert not any(email.startswith("u") for email in _accounts(app))

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import csrf_token_from
-from idp.authn import second_factor as mfa
+from idp.authn import second_factor
 from idp.models import Account, MfaPendingLogin, MfaSmsCode
 from idp.platform.extensions import db
 from tests.support.mfa import secret_on, set_mode, totp
@@ -53,7 +53,7 @@ def test_used_once_then_gone(client, login, app, acme, clock):
     with client.session_transaction() as form_session:
         assert "mfa_login" not in form_session
     with app.app_context():
-        assert mfa.resolve(raw_token, clock.now()) is None  # a copied token opens nothing afterwards
+        assert second_factor.resolve(raw_token, clock.now()) is None  # a copied token opens nothing afterwards
         assert db.session.get(MfaPendingLogin, pending_id).ended_at == clock.now()
 
 
@@ -90,7 +90,7 @@ def test_ended_and_expired_ones_are_purged_at_the_next_login(client, login, app,
 def test_purge_function(app, acme, clock):
     with app.app_context():
         account = db.session.scalar(select(Account))
-        mfa.begin(account, clock.now())
+        second_factor.begin(account, clock.now())
         db.session.commit()
-        assert mfa.purge_expired(clock.now() + timedelta(minutes=9)) == (0, 0)
-        assert mfa.purge_expired(clock.now() + timedelta(minutes=10)) == (1, 0)
+        assert second_factor.purge_expired(clock.now() + timedelta(minutes=9)) == (0, 0)
+        assert second_factor.purge_expired(clock.now() + timedelta(minutes=10)) == (1, 0)

@@ -1,7 +1,7 @@
 """idp.console.groups without HTTP: tenant bounds, default group, members moved on deletion."""
 import pytest
 
-from idp.console import groups as group_admin
+from idp.console import groups as console_groups
 from idp.directory.groups import default_group
 from idp.logs.audit import OPERATOR
 from idp.models import Account
@@ -21,25 +21,25 @@ def acme(app, factory):
 def test_groups_of_another_tenant_are_not_found(acme, factory):
     foreign = factory.group("other", "営業")
     with pytest.raises(NotFound):
-        group_admin.get_group(acme, foreign)
+        console_groups.get_group(acme, foreign)
     with pytest.raises(NotFound):
-        group_admin.delete_groups(acme, [foreign], now=None, actor=OPERATOR)
+        console_groups.delete_groups(acme, [foreign], now=None, actor=OPERATOR)
 
 
 def test_default_group_is_refused_even_with_others(acme, factory, clock):
     sales = factory.group("acme", "営業")
     with pytest.raises(ServiceError):
-        group_admin.delete_groups(acme, [sales, default_group(acme).id], now=clock.now(), actor=OPERATOR)
+        console_groups.delete_groups(acme, [sales, default_group(acme).id], now=clock.now(), actor=OPERATOR)
 
 
 def test_delete_moves_members_and_add_members_ignores_foreign_accounts(acme, factory, clock):
     sales = factory.group("acme", "営業")
     taro, _ = factory.account()
     foreign, _ = factory.account("other", email="x@other.example.com")
-    group = group_admin.get_group(acme, sales)
-    assert group_admin.add_members(group, [taro, foreign], now=clock.now(), actor=OPERATOR) == 1
+    group = console_groups.get_group(acme, sales)
+    assert console_groups.add_members(group, [taro, foreign], now=clock.now(), actor=OPERATOR) == 1
     db.session.commit()
-    assert group_admin.delete_groups(acme, [sales], now=clock.now(), actor=OPERATOR) == 1
+    assert console_groups.delete_groups(acme, [sales], now=clock.now(), actor=OPERATOR) == 1
     db.session.commit()
     assert db.session.get(Account, taro).group_id == default_group(acme).id
     assert db.session.get(Account, foreign).tenant.slug == "other"

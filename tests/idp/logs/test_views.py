@@ -3,7 +3,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from idp.logs import views as event_logs
+from idp.logs import views as log_views
 from idp.logs.audit import record_login
 from idp.logs.views import LogFilter
 from idp.platform.extensions import db
@@ -24,19 +24,19 @@ def test_period_uses_japan_calendar_days(acme):
         record_login(result="success", now=datetime(2026, 4, 1, 14, 0) + timedelta(minutes=minute),
                      tenant_id=acme.id, login_id=login_id)
     db.session.flush()
-    page = event_logs.login_page(acme, LogFilter(date_from=date(2026, 4, 1), date_to=date(2026, 4, 1)), now=now)
+    page = log_views.login_page(acme, LogFilter(date_from=date(2026, 4, 1), date_to=date(2026, 4, 1)), now=now)
     assert [row["user"] for row in page.rows] == ["late@acme"]
 
 
 def test_retention_hides_then_purge_deletes(acme):
     now = datetime(2026, 4, 10)
-    record_login(result="success", now=now - event_logs.RETENTION - timedelta(seconds=1), tenant_id=acme.id,
+    record_login(result="success", now=now - log_views.RETENTION - timedelta(seconds=1), tenant_id=acme.id,
                  login_id="old@acme")
-    record_login(result="success", now=now - event_logs.RETENTION + timedelta(seconds=1), tenant_id=acme.id,
+    record_login(result="success", now=now - log_views.RETENTION + timedelta(seconds=1), tenant_id=acme.id,
                  login_id="kept@acme")
     db.session.flush()
-    assert [r["user"] for r in event_logs.login_page(acme, LogFilter(), now=now).rows] == ["kept@acme"]
-    assert event_logs.purge(now)["login_events"] == 1
+    assert [r["user"] for r in log_views.login_page(acme, LogFilter(), now=now).rows] == ["kept@acme"]
+    assert log_views.purge(now)["login_events"] == 1
 
 
 def test_filter_from_args_ignores_bad_values():

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import csrf_token_from
-from idp.authn import second_factor as mfa
+from idp.authn import second_factor
 from idp.authn.mfa import policy as mfa_policy
 from idp.directory import accounts, groups
 from idp.logs.audit import OPERATOR, Actor
@@ -125,11 +125,12 @@ def test_reset_service_by_an_admin(app, acme, clock):
         tenant = tenants.get_by_slug("acme")
         admin = accounts.get_in_tenant(tenant, "admin@acme.example.com")
         taro = _account(EMAIL)
-        mfa.reset_mfa(taro, now=clock.now(), actor=Actor.of_account(admin))
+        second_factor.reset_mfa(taro, now=clock.now(), actor=Actor.of_account(admin))
         db.session.commit()
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "mfa.reset"))
         assert (event.actor_type, event.actor_id, event.tenant_id) == ("admin", admin.id, tenant.id)
-        assert mfa.status(taro) == {"method": None, "enrolled_at": None, "recovery_codes_left": 0, "mode": "off"}
+        assert second_factor.status(taro) == {"method": None, "enrolled_at": None, "recovery_codes_left": 0,
+                                              "mode": "off"}
 
 
 def test_owners_never_get_a_second_factor(client, factory, cli, submit, outbox):
