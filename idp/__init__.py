@@ -10,9 +10,10 @@ from flask import Flask
 from idp import keys
 from idp.platform import encryption, mail, ratelimit, schema
 from idp.platform.clock import SystemClock
-from idp.platform.config import check_base_url, default_database_url, ensure_secret_file, load_config, parse_flag
+from idp.platform.config import (check_base_url, default_database_url, ensure_secret_file, load_config, parse_flag,
+                                 private_folder)
 from idp.platform.extensions import babel, csrf, db, migrate
-from idp.web import errors, form_translations, layout, security_headers
+from idp.web import errors, form_translations, layout, security_headers, url_input
 from idp.web.locale import select_locale
 from idp.web.sso import load_sso_session
 
@@ -24,13 +25,16 @@ def create_app(config=None):
     settings["IDP_MAIL_ASYNC"] = parse_flag("IDP_MAIL_ASYNC", settings["IDP_MAIL_ASYNC"])
     https = check_base_url(settings["IDP_BASE_URL"])
     instance_dir = settings["IDP_INSTANCE_DIR"]
-    os.makedirs(instance_dir, exist_ok=True)
+    private_folder(instance_dir)  # 0700 from the start: secrets, the SQLite file, mails (issue 14)
 
     app = Flask(__name__, instance_path=instance_dir, static_folder=None)
+    url_input.init_app(app)  # before any route is added
     app.config.update(settings)
     app.config.update(
         SECRET_KEY=settings["IDP_SECRET_KEY"] or ensure_secret_file(os.path.join(instance_dir, "secret_key")),
         SQLALCHEMY_DATABASE_URI=settings["IDP_DATABASE_URL"] or default_database_url(instance_dir),
+        # a logged database error names the statement, never its values (hashes, digests, addresses)
+        SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True, **settings.get("SQLALCHEMY_ENGINE_OPTIONS", {})},
         IDP_HTTPS=https,
         SESSION_COOKIE_NAME="idp_form",
         SESSION_COOKIE_HTTPONLY=True,

@@ -4,7 +4,7 @@ from functools import wraps
 from flask import abort, g, redirect, request, url_for
 
 from idp.logs.audit import Actor
-from idp.platform.validation import is_number
+from idp.platform.validation import parse_ids, parse_number
 from idp.web.sso import client_info
 
 
@@ -28,10 +28,13 @@ def audit_context():
 
 
 def page_number():
-    value = request.args.get("page", "1")
-    return int(value) if is_number(value) and 0 < int(value) < 100_000 else 1
+    return parse_number(request.args.get("page", "1"), maximum=99_999) or 1
 
 
 def selected_ids():
-    """The ids of the ticked rows (checkboxes named `ids`), ignoring anything that is not a number."""
-    return [int(v) for v in request.form.getlist("ids") if is_number(v)][:1000]
+    """The ids of the ticked rows (checkboxes named `ids`), ignoring anything that is not a number; a number
+    larger than any id is a 400."""
+    ids = parse_ids(request.form.getlist("ids"))
+    if ids is None:
+        abort(400)
+    return ids[:1000]

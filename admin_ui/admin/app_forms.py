@@ -2,12 +2,14 @@
 
 The forms only turn the submitted strings into `idp.console.apps` field values; every rule is in
 the services (the same as `idp app add-oidc` / `add-saml`)."""
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaField
 
 from idp.console.apps import OidcFields, SamlFields
-from idp.platform.validation import is_number
+from idp.platform.errors import ValidationError
+from idp.platform.validation import parse_ids, parse_number
 from idp.saml.metadata_import import MAX_METADATA_BYTES
 from idp.saml.registry import ATTRIBUTE_KEYS
 
@@ -17,8 +19,7 @@ def _lines(text):
 
 
 def _number(text):
-    text = (text or "").strip()
-    return int(text) if is_number(text) and len(text) < 7 else None
+    return parse_number((text or "").strip(), maximum=999_999)
 
 
 class _TileForm(FlaskForm):
@@ -30,8 +31,11 @@ class _TileForm(FlaskForm):
     groups = SelectMultipleField(validate_choice=False)
 
     def _common(self):
+        group_ids = parse_ids([str(v) for v in self.groups.data or []])
+        if group_ids is None:  # a number larger than any id: no group of the tenant (as idp.console.apps says)
+            raise ValidationError({"groups": [_l("グループが見つかりません。")]})
         return {"name": self.name.data or "", "icon": self.icon.data or "", "color": self.color.data or "",
-                "group_ids": [int(v) for v in self.groups.data or [] if is_number(str(v))]}
+                "group_ids": group_ids}
 
     @staticmethod
     def _data_of(fields):

@@ -7,7 +7,7 @@ from flask_wtf.file import FileField
 from wtforms import StringField, TextAreaField
 
 from idp.console.accounts import AccountFields
-from idp.platform.validation import is_number
+from idp.platform.validation import parse_number
 
 
 class AccountForm(FlaskForm):
@@ -31,7 +31,7 @@ class AccountForm(FlaskForm):
         fields = AccountFields(
             name=self.name.data, phone=self.phone.data, mobile=self.mobile.data,
             organization=self.organization.data, department=self.department.data,
-            group_id=int(self.group.data) if is_number(self.group.data or "") else None,
+            group_id=parse_number(self.group.data or ""),
             role=self.role.data, status=self.status.data,
             valid_from=_date(self.valid_from.data, "valid_from", errors),
             valid_to=_date(self.valid_to.data, "valid_to", errors))

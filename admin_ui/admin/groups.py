@@ -1,5 +1,5 @@
 """Groups: search list, create/edit (name, description, apps), detail, add members, delete many."""
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from admin_ui.admin import bp
@@ -12,7 +12,7 @@ from idp.console import account_search
 from idp.console import groups as console_groups
 from idp.platform.clock import current_time
 from idp.platform.extensions import db
-from idp.platform.validation import is_number
+from idp.platform.validation import parse_ids
 
 
 @bp.route("/groups")
@@ -40,7 +40,9 @@ def group_edit(group_id):
 def _group_form(form, group):
     """Shared by create and edit."""
     errors = {}
-    app_ids = [int(v) for v in request.form.getlist("apps") if is_number(v)]
+    app_ids = parse_ids(request.form.getlist("apps"))
+    if app_ids is None:
+        abort(400)
     if form.validate_on_submit():
         actor, client = audit_context()
         values = dict(name=form.name.data, description=form.description.data, app_ids=app_ids,

@@ -12,7 +12,7 @@ from idp.console.security import rotate_keys
 from idp.platform.clock import current_time
 from idp.platform.errors import Conflict
 from idp.platform.extensions import db
-from idp.platform.validation import is_number
+from idp.platform.validation import parse_number
 
 
 @bp.route("/security")
@@ -32,8 +32,11 @@ def security_mfa():
     """The tenant's mode, or one group's override (`group` field present)."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    group_id = request.form.get("group", "")
-    group = get_group(g.tenant, int(group_id)) if is_number(group_id) else None
+    field = request.form.get("group", "")
+    group_id = parse_number(field)
+    if field and group_id is None:
+        abort(400)
+    group = get_group(g.tenant, group_id) if field else None
     actor, client = audit_context()
     mfa_policy.set_policy(g.tenant, request.form.get("mode", ""), group=group, now=current_time(), actor=actor,
                           client=client)

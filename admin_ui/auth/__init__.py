@@ -13,6 +13,7 @@ from idp.platform.extensions import db
 from idp.platform.urls import safe_next
 from idp.saml import logout as saml_logout
 from idp.web.sso import clear_sso_cookie, client_info, set_sso_cookie
+from idp.web.tenant_urls import tenant_from_url
 
 bp = Blueprint("auth", __name__)
 
@@ -33,24 +34,50 @@ LOGIN_ERRORS = {
 def login():
     """`next` resumes a pending request (local paths only); `login_hint` pre-fills the email;
     `reauth=1` asks for the password even with a live session (OIDC prompt=login / max_age,
-    SAML ForceAuthn: the protocol then checks the new session's auth_time)."""
+    SAML ForceAuthn: the protocol then checks the new session's auth_time). An address with accounts
+    in several tenants picks the company after its password (choice.py)."""
+    return login_page(None)
+
+
+@bp.route("/t/<tenant_slug>/login", methods=["GET", "POST"], endpoint="tenant_login")
+def tenant_login(tenant_slug):
+    """The tenant's own login page (the protocols of /t/{tenant}/ send browsers here): it signs in that
+    tenant's account only, and says which company."""
+    return login_page(tenant_from_url({"tenant_slug": tenant_slug}))
+
+
+def login_page(tenant):
     form = LoginForm(next=request.args.get("next", ""))
     target = safe_next(form.next.data)
     if request.method == "GET":
-        if g.account is not None and request.args.get("reauth") != "1":
+        signed_in_here = g.account is not None and (tenant is None or g.account.tenant_id == tenant.id)
+        if signed_in_here and request.args.get("reauth") != "1":
             return redirect(target)
         form.email.data = request.args.get("login_hint", "")[:254] or (g.account.email if g.account else "")
     error = None
     if form.validate_on_submit():
         now = current_time()
-        result = login_service.authenticate(form.email.data, form.password.data, now=now, client=client_info())
-        if result.second_factor:
-            return begin_second_factor(result.account, now, target)
-        if result.ok:
-            return start_session(result.account, now, redirect(target))
-        db.session.commit()  # keep the login event and the failure count
+        result = login_service.authenticate(form.email.data, form.password.data, now=now, client=client_info(),
+                                            tenant=tenant)
+        if result.choices:
+            return choice.offer(result.choices, now, target)
+        response = go_on(result, now, target)
+        if response is not None:
+            return response
         error = LOGIN_ERRORS[result.error]
-    return render_template("auth/login.html", form=form, error=error)
+    action = url_for("auth.tenant_login", tenant_slug=tenant.slug) if tenant else url_for("auth.login")
+    return render_template("auth/login.html", form=form, error=error, tenant=tenant, action=action)
+
+
+def go_on(result, now, target):
+    """After the password (or the company's choice): the second factor, the session, or None (an error
+    to show; the login events and failure counts are kept)."""
+    if result.second_factor:
+        return begin_second_factor(result.account, now, target)
+    if result.ok:
+        return start_session(result.account, now, redirect(target))
+    db.session.commit()
+    return None
 
 
 def start_session(account, now, response, amr=("pwd",)):
@@ -95,5 +122,6 @@ def set_language(code):
     return response
 
 
+from admin_ui.auth import choice  # noqa: E402  (the company's choice after the password, /login/choose)
 from admin_ui.auth import mfa_settings  # noqa: E402,F401  (the user's own factor, /mfa)
 from admin_ui.auth.mfa_views import begin_second_factor  # noqa: E402  (routes of the second factor on `bp`)

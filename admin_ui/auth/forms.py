@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
 
 
 class LoginForm(FlaskForm):
@@ -32,3 +32,10 @@ class MethodForm(FlaskForm):
 class PhoneForm(FlaskForm):
     phone = StringField()
     phone_confirm = StringField()
+
+
+class CompanyChoiceForm(FlaskForm):
+    """The company to sign in to, when the password opened accounts in several tenants."""
+
+    account = StringField()
+    remember = BooleanField()

@@ -1,13 +1,17 @@
 """Contract login and logout, the owner's activation and reset links, and the reset request."""
-from flask import abort, current_app, flash, g, redirect, render_template, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, session, url_for
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
-from admin_ui.auth.forms import ConfirmForm, LoginForm
+from admin_ui.auth import choice
+from admin_ui.auth.forms import CompanyChoiceForm, ConfirmForm, LoginForm
 from admin_ui.contract import bp, clear_owner_cookie, set_owner_cookie
 from admin_ui.link_pages import set_password_page
 from admin_ui.password_reset.forms import ForgotPasswordForm
 from admin_ui.saving import save
 from idp.directory import links
+from idp.models import Owner
 from idp.owners import accounts as owners
 from idp.owners import federation as owner_federation
 from idp.owners import sessions as owner_sessions
@@ -15,6 +19,7 @@ from idp.platform.clock import current_time
 from idp.platform.extensions import db
 from idp.web.sso import client_info
 
+CHOICE_KEY = "owner_login_choice"
 LOGIN_ERRORS = {
     owners.INVALID_CREDENTIALS: _l("メールアドレスまたはパスワードが正しくありません。"),
     owners.LOCKED: _l("ログインに連続で失敗したため、ロックされています。30分後に再度お試しください。"),
@@ -39,15 +44,51 @@ def login():
             abort(404)
         now = current_time()
         result = owners.authenticate(form.email.data, form.password.data, now=now, client=client_info())
+        if result.choices:
+            return offer_choice(result.choices, now)
         if result.ok:
-            raw, _session = owner_sessions.start(result.owner, now, client_info())
-            db.session.commit()
-            return set_owner_cookie(redirect(url_for("contract.home")), raw)
+            return signed_in(result.owner, now)
         db.session.commit()  # keep the login event and the failure count
         error = LOGIN_ERRORS[result.error]
     federation = owner_federation.UpstreamSettings.from_config(current_app.config) is not None
     return render_template("contract/login.html", form=form, error=error, federation=federation,
                            local_login=local)
+
+
+def signed_in(owner, now):
+    raw, _session = owner_sessions.start(owner, now, client_info())
+    db.session.commit()
+    return set_owner_cookie(redirect(url_for("contract.home")), raw)
+
+
+def offer_choice(owners_found, now, protocol="password"):
+    """The contracts of several companies opened: the owner picks one (as staff do, admin_ui/auth/choice.py)."""
+    db.session.commit()  # an outdated hash rehashed, the events of refused ones
+    choice.keep_choices(CHOICE_KEY, owners_found, now, protocol=protocol)
+    return redirect(url_for("contract.choose"))
+
+
+@bp.route("/login/choose", methods=["GET", "POST"], endpoint="choose")
+def choose():
+    now = current_time()
+    pending = choice.pending_choice(CHOICE_KEY, now)
+    if pending is None:
+        flash(choice.EXPIRED, "error")
+        return redirect(url_for("contract.login"))
+    form = CompanyChoiceForm()
+    if form.validate_on_submit():
+        owner_id = choice.chosen_id(pending, form)
+        session.pop(CHOICE_KEY)
+        result = owners.choose(owner_id, now=now, client=client_info(), protocol=pending["protocol"])
+        if result.ok:
+            return signed_in(result.owner, now)
+        db.session.commit()
+        flash(LOGIN_ERRORS[result.error], "error")
+        return redirect(url_for("contract.login"))
+    found = db.session.scalars(select(Owner).options(joinedload(Owner.tenant))
+                               .where(Owner.id.in_(pending["ids"])).order_by(Owner.tenant_id)).all()
+    return render_template("auth/choose.html", form=form, action=url_for("contract.choose"), remember=False,
+                           choices=[(owner.id, owner.tenant.company_name) for owner in found])
 
 
 @bp.route("/logout", methods=["GET", "POST"])

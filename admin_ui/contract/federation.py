@@ -1,11 +1,11 @@
 """Contract login through the upstream OpenID Connect provider (when configured; 404 otherwise)."""
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from admin_ui.auth.forms import LoginForm
-from admin_ui.contract import bp, set_owner_cookie
+from admin_ui.contract import bp
+from admin_ui.contract.auth import offer_choice, signed_in
 from idp.owners import federation as owner_federation
-from idp.owners import sessions as owner_sessions
 from idp.platform.clock import current_time
 from idp.platform.extensions import db
 from idp.web.sso import client_info
@@ -49,16 +49,16 @@ def federated_callback():
     settings = _settings()
     now = current_time()
     try:
-        owner = owner_federation.complete(settings, _pending_from_cookie(), code=request.args.get("code"),
+        found = owner_federation.complete(settings, _pending_from_cookie(), code=request.args.get("code"),
                                           state=request.args.get("state"), error=request.args.get("error"),
                                           now=now, client=client_info())
     except owner_federation.FederationFailed as exc:
         db.session.commit()  # keep the login event
         page = render_template("contract/login.html", form=LoginForm(), error=exc.message, federation=True)
         return _forget_pending(current_app.make_response((page, 401)))
-    raw, _session = owner_sessions.start(owner, now, client_info())
-    db.session.commit()
-    return _forget_pending(set_owner_cookie(redirect(url_for("contract.home")), raw))
+    if len(found) > 1:
+        return _forget_pending(offer_choice(found, now, protocol="oidc"))
+    return _forget_pending(signed_in(found[0], now))
 
 
 def _forget_pending(response):

@@ -8,6 +8,7 @@ from idp.apps import catalogue as apps
 from idp.authn.password_change import change_password
 from idp.directory.accounts import PROFILE_FIELDS, update_profile
 from idp.platform.clock import current_time
+from idp.platform.urls import external_url
 from idp.web.sso import client_info, login_required
 
 bp = Blueprint("portal", __name__)
@@ -16,7 +17,9 @@ bp = Blueprint("portal", __name__)
 @bp.route("/")
 @login_required
 def home():
-    return render_template("portal/home.html", tiles=apps.tiles_for(g.account))
+    """The tiles, and the company's own login URL (bookmarkable: it never asks which company)."""
+    return render_template("portal/home.html", tiles=apps.tiles_for(g.account),
+                           company_login=external_url(f"/t/{g.account.tenant.slug}/login"))
 
 
 @bp.route("/profile")

@@ -1,9 +1,16 @@
-"""Password login: one verification per attempt whatever the outcome, and a login event.
+"""Password login: one verification per account of the address whatever the outcome, and login events.
+
+An address may be an account in several tenants (idp/models/account.py). With `tenant` (the tenant's
+login page `/t/{tenant}/login`, where the protocols send their browsers) only that tenant's account
+counts, as if the others did not exist. Without it (`/login`) the password is checked against each
+account of the address, and the result names the ones it opened: one goes on at once; several are
+`choices`, and the person picks the company (`choose`). Nothing is told about the others.
 
 Flow (the views call `authenticate`, then `sessions.start` on success):
-  locked (30 min after 5 failures) -> LOCKED, whatever the password
   unknown email      -> dummy verification; counts towards a phantom lock
-  wrong password     -> INVALID_CREDENTIALS (the 5th in a row: LOCKED)
+  wrong password     -> each account counts a failure (the 5th in a row: locked); INVALID_CREDENTIALS,
+                        or LOCKED once every account of the address is locked
+  right password but the account is locked (30 min after 5 failures) -> LOCKED
   right password but the account may not log in -> a specific reason (safe:
                         only someone who knows the password learns it)
   success            -> counter reset, last login updated, rehash if outdated
@@ -14,19 +21,20 @@ Unknown and known emails get the same answers, in about the same time.
 from dataclasses import dataclass
 from typing import Optional
 
-from idp.authn import lockout
+from idp.authn import credentials, lockout
 from idp.authn.mfa import policy as mfa_policy
 from idp.directory.account_state import login_block_reason
-from idp.directory.accounts import find_by_email
-from idp.directory.passwords import burn_time, hash_password, verify_password
+from idp.directory.accounts import with_email
+from idp.directory.passwords import burn_time, hash_password
 from idp.logs.audit import record_login
 from idp.models import Account
 from idp.platform import ratelimit
 from idp.platform.email_address import normalize_email
+from idp.platform.extensions import db
 from idp.platform.persistence import insert_now
 
 INVALID_CREDENTIALS = "invalid_credentials"
-LOCKED = "locked"
+LOCKED = credentials.LOCKED
 
 
 @dataclass
@@ -34,38 +42,64 @@ class LoginResult:
     account: Optional[Account] = None
     error: Optional[str] = None
     second_factor: bool = False  # password ok; the login goes on with MFA (idp/authn/second_factor.py)
+    choices: tuple = ()  # the password opened accounts in several tenants: the person picks one (`choose`)
 
     @property
     def ok(self):
-        return self.error is None
+        """Signed in (or on to the second factor): no error, and no company left to choose."""
+        return self.error is None and not self.choices
 
 
-def authenticate(email, password, *, now, client):
+def authenticate(email, password, *, now, client, tenant=None):
     email = (email or "").strip()
     password = password or ""
-    ratelimit.guard("login", client=client, account=normalize_email(email[:254]), login_id=email, now=now)
+    tenant_id = tenant.id if tenant is not None else None
+    ratelimit.guard("login", client=client, account=normalize_email(email[:254]), login_id=email, now=now,
+                    tenant_id=tenant_id)
     if not email or not password or len(email) > 254 or len(password) > 1024:
         burn_time(password[:1024])
-        record_login(result="failure", reason="missing_input", login_id=email[:254], now=now, client=client)
+        record_login(result="failure", reason="missing_input", login_id=email[:254], tenant_id=tenant_id, now=now,
+                     client=client)
         return LoginResult(error=INVALID_CREDENTIALS)
-    account = find_by_email(email)
+    candidates = with_email(email, tenant_id)
+    if not candidates:
+        return _unknown_account(email, password, tenant_id, now, client)
+    opened = credentials.opened_by(candidates, password)
+    if not opened:
+        all_locked = credentials.count_wrong_password(candidates, now, lambda account, reason: record_login(
+            result="failure", reason=reason, account=account, now=now, client=client))
+        return LoginResult(error=LOCKED if all_locked else INVALID_CREDENTIALS)
+    usable = []
+    for account, rehash in opened:
+        reason = LOCKED if lockout.is_locked(account, now) else login_block_reason(account, now)
+        if reason:
+            record_login(result="failure", reason=reason, account=account, now=now, client=client)
+            continue
+        if rehash:
+            account.password_hash = hash_password(password)
+        usable.append(account)
+    if not usable:
+        first = opened[0][0]
+        return LoginResult(error=LOCKED if lockout.is_locked(first, now) else login_block_reason(first, now))
+    if len(usable) > 1:
+        return LoginResult(choices=tuple(usable))
+    return proceed(usable[0], now=now, client=client)
+
+
+def choose(account_id, *, now, client):
+    """Go on with the account the person picked among `choices` (the view keeps which ones they were)."""
+    account = db.session.get(Account, account_id)
     if account is None:
-        return _unknown_account(email, password, now, client)
-    if lockout.is_locked(account, now):
-        burn_time(password)
-        record_login(result="failure", reason="locked", account=account, now=now, client=client)
-        return LoginResult(error=LOCKED)
-    ok, needs_rehash = verify_password(account.password_hash, password)
-    if not ok:
-        locked = lockout.register_failure(account, now)
-        record_login(result="failure", reason="bad_password", account=account, now=now, client=client)
-        return LoginResult(error=LOCKED if locked else INVALID_CREDENTIALS)
-    blocked = login_block_reason(account, now)
-    if blocked:
-        record_login(result="failure", reason=blocked, account=account, now=now, client=client)
-        return LoginResult(error=blocked)
-    if needs_rehash:
-        account.password_hash = hash_password(password)
+        return LoginResult(error=INVALID_CREDENTIALS)
+    reason = LOCKED if lockout.is_locked(account, now) else login_block_reason(account, now)
+    if reason:
+        record_login(result="failure", reason=reason, account=account, now=now, client=client)
+        return LoginResult(error=reason)
+    return proceed(account, now=now, client=client)
+
+
+def proceed(account, *, now, client):
+    """The password of `account` is right and it may log in: the second factor if the policy asks, else done."""
     if mfa_policy.required_for(account):  # the failure count stays until the code (idp/authn/second_factor.py)
         return LoginResult(account=account, second_factor=True)
     complete(account, now=now, client=client)
@@ -81,15 +115,20 @@ def complete(account, *, now, client):
 
 
 def record_rate_limited(event):
-    """Keep a refused (HTTP 429) attempt as a login event, attributed to the account if the ID is known."""
-    account = find_by_email(event["login_id"]) if event.get("login_id") else None
-    record_login(account=account, **event)
+    """Keep a refused (HTTP 429) attempt as a login event, attributed to the accounts of the ID if known
+    (in the tenant of the page, if it named one)."""
+    tenant_id = event.pop("tenant_id", None)
+    found = with_email(event["login_id"], tenant_id) if event.get("login_id") else []
+    for account in found or [None]:
+        record_login(account=account, tenant_id=tenant_id, **event)
 
 
-def _unknown_account(email, password, now, client):
+def _unknown_account(email, password, tenant_id, now, client):
     burn_time(password)
-    record = lockout.unknown_record(email, now, create=True)
+    # a tenant's login page keeps its own phantom counter: it answers as if the other tenants did not exist
+    record = lockout.unknown_record(email if tenant_id is None else f"tenant:{tenant_id}:{email}", now, create=True)
     already = lockout.is_locked(record, now)
     locked = already or lockout.register_failure(record, now)
-    record_login(result="failure", reason="unknown_account", login_id=email, now=now, client=client)
+    record_login(result="failure", reason="unknown_account", login_id=email, tenant_id=tenant_id, now=now,
+                 client=client)
     return LoginResult(error=LOCKED if locked else INVALID_CREDENTIALS)

@@ -1,9 +1,10 @@
 """Password reset through an emailed link ("パスワードを忘れた方はこちら").
 
 Flow (the `password_reset` blueprint calls these):
-  request_reset(email)   -> the same outcome whoever asks: for an account that
-                            may reset, the earlier link is retired, a new one
-                            (24 h, single use) is issued and mailed after commit;
+  request_reset(email)   -> the same outcome whoever asks: for each account of the
+                            address that may reset (one per tenant), the earlier
+                            link is retired, a new one (24 h, single use) is issued,
+                            and one mail after commit carries them all;
                             for an unknown email, or an account that may not
                             log in (disabled, out of validity, tenant
                             terminated), nothing is mailed. No password hashing
@@ -13,12 +14,14 @@ Flow (the `password_reset` blueprint calls these):
                             (the mail proved the mailbox), lockout cleared,
                             every sign-in ended (`end_all_sign_ins`), link spent.
 """
+from dataclasses import dataclass
+
 from flask_babel import lazy_gettext as _l
 
 from idp.authn import lockout, sessions
 from idp.directory import links
 from idp.directory.account_state import NOT_ACTIVATED, login_block_reason
-from idp.directory.accounts import find_by_email, set_password_by_link
+from idp.directory.accounts import set_password_by_link, with_email
 from idp.logs.audit import Actor, record_audit
 from idp.platform import mail, ratelimit, signals
 from idp.platform.email_address import clean_email, normalize_email
@@ -45,25 +48,31 @@ def may_reset(account, now):
 
 
 def request_reset(email, *, now, client):
-    """Mail a reset link if `email` belongs to an account that may reset; return nothing either way.
+    """Mail reset links if `email` belongs to accounts that may reset; return nothing either way.
 
-    Raises ValidationError only for an empty or malformed address (says nothing about accounts).
+    An address with accounts in several tenants gets one mail with one link per company (each link
+    resets that tenant's account only). Raises ValidationError only for an empty or malformed address
+    (says nothing about accounts).
     """
     address = clean_email(email)
     ratelimit.guard("reset_request", client=client, account=normalize_email(address), login_id=address, now=now)
-    account = find_by_email(address)
-    if account is None:
-        return
-    blocked = login_block_reason(account, now)
-    allowed = blocked in RESETTABLE
-    record_audit(tenant_id=account.tenant_id, actor=REQUESTER, action="password.reset_request",
-                 target=account, now=now, client=client,
-                 changes={"mail_sent": allowed, "blocked": blocked or ""})
-    if not allowed:
-        return
-    url = reset_url(links.issue(account, PURPOSE, now))
-    mail.send_after_commit(db.session, mail.build_message(
-        account.email, MAIL_TEMPLATE, account=account, tenant=account.tenant, reset_url=url))
+    resets = []
+    for account in with_email(address):
+        blocked = login_block_reason(account, now)
+        allowed = blocked in RESETTABLE
+        record_audit(tenant_id=account.tenant_id, actor=REQUESTER, action="password.reset_request",
+                     target=account, now=now, client=client,
+                     changes={"mail_sent": allowed, "blocked": blocked or ""})
+        if allowed:
+            resets.append(MailedLink(account, reset_url(links.issue(account, PURPOSE, now))))
+    if resets:
+        mail.send_after_commit(db.session, mail.build_message(resets[0].account.email, MAIL_TEMPLATE, resets=resets))
+
+
+@dataclass(frozen=True)
+class MailedLink:
+    account: object
+    url: str
 
 
 def account_for_reset(raw_token, now):

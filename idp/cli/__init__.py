@@ -9,8 +9,13 @@ import sys
 
 from flask.cli import FlaskGroup
 
+from idp.platform import log_redaction
+
 
 def init_app(app):
+    # every process that builds the app: `idp run` / `flask run` (werkzeug's request log) and gunicorn
+    # workers, also without idp/web/gunicorn_conf.py: no link token or ID token hint in those logs
+    log_redaction.install(app.name)  # app.name: Flask's logger, without creating it (and its handler)
     from idp.cli import accounts, apps, demo, groups, keys, logs, mfa, tenants
     for command in (tenants.tenant_cli, accounts.account_cli, groups.group_cli, apps.app_cli, mfa.mfa_cli,
                     demo.demo, logs.logs_cli, keys.keys_cli):

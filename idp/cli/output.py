@@ -36,11 +36,11 @@ def transactional(command):
             raise click.ClickException(_service_message(exc))
         except IntegrityError as exc:
             db.session.rollback()
-            logging.getLogger(__name__).debug("integrity error: %s", exc)
+            logging.getLogger(__name__).debug("integrity error: %s", exc.orig)  # no SQL parameters
             raise click.ClickException("conflicts with existing data (duplicate email, slug or name)")
         except OperationalError as exc:
             db.session.rollback()
-            logging.getLogger(__name__).debug("database error: %s", exc)
+            logging.getLogger(__name__).debug("database error: %s", exc.orig)
             raise click.ClickException("the database is unavailable or busy; nothing was changed, try again")
         output.echo()
     return wrapper

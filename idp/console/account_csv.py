@@ -108,7 +108,7 @@ def read_plan(tenant, data, *, acting_account_id):
 class _Context:
     tenant: object
     groups: dict  # name -> id
-    existing: dict  # normalized email -> Account (any tenant)
+    existing: dict  # normalized email -> Account of the tenant (other tenants' accounts never count)
     seen: set = field(default_factory=set)
     lookups: console_accounts.TenantLookups = None
 
@@ -119,8 +119,8 @@ class _Context:
     def load(cls, tenant, rows):
         groups = dict(db.session.execute(select(Group.name, Group.id).where(Group.tenant_id == tenant.id)).all())
         emails = {normalize_email(cells[EMAIL]) for _n, cells in rows if cells}
-        existing = {a.email_normalized: a for a in db.session.scalars(
-            select(Account).where(Account.email_normalized.in_(emails)))} if emails else {}
+        existing = {a.email_normalized: a for a in db.session.scalars(select(Account).where(
+            Account.tenant_id == tenant.id, Account.email_normalized.in_(emails)))} if emails else {}
         return cls(tenant, groups, existing)
 
 
@@ -139,8 +139,6 @@ def _plan_row(plan, context, number, cells, acting_account_id):
         return error(EMAIL, _l("同じメールアドレスがファイル内で重複しています。"))
     context.seen.add(key)
     account = context.existing.get(key)
-    if account is not None and account.tenant_id != context.tenant.id:
-        return error(EMAIL, _l("このメールアドレスは使用できません。"))
     if cells[DELETE] not in ("0", "1"):
         return error(DELETE, _l("0（登録・更新）または1（削除）を指定してください。"))
     if cells[DELETE] == "1":

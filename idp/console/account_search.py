@@ -14,7 +14,7 @@ from idp.models import Account, Group
 from idp.models.account import ROLES, STATUSES
 from idp.platform.extensions import db
 from idp.platform.paging import contains, fetch_page
-from idp.platform.validation import is_number
+from idp.platform.validation import parse_number
 
 PER_PAGE = 50
 MAX_PAGE = 10_000
@@ -48,7 +48,7 @@ class AccountFilter:
         group = (args.get("group") or "").strip()
         return cls(
             name=(args.get("name") or "").strip()[:200], email=(args.get("email") or "").strip()[:254],
-            group_id=int(group) if is_number(group) else None,
+            group_id=parse_number(group),
             role=args.get("role") if args.get("role") in ROLES else "",
             status=args.get("status") if args.get("status") in STATUSES else "",
             lock=args.get("lock") if args.get("lock") in (LOCKED, UNLOCKED) else "",

@@ -31,22 +31,33 @@ class CreatedAccount:
     activation_url: Optional[str]
 
 
-def find_by_email(email):
-    """The account with this login ID, with its tenant (whose status decides whether it may log in)."""
-    return db.session.scalar(select(Account).options(joinedload(Account.tenant)).where(
-        Account.email_normalized == normalize_email(email)))
+def with_email(email, tenant_id=None):
+    """Every account with this login ID (one per tenant at most), with its tenant (whose status decides
+    whether it may log in), oldest tenant first; only the tenant's with `tenant_id`."""
+    where = [Account.email_normalized == normalize_email(email)]
+    if tenant_id is not None:
+        where.append(Account.tenant_id == tenant_id)
+    return db.session.scalars(select(Account).options(joinedload(Account.tenant)).where(*where)
+                              .order_by(Account.tenant_id)).all()
+
+
+def find_in_tenant(tenant, email):
+    """The account of `tenant` with this login ID, or None; accounts of other tenants are never seen."""
+    found = with_email(email, tenant.id)
+    return found[0] if found else None
 
 
 def get_in_tenant(tenant, email):
     """The account with `email` in `tenant`; an account of another tenant is 'not found'."""
-    account = find_by_email(email)
-    if account is None or account.tenant_id != tenant.id:
+    account = find_in_tenant(tenant, email)
+    if account is None:
         raise NotFound(_l("アカウント「%(email)s」が見つかりません。", email=email))
     return account
 
 
-def email_in_use(email):
-    return find_by_email(email) is not None
+def email_in_use(tenant, email):
+    """Whether `tenant` has an account with this login ID (other tenants never count)."""
+    return find_in_tenant(tenant, email) is not None
 
 
 def list_accounts(tenant):
@@ -84,7 +95,7 @@ def create_account(tenant, new, *, now, actor, password=None, client=NO_CLIENT, 
         raise ServiceError(_l("この契約は終了しています。"))
     new = replace(new, email=clean_email(new.email), name=(new.name or "").strip())
     _raise_new_account_errors(tenant, new, password)
-    if email_in_use(new.email):
+    if email_in_use(tenant, new.email):
         raise Conflict(_l("このメールアドレスはすでに登録されています。"))
     account = Account(
         tenant_id=tenant.id, group_id=(new.group or default_group(tenant)).id, subject=new_token(24),

@@ -17,7 +17,7 @@ from idp.platform.clock import BUSINESS_TZ
 from idp.platform.csv_cells import text_cell
 from idp.platform.extensions import db
 from idp.platform.paging import contains, fetch_page
-from idp.platform.validation import is_number
+from idp.platform.validation import parse_number
 
 RETENTION = timedelta(days=730)
 PER_PAGE = 50
@@ -40,7 +40,7 @@ class LogFilter:
     def from_args(cls, args):
         app_id = (args.get("app") or "").strip()
         return cls(date_from=_parse_date(args.get("from")), date_to=_parse_date(args.get("to")),
-                   user=(args.get("user") or "").strip()[:254], app_id=int(app_id) if is_number(app_id) else None,
+                   user=(args.get("user") or "").strip()[:254], app_id=parse_number(app_id),
                    action=(args.get("action") or "").strip()[:64],
                    result=args.get("result") if args.get("result") in RESULTS else "")
 

@@ -15,14 +15,19 @@ STATUSES = (STATUS_ENABLED, STATUS_DISABLED)
 
 
 class Account(db.Model):
-    """A staff member of a tenant; `email` is the login ID, unique IdP-wide (case-insensitive)."""
+    """A staff member of a tenant; `email` is the login ID, unique within the tenant (case-insensitive).
+
+    The same address may be an account in several tenants, each independent of the others (issue 14):
+    `/t/{tenant}/login` and the protocols sign in the tenant's own account, `/login` lets the person pick.
+    """
 
     __tablename__ = "accounts"
     __table_args__ = (
         Index("ix_accounts_tenant_name", "tenant_id", "name"),
         Index("ix_accounts_tenant_group", "tenant_id", "group_id"),
         # admin console search (idp/console/account_search.py): sort keys and the selective filters
-        Index("ix_accounts_tenant_email", "tenant_id", "email_normalized"),
+        Index("ix_accounts_tenant_email", "tenant_id", "email_normalized", unique=True),
+        Index("ix_accounts_email", "email_normalized"),  # /login and /password/forgot: every tenant's account
         Index("ix_accounts_tenant_created", "tenant_id", "created_at"),
         Index("ix_accounts_tenant_last_login", "tenant_id", "last_login_at"),
         Index("ix_accounts_tenant_locked", "tenant_id", "locked_at"),
@@ -33,7 +38,7 @@ class Account(db.Model):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), nullable=False)
     subject: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     email: Mapped[str] = mapped_column(String(254), nullable=False)
-    email_normalized: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
+    email_normalized: Mapped[str] = mapped_column(String(254), nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     phone: Mapped[str] = mapped_column(String(20), nullable=False, default="")
     mobile: Mapped[str] = mapped_column(String(20), nullable=False, default="")

@@ -2,13 +2,14 @@
 
 Flow (the `contract` blueprint calls these, then `owner_sessions.start` on success):
   authenticate(email, password) -> the rules of staff logins: one verification
-      per attempt, 5 failures lock for 30 minutes (unknown emails get a phantom
-      lock), the same answer for unknown and known emails; then the owner-only
-      reasons (not activated yet, contract terminated).
+      per contract of the address, 5 failures lock for 30 minutes (unknown emails
+      get a phantom lock), the same answer for unknown and known emails; then the
+      owner-only reason (contract terminated); several opened contracts: `choices`.
   activation link (24 h, in the service-start mail) and reset link (30 min, the
       seed's rule for the contract login): single use, `set_password_by_link`
       sets the password; a reset also ends every owner session.
-  request_reset(email) -> the same outcome whoever asks; mails only a live owner.
+  request_reset(email) -> the same outcome whoever asks; mails only live owners (one
+      mail, one link per company, when the address holds several contracts).
 Owners are not accounts: nothing here opens a staff session.
 """
 from dataclasses import dataclass
@@ -17,9 +18,9 @@ from typing import Optional
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from idp.authn import lockout
+from idp.authn import credentials, lockout
 from idp.directory import links
-from idp.directory.passwords import burn_time, hash_password, policy_errors, verify_password
+from idp.directory.passwords import burn_time, hash_password, policy_errors
 from idp.logs.audit import Actor, record_audit, record_login
 from idp.models import Owner
 from idp.owners import sessions as owner_sessions
@@ -30,7 +31,7 @@ from idp.platform.extensions import db
 from idp.platform.urls import external_url
 
 INVALID_CREDENTIALS = "invalid_credentials"
-LOCKED = "locked"
+LOCKED = credentials.LOCKED
 NOT_ACTIVATED = "not_activated"
 TENANT_TERMINATED = "tenant_terminated"
 LOGIN_TARGET = "contract"
@@ -42,10 +43,12 @@ ANONYMOUS = Actor("anonymous", None, "")
 class OwnerLoginResult:
     owner: Optional[Owner] = None
     error: Optional[str] = None
+    choices: tuple = ()  # the password opened the contracts of several companies: the owner picks one
 
     @property
     def ok(self):
-        return self.error is None
+        """Signed in (or on to the second factor): no error, and no company left to choose."""
+        return self.error is None and not self.choices
 
 
 def actor_of(owner):
@@ -57,45 +60,70 @@ def rate_limit_key(email):
     return "owner:" + normalize_email(email)
 
 
-def find_by_email(email):
-    """The owner with this address (owner addresses are unique IdP-wide)."""
-    return db.session.scalar(select(Owner).where(Owner.email_normalized == normalize_email(email))
-                             .order_by(Owner.id))
-
-
-def email_in_use(email):
-    return find_by_email(email) is not None
+def with_email(email):
+    """The owners with this address (one per tenant; an address may hold several companies' contracts)."""
+    return db.session.scalars(select(Owner).where(Owner.email_normalized == normalize_email(email))
+                              .order_by(Owner.tenant_id)).all()
 
 
 def authenticate(email, password, *, now, client):
+    """The staff login's rules (idp/authn/login.py) for owners: each contract of the address checked,
+    several opened ones are `choices`, then `choose`."""
     email = (email or "").strip()[:254]
     password = (password or "")[:1024]
     ratelimit.guard("login", client=client, account=rate_limit_key(email), login_id=email, now=now)
-    owner = find_by_email(email) if email and password else None
-    if owner is None:
+    found = with_email(email) if email and password else []
+    if not found:
         return _unknown_owner(email, password, now, client)
+    opened = credentials.opened_by(found, password)
+    if not opened:
+        all_locked = credentials.count_wrong_password(
+            found, now, lambda owner, reason: _failure(owner, reason, now, client))
+        return OwnerLoginResult(error=LOCKED if all_locked else INVALID_CREDENTIALS)
+    usable = []
+    for owner, needs_rehash in opened:
+        reason = _block_reason(owner, now)
+        if reason:
+            _failure(owner, reason, now, client)
+            continue
+        if needs_rehash:
+            owner.password_hash = hash_password(password)
+        usable.append(owner)
+    if not usable:
+        return OwnerLoginResult(error=_block_reason(opened[0][0], now))
+    if len(usable) > 1:
+        return OwnerLoginResult(choices=tuple(usable))
+    return success(usable[0], now, client)
+
+
+def choose(owner_id, *, now, client, protocol="password"):
+    """Go on with the company's contract the owner picked among `choices` (of a password or a federated login)."""
+    owner = db.session.get(Owner, owner_id)
+    if owner is None:
+        return OwnerLoginResult(error=INVALID_CREDENTIALS)
+    reason = _block_reason(owner, now)
+    if reason:
+        return _failure(owner, reason, now, client, protocol)
+    return success(owner, now, client, protocol)
+
+
+def _block_reason(owner, now):
     if lockout.is_locked(owner, now):
-        burn_time(password)
-        return _failure(owner, LOCKED, now, client)
-    ok, needs_rehash = verify_password(owner.password_hash, password)
-    if not ok:
-        locked = lockout.register_failure(owner, now)
-        _failure(owner, "bad_password", now, client)
-        return OwnerLoginResult(error=LOCKED if locked else INVALID_CREDENTIALS)
-    if not owner.tenant.is_active:
-        return _failure(owner, TENANT_TERMINATED, now, client)
-    if needs_rehash:
-        owner.password_hash = hash_password(password)
+        return LOCKED
+    return None if owner.tenant.is_active else TENANT_TERMINATED
+
+
+def success(owner, now, client, protocol="password"):
     lockout.register_success(owner)
     owner.last_login_at = now
     record_login(result="success", tenant_id=owner.tenant_id, login_id=owner.email, target=LOGIN_TARGET,
-                 now=now, client=client)
+                 protocol=protocol, now=now, client=client)
     return OwnerLoginResult(owner=owner)
 
 
-def _failure(owner, reason, now, client):
+def _failure(owner, reason, now, client, protocol="password"):
     record_login(result="failure", reason=reason, tenant_id=owner.tenant_id, login_id=owner.email,
-                 target=LOGIN_TARGET, now=now, client=client)
+                 target=LOGIN_TARGET, protocol=protocol, now=now, client=client)
     return OwnerLoginResult(error=reason if reason in (LOCKED, TENANT_TERMINATED) else INVALID_CREDENTIALS)
 
 
@@ -163,14 +191,24 @@ def set_password(owner, password, confirm, now):
 
 
 def request_reset(email, *, now, client):
-    """Mail a reset link (30 min) if `email` is a live owner; return nothing either way."""
+    """Mail reset links (30 min) if `email` is a live owner; return nothing either way. An owner of several
+    companies gets one mail with one link per company."""
     address = clean_email(email)
     ratelimit.guard("reset_request", client=client, account=rate_limit_key(address), login_id=address, now=now)
-    owner = find_by_email(address)
-    if owner is None or not owner.tenant.is_active:
-        return
-    url = link_url(links.OWNER_PASSWORD_RESET, links.issue(owner, links.OWNER_PASSWORD_RESET, now))
-    record_audit(tenant_id=owner.tenant_id, actor=ANONYMOUS, action="owner.password_reset_request",
-                 target=owner, now=now, client=client)
-    mail.send_after_commit(db.session, mail.build_message(
-        owner.email, "owner_password_reset", owner=owner, tenant=owner.tenant, reset_url=url))
+    resets = []
+    for owner in with_email(address):
+        if not owner.tenant.is_active:
+            continue
+        url = link_url(links.OWNER_PASSWORD_RESET, links.issue(owner, links.OWNER_PASSWORD_RESET, now))
+        record_audit(tenant_id=owner.tenant_id, actor=ANONYMOUS, action="owner.password_reset_request",
+                     target=owner, now=now, client=client)
+        resets.append(MailedLink(owner, url))
+    if resets:
+        mail.send_after_commit(db.session, mail.build_message(resets[0].owner.email, "owner_password_reset",
+                                                              resets=resets))
+
+
+@dataclass(frozen=True)
+class MailedLink:
+    owner: Owner
+    url: str

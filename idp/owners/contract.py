@@ -63,8 +63,6 @@ def request_handover(owner, *, email, name, now, client):
     else:
         if normalize_email(email) == owner.email_normalized:
             errors["email"] = [_l("現在の契約者とは別のメールアドレスを入力してください。")]
-        elif owners.email_in_use(email):
-            errors["email"] = [_l("このメールアドレスはすでに契約者として登録されています。")]
     if any(errors.values()):
         raise ValidationError(errors)
     raw = links.issue(owner, links.OWNER_HANDOVER, now, payload={"email": email, "name": name})
@@ -91,8 +89,6 @@ def accept_handover(raw_token, *, password, confirm, now, client):
     if token is None:
         raise ServiceError(LINK_GONE)
     owner, new_email, new_name = token.owner, token.payload["email"], token.payload["name"]
-    if owners.email_in_use(new_email):
-        raise ServiceError(_l("このメールアドレスはすでに契約者として登録されています。"))
     errors = policy_errors(password or "", confirm or "", new_email)
     if errors:
         raise ValidationError({"password": errors})

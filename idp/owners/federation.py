@@ -86,7 +86,8 @@ def begin(settings):
 
 
 def complete(settings, pending, *, code, state, error, now, client):
-    """The owner the upstream vouches for, or FederationFailed (the failure is kept as a login event)."""
+    """The live owners the upstream vouches for (one, signed in; several when the address holds the contracts
+    of several companies: the owner picks), or FederationFailed (the failure is kept as a login event)."""
     try:
         if error or not pending or not code or not state or not same(state, pending.get("state", "")):
             raise FederationFailed(f"bad callback (error={error!r}, state matches: "
@@ -94,18 +95,18 @@ def complete(settings, pending, *, code, state, error, now, client):
         claims = _verified_claims(settings, pending, code, now)
         if claims.get("email_verified") is not True or not claims.get("email"):
             raise FederationFailed("upstream email missing or not verified")
-        owner = owners.find_by_email(claims["email"])
-        if owner is None or not owner.tenant.is_active:
+        live = [owner for owner in owners.with_email(claims["email"]) if owner.tenant.is_active]
+        if not live:
             raise FederationFailed(f"no live owner for upstream subject {claims.get('sub')!r}")
     except FederationFailed as exc:
         log.info("owner federation failed: %s", exc.detail)
         record_login(result="failure", reason="federation_failed", target=owners.LOGIN_TARGET, protocol="oidc",
                      now=now, client=client)
         raise
-    owner.last_login_at = now
-    record_login(result="success", tenant_id=owner.tenant_id, login_id=owner.email, target=owners.LOGIN_TARGET,
-                 protocol="oidc", now=now, client=client)
-    return owner
+    if len(live) > 1:
+        return live  # the contracts of several companies: the owner picks one (`owners.choose`)
+    owners.success(live[0], now, client, protocol="oidc")
+    return live
 
 
 def _verified_claims(settings, pending, code, now):

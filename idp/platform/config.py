@@ -4,8 +4,10 @@ Every setting is documented in README.md (Configuration). `load_config` reads
 the environment once; `create_app(config)` lets tests override any key.
 """
 import ipaddress
+import logging
 import os
 import secrets
+import stat
 from urllib.parse import urlsplit
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -24,6 +26,9 @@ RATELIMIT_DEFAULTS = {
     "IDP_RATELIMIT_SIGNUP_IP": "20/hour;100/day",
     "IDP_RATELIMIT_SIGNUP_ACCOUNT": "3/hour;10/day",
 }
+
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(RuntimeError):
@@ -112,7 +117,8 @@ def ensure_secret_file(path, nbytes=32):
 
     Several gunicorn workers may start at once: each writes its candidate to a
     private temporary file and links it into place; link() fails for all but
-    the first, and everyone then reads the winner's value.
+    the first, and everyone then reads the winner's value. The file is 0600 (an
+    existing one with looser permissions is made so).
     """
     if not os.path.exists(path):
         tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
@@ -126,8 +132,37 @@ def ensure_secret_file(path, nbytes=32):
                 pass
         finally:
             os.unlink(tmp)
+    make_private(path)
     with open(path) as fh:
         return fh.read().strip()
+
+
+PRIVATE = 0o077  # the group and other permission bits: none on the instance folder and its files
+
+
+def make_private(path):
+    """Take the group's and others' permissions off `path` (a secret file 0644 becomes 0600, a folder
+    0755 becomes 0700); nothing when it is missing or already private. True when it is private.
+
+    A file the process does not own (it cannot chmod it) is left as it is, with a warning.
+    """
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return False
+    if mode & PRIVATE:
+        try:
+            os.chmod(path, mode & ~PRIVATE)
+        except PermissionError:
+            log.warning("cannot make %s private (mode %o): not its owner", path, mode)
+            return False
+    return True
+
+
+def private_folder(path):
+    """Create the folder `path` (and its parents) as 0700, or make an existing one private."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    make_private(path)
 
 
 def default_database_url(instance_dir):

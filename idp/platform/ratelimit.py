@@ -293,14 +293,14 @@ def hit(kind, *, ip=None, account=None):
     limiter().hit(kind, ip=ip, account=account)
 
 
-def guard(kind, *, client, account=None, login_id="", now=None):
+def guard(kind, *, client, account=None, login_id="", now=None, tenant_id=None):
     """`hit` for a request from `client`; a refusal carries the login event the 429 page records
     (reason `rate_limited`), since the error handler rolls the request's transaction back."""
     try:
         hit(kind, ip=client.ip, account=account)
     except RateLimited as exc:
         exc.login_event = {"result": "failure", "reason": "rate_limited", "login_id": (login_id or "")[:254],
-                           "target": kind, "now": now, "client": client}
+                           "target": kind, "now": now, "client": client, "tenant_id": tenant_id}
         raise
 
 

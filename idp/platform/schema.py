@@ -28,6 +28,7 @@ from flask import current_app
 from flask_migrate.cli import db as db_cli
 from sqlalchemy import event, inspect, text
 
+from idp.platform.config import make_private, private_folder
 from idp.platform.extensions import db
 
 VERSION_TABLE = "alembic_version"
@@ -142,9 +143,12 @@ def init_app(app):
     """Create or upgrade the schema at start-up (serialised across workers by a file lock).
 
     Under `idp db …` the operator handles the schema: start-up leaves the database as it is.
+    The instance folder is made 0700 and a SQLite database 0600 first (`private_sqlite_files`).
     """
     with app.app_context():
+        private_folder(app.instance_path)
         if db.engine.dialect.name == "sqlite":
+            private_sqlite_files(db.engine.url.database)
             event.listen(db.engine, "connect", _sqlite_pragmas)
         if migration_command_running():
             return
@@ -155,6 +159,19 @@ def init_app(app):
                 prepare()
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def private_sqlite_files(path):
+    """The SQLite file 0600 from the start (created empty so, which SQLite takes as a new database), and
+    its -wal/-shm/-journal made private if an earlier run left them readable. SQLite creates those with
+    the main file's permissions, so new ones are 0600 too. In-memory and `file:` URI databases: nothing.
+    """
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    if not os.path.exists(path):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        make_private(path + suffix)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

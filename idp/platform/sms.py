@@ -37,10 +37,10 @@ class OutboxSmsTransport:
         self.directory = directory
 
     def send(self, to, body):
-        os.makedirs(self.directory, exist_ok=True)
+        os.makedirs(self.directory, mode=0o700, exist_ok=True)  # codes: readable by the service only, as mails
         name = f"{time.time_ns():020d}-{next(self._sequence):06d}-{secrets.token_hex(3)}.txt"
         path = os.path.join(self.directory, name)
-        with open(path, "w", encoding="utf-8") as fh:
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as fh:
             fh.write(f"To: {to}\n\n{body}\n")
         log.info("SMS to %s written to %s", mask(to), path)
 

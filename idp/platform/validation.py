@@ -10,9 +10,33 @@ PHONE_RE = re.compile(r"^[0-9]{10,15}$")
 NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+# The largest integer SQLite and PostgreSQL (bigint) hold, so the largest row id: a larger number in a query
+# overflows the database driver (a 500, not a 404 or a 400).
+MAX_ID = 2**63 - 1
+
+
 def is_number(text):
     """ASCII digits only: str.isdigit() also takes '²' or '①', which int() refuses (a 500, not a 400)."""
     return text.isascii() and text.isdigit()
+
+
+def parse_number(text, maximum=MAX_ID):
+    """`text` (a form or query value) as an int when it is ASCII digits no larger than `maximum`, else None.
+    The default bound is MAX_ID; the digits are counted before int(), which refuses over 4300 of them."""
+    if not isinstance(text, str) or not is_number(text):
+        return None
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(maximum)):
+        return None
+    value = int(digits)
+    return value if value <= maximum else None
+
+
+def parse_ids(values):
+    """The row ids among form values (checkboxes): anything that is not a number is left out; None when a
+    number is larger than any id can be (MAX_ID), which the caller refuses."""
+    ids = [parse_number(text) for text in values if is_number(text)]
+    return None if None in ids else ids
 
 
 def without_xml_invalid(value):

@@ -28,7 +28,7 @@ def ensure_demo(*, now, new_password):
                                  groups=[default_group(tenant)], now=now, actor=OPERATOR)
     credentials = {}
     for role, email in (("admin", DEMO_ADMIN), ("user", DEMO_USER)):
-        account = accounts.find_by_email(email)
+        account = accounts.find_in_tenant(tenant, email)
         password = new_password()
         account.password_hash = hash_password(password)
         account.activated = True

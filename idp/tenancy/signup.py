@@ -1,11 +1,11 @@
 """Self-service sign-up: a company starts using the product without an operator.
 
 Flow (the `signup` blueprint calls these):
-  request_signup(form)   -> rate-limited per IP and per address; the same answer for every
-                            address: a new owner address gets a verification link (30 min,
-                            single use, stored as SHA-256 with the form's values); an address
-                            that already holds a contract gets a "you are already registered"
-                            mail instead. No tenant, owner or account exists yet.
+  request_signup(form)   -> rate-limited per IP and per address; every address gets a
+                            verification link (30 min, single use, stored as SHA-256 with the
+                            form's values), whether or not it already holds a contract or an
+                            account somewhere: tenants are independent (one owner may sign up
+                            several companies). No tenant, owner or account exists yet.
   pending_for_link(raw)  -> the pending sign-up behind a live link (the confirmation page)
   complete_signup(raw, slug, admin_email)
                          -> the tenant is created (`tenants.create_tenant`: default group,
@@ -19,11 +19,9 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
-from idp.directory import accounts
 from idp.logs.audit import Actor
 from idp.models import Tenant
 from idp.models.owner import SignupRequest
-from idp.owners import accounts as owners
 from idp.platform import mail, ratelimit
 from idp.platform.email_address import clean_email, normalize_email
 from idp.platform.errors import ServiceError, ValidationError
@@ -44,11 +42,6 @@ def request_signup(*, company_name, owner_name, owner_email, admin_email, agreed
     key = "signup:" + normalize_email(values["owner_email"])
     ratelimit.guard("signup", client=client, account=key, login_id=values["owner_email"], now=now)
     db.session.execute(delete(SignupRequest).where(SignupRequest.expires_at < now - KEEP_EXPIRED))
-    if owners.email_in_use(values["owner_email"]):
-        mail.send_after_commit(db.session, mail.build_message(
-            values["owner_email"], "signup_already_registered", contract_login_url=external_url("/contract/login"),
-            forgot_url=external_url("/contract/password/forgot")))
-        return
     raw = new_token()
     db.session.add(SignupRequest(token_hash=digest(raw), created_at=now, expires_at=now + LINK_LIFETIME, **values))
     mail.send_after_commit(db.session, mail.build_message(
@@ -98,9 +91,6 @@ def complete_signup(raw_token, *, slug, admin_email, now, client):
         admin_email = clean_email(admin_email or request.admin_email, "admin_email")
     except ValidationError as exc:
         errors.update(exc.errors)
-    else:
-        if accounts.email_in_use(admin_email):
-            errors["admin_email"] = [_l("このメールアドレスはすでに登録されています。")]
     if any(errors.values()):
         raise ValidationError(errors)
     same_person = normalize_email(admin_email) == normalize_email(request.owner_email)

@@ -72,8 +72,6 @@ def create_tenant(*, slug, company_name, owner_email, admin_email, now, actor, o
     owner_email = clean_email(owner_email, "owner_email")
     if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
         raise Conflict(_l("テナントID「%(slug)s」はすでに使われています。", slug=slug))
-    if owners.email_in_use(owner_email):
-        raise Conflict(_l("このメールアドレスはすでに契約者として登録されています。"))
     tenant = Tenant(slug=slug, company_name=company_name, created_at=now)
     db.session.add(tenant)
     db.session.flush()

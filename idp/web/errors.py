@@ -1,7 +1,10 @@
-"""One place that turns errors into pages: generic public text, details to the log."""
+"""One place that turns errors into pages: generic public text, details to the log.
+
+The JSON APIs called by apps (the endpoints idp.web.sso marks stateless: token, userinfo, introspect,
+revoke, discovery, JWKS) answer a request they cannot read with an OAuth error body (RFC 6749 5.2)."""
 import logging
 
-from flask import render_template
+from flask import current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -12,6 +15,7 @@ from idp.platform.clock import current_time
 from idp.platform.errors import ServiceError
 from idp.platform.extensions import db
 from idp.platform.ratelimit import RateLimited
+from idp.web.sso import STATELESS
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +64,23 @@ _HTTP_MESSAGES = {
 }
 
 
+# status -> (RFC 6749 5.2 error code, description) for the JSON APIs
+_OAUTH_ERRORS = {413: ("invalid_request", "the request body is too large")}
+
+
 def _http_error(exc):
     if exc.code is None or exc.code < 400:
         return exc
+    if exc.code in _OAUTH_ERRORS and request.endpoint in current_app.extensions.get(STATELESS, ()):
+        return _oauth_error(exc.code, *_OAUTH_ERRORS[exc.code])
     return _page(exc.code, str(_HTTP_MESSAGES.get(exc.code) or _("エラーが発生しました。")))
+
+
+def _oauth_error(status, error, description):
+    response = jsonify({"error": error, "error_description": description})
+    response.status_code = status
+    response.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
+    return response
 
 
 def _unexpected_error(exc):

@@ -7,6 +7,7 @@ from functools import wraps
 from urllib.parse import parse_qs, urlsplit
 
 from flask import current_app, g, redirect, request
+from werkzeug.exceptions import HTTPException
 
 from idp.authn import sessions
 from idp.logs.audit import ClientInfo
@@ -31,7 +32,12 @@ def requested_ui_locale(supported):
     tags, preferred first), sent to this page or carried by the pending request in `next`; or None."""
     raw = request.args.get("ui_locales")
     if raw is None:
-        pending = request.values.get("next", "") if request.method == "POST" else request.args.get("next", "")
+        pending = request.args.get("next", "")
+        if request.method == "POST" and not pending:
+            try:
+                pending = request.form.get("next", "")
+            except HTTPException:  # an unreadable body (over MAX_CONTENT_LENGTH): this is its error page
+                pending = ""
         if pending.startswith("/") and "ui_locales=" in pending:
             raw = (parse_qs(urlsplit(pending).query).get("ui_locales") or [""])[0]
     for tag in (raw or "").split()[:20]:

@@ -3,7 +3,8 @@
 Flow: parse → (client_id, redirect_uri) must name a registered client and one of its exact
 redirect URIs, else an error page and never a redirect → every later error goes back to that
 redirect URI with `state` and `iss` (RFC 9207) → a live SSO session of this tenant goes straight
-through, otherwise the browser logs in at /login and `next` brings it back here with the
+through, otherwise the browser logs in at the tenant's /t/{tenant}/login (that tenant's account only:
+an address may have accounts in several tenants) and `next` brings it back here with the
 moment the request was first seen (signed), which prompt=login / max_age compare against.
 """
 import re
@@ -27,13 +28,16 @@ from idp.platform.clock import current_time
 from idp.platform.errors import ServiceError
 from idp.platform.extensions import db
 from idp.platform.urls import issuer_for
-from idp.platform.validation import is_number
+from idp.platform.validation import is_number, parse_number
 from idp.web.endpoints import login_url
 from idp.web.sso import client_info
 from protocols.oidc.blueprint import bp
 
 SEEN_PARAM = "_oidc_seen"
 PKCE_CHALLENGE_RE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
+# A longer max_age (any number of digits is valid) is read as this: older than any SSO session lives, so it
+# asks for the same, and a timedelta of it cannot overflow.
+MAX_AGE = 10 * 365 * 24 * 3600
 
 
 class AuthorizationPageError(ServiceError):
@@ -106,7 +110,8 @@ def parse(tenant, params, now):
     if max_age is not None:
         if not is_number(max_age):
             raise error(InvalidRequestError, "max_age must be a non-negative integer")
-        max_age = int(max_age)
+        seconds = parse_number(max_age, maximum=MAX_AGE)
+        max_age = MAX_AGE if seconds is None else seconds  # digits, so None is a larger number
     if parse_claims_request(params.get("claims")) is None:
         raise error(InvalidRequestError, "claims must be a JSON object")
     nonce = params.get("nonce", "")
@@ -167,7 +172,7 @@ def _login_redirect(tenant, params, req, now):
         args["login_hint"] = req.login_hint
     if g.sso_session is not None:
         args["reauth"] = "1"
-    return redirect(login_url(**args))
+    return redirect(login_url(tenant.slug, **args))
 
 
 @bp.route("/oidc/authorize", methods=["GET", "POST"], endpoint="authorize")

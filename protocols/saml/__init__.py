@@ -1,15 +1,14 @@
 """SAML 2.0 identity provider per tenant (pysaml2 message classes, in-process xmlsec signatures).
 
-Flow of a login: the SP sends an AuthnRequest to /t/<tenant>/saml/sso (Redirect or POST; one
-parser, messages.py, authn_request.py) → without a usable SSO session the browser logs in at
-/login and `next` resumes with the parsed request (signed, sso.py) → idp.saml.sso decides
-(group assignment, NameID, attributes) → responses.py builds the Response, signs it (and the
-Assertion, optionally encrypted: xml_security.py) and the browser POSTs it to the registered
-ACS. /saml/launch/<sp> is IdP-initiated SSO (portal tile); /saml/slo is Single Logout (slo.py):
-the session ends at once, then one page sends LogoutRequests to the session's other SPs in hidden
-frames and goes on by itself; portal and OIDC logouts reach that page through /saml/slo/propagate
-(idp.saml.logout).
-"""
+Flow of a login: the SP sends an AuthnRequest to /t/<tenant>/saml/sso (Redirect or POST; one parser,
+messages.py, authn_request.py) → without a usable SSO session of this tenant the browser logs in at
+/t/<tenant>/login (that tenant's account only) and `next` resumes with the parsed request (signed,
+sso.py) → idp.saml.sso decides (group assignment, NameID, attributes) → responses.py builds the
+Response, signs it (and the Assertion, optionally encrypted: xml_security.py) and the browser POSTs
+it to the registered ACS. /saml/launch/<sp> is IdP-initiated SSO (portal tile); /saml/slo is Single
+Logout (slo.py): the session ends at once, then one page sends LogoutRequests to the session's other
+SPs in hidden frames and goes on by itself; portal and OIDC logouts reach that page through
+/saml/slo/propagate (idp.saml.logout)."""
 
 
 def init_app(app):

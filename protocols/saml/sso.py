@@ -11,6 +11,7 @@ from idp.platform.clock import current_time
 from idp.platform.extensions import db
 from idp.saml import registry as saml_registry
 from idp.saml import sso as saml_sso
+from idp.web.endpoints import login_url
 from idp.web.sso import client_info
 from protocols.saml import responses
 from protocols.saml.authn_request import PendingLogin, dump_pending, epoch, from_epoch, load_pending, parse
@@ -60,8 +61,8 @@ def _page(tenant, sp, pending, now):
             if pending.is_passive:  # Core 3.4.1: the IdP must not take visible control
                 return _post_status(tenant, pending, now, responses.NO_PASSIVE), {}
             resume = url_for("saml.resume", tenant_slug=tenant.slug, p=dump_pending(pending))
-            return redirect(url_for("auth.login", next=resume,
-                                    **({"reauth": "1"} if session is not None else {}))), {}
+            return redirect(login_url(tenant.slug, next=resume,
+                                      **({"reauth": "1"} if session is not None else {}))), {}
         subject = saml_sso.issue(tenant, sp, session, now, name_id_format, pending.allow_create,
                                  tuple(pending.authn_context), pending.authn_comparison)
     except tuple(REFUSALS) as exc:

@@ -103,7 +103,7 @@ def test_login_to_an_oidc_app_then_sso_from_the_portal_tile(live_server, browser
     page = browser_page
 
     page.goto(relying_party.url + "/start")
-    assert urlsplit(page.url).path == "/login"
+    assert urlsplit(page.url).path == "/t/acme/login"  # the tenant's own login page
     page.fill("input[name=email]", EMAIL)
     page.fill("input[name=password]", STRONG_PASSWORD)
     page.click("button[type=submit]")

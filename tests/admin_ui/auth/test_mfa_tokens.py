@@ -71,7 +71,7 @@ def test_half_done_login_gets_no_code_and_no_page(client, login, app, clock, reg
     next_url = parse_qs(urlsplit(first.headers["Location"]).query)["next"][0]
     assert login(next_url=next_url).headers["Location"] == "/login/mfa"
     again = client.get(next_url)  # the app's request, password typed, code pending
-    assert again.status_code == 302 and again.headers["Location"].startswith("/login?")
+    assert again.status_code == 302 and again.headers["Location"].startswith("/t/acme/login?")
     for path in ("/", "/profile", "/password", "/mfa", "/admin/"):
         response = client.get(path)
         assert response.status_code == 302 and response.headers["Location"].startswith("/login"), path

@@ -118,3 +118,19 @@ def test_local_login_can_be_kept_next_to_the_federation(upstream):
     upstream.app.config["IDP_OWNER_LOCAL_LOGIN"] = "1"
     page = requests.get(upstream.url + "/contract/login").text
     assert "外部IDでログイン" in page and 'name="password"' in page
+
+
+def test_an_owner_of_two_companies_picks_one_after_the_upstream_login(upstream, clock):
+    with upstream.app.app_context():
+        tenants.create_tenant(slug="second", company_name="二社目株式会社", owner_email=OWNER,
+                              admin_email="admin@second.example.com", now=clock.now(), actor=OPERATOR)
+        db.session.commit()
+    browser, callback = _through_upstream(upstream, OWNER)
+    assert callback.status_code == 302 and callback.headers["Location"].endswith("/contract/login/choose")
+    page = browser.get(upstream.url + "/contract/login/choose").text
+    assert "ACME株式会社" in page and "二社目株式会社" in page
+    second = re.search(r'value="(\d+)">二社目株式会社', page).group(1)
+    chosen = browser.post(upstream.url + "/contract/login/choose", allow_redirects=False,
+                          data={"csrf_token": _csrf(page), "account": second})
+    assert chosen.status_code == 302 and chosen.headers["Location"].endswith("/contract/")
+    assert "二社目株式会社" in browser.get(upstream.url + "/contract/").text

@@ -138,23 +138,36 @@ def test_japanese_company_name_falls_back_to_the_mail_domain(submit, outbox, cli
     assert 'value="sakura"' in client.get(_verify_link(outbox)).get_data(as_text=True)
 
 
-def test_admin_email_in_use_is_reported_after_verification(app, factory, submit, outbox):
+def test_an_admin_address_of_another_tenant_is_just_an_address(app, factory, submit, outbox):
+    """Tenants are independent: another company's admin address neither blocks nor shows (issue 14)."""
     factory.tenant()
     _sign_up(submit, admin_email="admin@acme.example.com")
     response = submit(_verify_link(outbox), {"slug": "sakura", "admin_email": "admin@acme.example.com"})
-    assert "このメールアドレスはすでに登録されています。" in response.get_data(as_text=True)
-    response = submit(_verify_link(outbox), {"slug": "sakura", "admin_email": ADMIN})
-    assert response.status_code == 200 and _count(app, Tenant) == 2
+    assert "ご利用を開始しました" in response.get_data(as_text=True) and _count(app, Tenant) == 2
+    with app.app_context():
+        from idp.directory.accounts import with_email
+        assert sorted(a.tenant.slug for a in with_email("admin@acme.example.com")) == ["acme", "sakura"]
 
 
-def test_existing_owner_gets_the_same_answer_and_no_link(app, factory, submit, outbox):
+def test_a_slug_error_answers_alike_whether_the_admin_address_exists_elsewhere(app, factory, submit, outbox):
+    factory.tenant()
+    _sign_up(submit)
+    link = _verify_link(outbox)
+    pages = [submit(link, {"slug": "!", "admin_email": email}).get_data(as_text=True)
+             for email in ("admin@acme.example.com", "nobody-xyz@acme.example.com")]
+    strip = [page.replace("admin@acme", "X").replace("nobody-xyz@acme", "X") for page in pages]
+    assert strip[0] == strip[1] and "すでに登録" not in pages[0]
+
+
+def test_an_existing_owner_signs_up_a_second_company(app, factory, submit, outbox):
     factory.tenant()
     fresh = _sign_up(submit).get_data(as_text=True)
     taken = _sign_up(submit, owner_email="owner@acme.example.com").get_data(as_text=True)
     assert SENT in fresh and SENT in taken
     [mail] = outbox.to("owner@acme.example.com")[1:]  # after the service-start mail of the factory
-    assert "すでに契約者として登録されています" in outbox.body(mail)
-    assert not any("/signup/verify/" in link for link in outbox.links(mail))
+    [link] = [link for link in outbox.links(mail) if "/signup/verify/" in link]
+    response = submit(link[link.index("/signup/"):], {"slug": "second", "admin_email": ADMIN})
+    assert "ご利用を開始しました" in response.get_data(as_text=True) and _count(app, Tenant) == 2
 
 
 @pytest.mark.parametrize("config_overrides", [{"IDP_RATELIMIT_SIGNUP_ACCOUNT": "2/hour",

@@ -1,4 +1,4 @@
-"""Owner services called directly: unique owner addresses, link lifetimes, login results."""
+"""Owner services called directly: owner addresses per contract, link lifetimes, login results."""
 from datetime import timedelta
 
 import pytest
@@ -6,7 +6,6 @@ import pytest
 from idp.directory import links
 from idp.logs.audit import NO_CLIENT, OPERATOR
 from idp.owners import accounts as owners
-from idp.platform.errors import Conflict
 from idp.platform.extensions import db
 from idp.tenancy import tenants
 from tests.support.owners import OWNER_EMAIL
@@ -16,13 +15,23 @@ from tests.support.owners import OWNER_EMAIL
 def owner(app, factory):
     factory.tenant()
     with app.app_context():
-        yield owners.find_by_email(OWNER_EMAIL)
+        [found] = owners.with_email(OWNER_EMAIL)
+        yield found
 
 
-def test_an_address_owns_one_contract_at_most(app, owner, clock):
-    with pytest.raises(Conflict):
-        tenants.create_tenant(slug="second", company_name="二社目", owner_email=OWNER_EMAIL.upper(),
-                              admin_email="admin@second.example.com", now=clock.now(), actor=OPERATOR)
+def test_an_address_may_hold_the_contracts_of_several_companies(app, owner, clock):
+    second = tenants.create_tenant(slug="second", company_name="二社目", owner_email=OWNER_EMAIL.upper(),
+                                   admin_email="admin@second.example.com", now=clock.now(), actor=OPERATOR).owner
+    password = "Contract-Holder-2026"
+    for each in (owner, second):
+        owners.set_password(each, password, password, clock.now())
+    result = owners.authenticate(OWNER_EMAIL, password, now=clock.now(), client=NO_CLIENT)
+    assert not result.ok and [o.id for o in result.choices] == [owner.id, second.id]
+    chosen = owners.choose(second.id, now=clock.now(), client=NO_CLIENT)
+    assert chosen.ok and chosen.owner is second and second.last_login_at == clock.now()
+    owners.set_password(owner, "Other-Holder-2026", "Other-Holder-2026", clock.now())
+    only = owners.authenticate(OWNER_EMAIL, "Other-Holder-2026", now=clock.now(), client=NO_CLIENT)
+    assert only.ok and only.owner is owner and not only.choices
 
 
 @pytest.mark.parametrize("purpose,lifetime_minutes", [

@@ -235,6 +235,38 @@ def test_a_database_of_the_previous_release_upgrades_and_keeps_its_config_versio
         assert connection.execute(text("SELECT version FROM config_cache_versions")).scalars().all() == [4242]
 
 
+def test_accounts_of_the_previous_release_keep_working_with_login_ids_per_tenant(database_url, instance_dir):
+    """0004 (issue 14): the IdP-wide unique address becomes unique per tenant; existing accounts stay."""
+    assert run_idp(database_url, instance_dir, "db", "upgrade", "0003_config_cache").returncode == 0
+    with connected(database_url) as connection:
+        for slug in ("acme", "beta"):
+            connection.execute(text("INSERT INTO tenants (slug, company_name, status, plan, created_at) "
+                                    "VALUES (:slug, :slug, 'active', 'free', :now)"), {"slug": slug, "now": START})
+            connection.execute(text("INSERT INTO groups (tenant_id, name, description, is_default, created_at) "
+                                    "SELECT id, slug, '', :yes, :now FROM tenants WHERE slug = :slug"),
+                               {"slug": slug, "now": START, "yes": True})
+        connection.execute(text(
+            "INSERT INTO accounts (tenant_id, group_id, subject, email, email_normalized, name, phone, mobile, "
+            "organization, department, role, status, valid_from, activated, failed_login_count, created_at, "
+            "updated_at) SELECT t.id, g.id, :subject, 'Taro@X.test', 'taro@x.test', '太郎', '', '', '', '', "
+            "'user', 'enabled', :today, :yes, 0, :now, :now FROM tenants t JOIN groups g ON g.tenant_id = t.id "
+            "WHERE t.slug = :slug"), {"subject": "s-acme", "today": START.date(), "yes": True, "now": START,
+                                      "slug": "acme"})
+        connection.commit()
+
+    assert run_idp(database_url, instance_dir, "db", "upgrade").returncode == 0
+    assert schema_differences(database_url) == []
+    with started_app(database_url, instance_dir):
+        from idp.directory import accounts
+        [kept] = accounts.with_email("TARO@x.test")
+        assert (kept.subject, kept.email, kept.tenant.slug) == ("s-acme", "Taro@X.test", "acme")
+        beta = tenants.get_by_slug("beta")
+        accounts.create_account(beta, accounts.NewAccount(email="taro@x.test", name="別の太郎"), now=START,
+                                actor=OPERATOR)
+        db.session.commit()
+        assert sorted(a.tenant.slug for a in accounts.with_email("taro@x.test")) == ["acme", "beta"]
+
+
 def test_start_up_runs_the_first_time_only(database_url, instance_dir, later_revision):
     with started_app(database_url, instance_dir):
         db.session.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": HEAD})

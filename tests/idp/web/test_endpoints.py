@@ -10,3 +10,4 @@ def test_every_endpoint_the_core_names_is_defined(app):
 def test_the_login_url_carries_the_page_to_resume(app):
     with app.test_request_context():
         assert login_url(next="/t/acme/oidc/authorize?x=1") == "/login?next=/t/acme/oidc/authorize?x%3D1"
+        assert login_url("acme", next="/t/acme/saml/launch/1") == "/t/acme/login?next=/t/acme/saml/launch/1"
