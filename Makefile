@@ -10,7 +10,6 @@ IDP_INSTANCE_DIR ?= $(CURDIR)/instance
 export IDP_INSTANCE_DIR
 # pytest-xdist workers (one per core); PYTEST_ARGS='-m "not browser"' skips the Chromium tests locally.
 TEST_WORKERS ?= auto
-BIND := $(shell echo "$(IDP_BASE_URL)" | sed -E 's|^https?://||; s|/.*$$||')
 # Debian packages: xmlsec1 (SAML signing), PostgreSQL (database tests on both backends),
 # Redis (rate-limit storage for scale-out), Chromium + a Japanese font (browser tests, screenshots).
 APT_PACKAGES := xmlsec1 postgresql redis-server chromium fonts-noto-cjk
@@ -39,7 +38,7 @@ run: system-deps-run venv
 	@echo "Mail outbox: $(IDP_INSTANCE_DIR)/outbox/"
 	@echo "SMS outbox (MFA codes, when IDP_SMS_URL is unset): $(IDP_INSTANCE_DIR)/sms/"
 	@echo "Serving on $(IDP_BASE_URL) (Ctrl-C to stop)"
-	$(BIN)/gunicorn -c python:idp.web.gunicorn_conf --workers 2 --bind $(BIND) --access-logfile - 'idp:create_app()'
+	$(BIN)/idp serve --workers 2
 
 test: system-deps venv
 	$(BIN)/flake8

@@ -3,12 +3,14 @@ the owner's activation and reset, the contract hand-over. One flow, many service
 
 GET (and POST) first count the use against the `link` rate limit, then show the 410 page
 for an unknown, expired or used link; a valid POST sets the password through the service,
-commits, flashes `done_message` and returns `done()` (a redirect).
+commits, flashes `done_message` and returns `done()` (a redirect). Every such page lists the password
+policy (`passwords.rules`, naming the part of the address the password may not contain).
 """
 from flask import render_template
 
 from admin_ui.auth.forms import NewPasswordForm
 from admin_ui.saving import save
+from idp.directory import passwords
 from idp.platform import ratelimit
 from idp.platform.clock import current_time
 from idp.web.sso import client_info
@@ -16,7 +18,8 @@ from idp.web.sso import client_info
 
 def set_password_page(token, *, find, apply, template, invalid_template, done_message, done, context):
     """`find(token, now)` -> the link's subject or None; `apply(token, password=, confirm=, now=, client=)`
-    sets the password (ValidationError for policy errors); `context(subject)` -> the template values."""
+    sets the password (ValidationError for policy errors); `context(subject)` -> the template values, with
+    the `email` whose password it is."""
     now = current_time()
     ratelimit.guard("link", client=client_info(), account=token, now=now)
     subject = find(token, now)
@@ -30,4 +33,6 @@ def set_password_page(token, *, find, apply, template, invalid_template, done_me
         if saved.ok:
             return done()
         errors = saved.errors.get("password", [])
-    return render_template(template, form=form, errors=errors, **context(subject))
+    values = context(subject)
+    return render_template(template, form=form, errors=errors, password_rules=passwords.rules(values["email"]),
+                           **values)

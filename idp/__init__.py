@@ -8,12 +8,12 @@ import os
 from flask import Flask
 
 from idp import keys
-from idp.platform import encryption, mail, ratelimit, schema
+from idp.platform import encryption, mail, proxies, ratelimit, schema
 from idp.platform.clock import SystemClock
 from idp.platform.config import (check_base_url, default_database_url, ensure_secret_file, load_config, parse_flag,
                                  private_folder)
 from idp.platform.extensions import babel, csrf, db, migrate
-from idp.web import errors, form_translations, layout, security_headers, url_input
+from idp.web import errors, form_translations, health, layout, security_headers, url_input
 from idp.web.locale import select_locale
 from idp.web.sso import load_sso_session
 
@@ -24,6 +24,7 @@ def create_app(config=None):
     settings["IDP_BASE_URL"] = settings["IDP_BASE_URL"].rstrip("/")
     settings["IDP_MAIL_ASYNC"] = parse_flag("IDP_MAIL_ASYNC", settings["IDP_MAIL_ASYNC"])
     https = check_base_url(settings["IDP_BASE_URL"])
+    trusted_proxies = proxies.parse_trusted_proxies(settings.get("IDP_TRUSTED_PROXIES"))
     instance_dir = settings["IDP_INSTANCE_DIR"]
     private_folder(instance_dir)  # 0700 from the start: secrets, the SQLite file, mails (issue 14)
 
@@ -59,6 +60,7 @@ def create_app(config=None):
     form_translations.init_app(app)
     security_headers.init_app(app, https)
     errors.register_error_handlers(app)
+    health.init_app(app)  # /healthz, /readyz
     layout.init_app(app)
     app.before_request(load_sso_session)
     keys.init_app(app)
@@ -70,4 +72,6 @@ def create_app(config=None):
     cli.init_app(app)
     from admin_ui import init_app as init_admin_ui
     init_admin_ui(app)
+    # outermost: everything inside sees the client's address and scheme as IDP_TRUSTED_PROXIES allows
+    app.wsgi_app = proxies.wrap(app.wsgi_app, trusted_proxies)
     return app

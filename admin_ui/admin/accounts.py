@@ -132,6 +132,10 @@ def accounts_delete():
     """First POST (ticked rows) shows the confirmation; the second (confirm=1) deletes."""
     return bulk_delete(
         "admin.accounts", "admin/accounts/delete.html", none_selected=_l("削除するアカウントを選択してください。"),
-        confirm_items=lambda tenant, ids: [{"id": a.id, "label": f"{a.name} <{a.email}>"}
-                                           for a in console_accounts.accounts_by_ids(tenant, ids)],
-        delete=console_accounts.delete_many, done=lambda count: _l("%(n)d件のアカウントを削除しました。", n=count))
+        confirm_items=lambda tenant, ids: [_delete_item(a) for a in console_accounts.accounts_by_ids(tenant, ids)],
+        delete=console_accounts.delete_many, done=lambda count: _l("%(n)d件のアカウントを削除しました。", n=count),
+        left_out=lambda tenant, ids: [_delete_item(g.account)] if g.account.id in ids else [])
+
+
+def _delete_item(account):
+    return {"id": account.id, "label": f"{account.name} <{account.email}>"}

@@ -8,16 +8,22 @@ from idp.platform.clock import current_time
 from idp.platform.extensions import db
 
 
-def bulk_delete(list_endpoint, template, *, none_selected, confirm_items, delete, done):
+def bulk_delete(list_endpoint, template, *, none_selected, confirm_items, delete, done, left_out=None):
     """`confirm_items(tenant, ids)`: the {id, label} of the confirmation page; `delete(tenant, ids, now=,
-    actor=, client=)`: the service, whose result `done(result)` turns into the flashed message."""
+    actor=, client=)`: the service, whose result `done(result)` turns into the flashed message;
+    `left_out(tenant, ids)`: the {id, label} of ticked rows that may not be deleted (the admin's own
+    account): they are taken out of both steps and the page names them (`excluded`), without a
+    delete button when nothing else is left."""
     form = ConfirmForm()
     ids = selected_ids()
     if not form.validate_on_submit() or not ids:
         flash(none_selected, "error")
         return redirect(url_for(list_endpoint))
-    if request.form.get("confirm") != "1":
-        return render_template(template, form=form, items=confirm_items(g.tenant, ids))
+    excluded = left_out(g.tenant, ids) if left_out else []
+    ids = [i for i in ids if i not in {item["id"] for item in excluded}]
+    if request.form.get("confirm") != "1" or not ids:
+        return render_template(template, form=form, items=confirm_items(g.tenant, ids) if ids else [],
+                               excluded=excluded)
     actor, client = audit_context()
     result = delete(g.tenant, ids, now=current_time(), actor=actor, client=client)
     db.session.commit()

@@ -1,4 +1,4 @@
-"""Groups: search list, create/edit (name, description, apps), detail, add members, delete many."""
+"""Groups: search list, create/edit (name, description, apps), detail, add and remove members, delete many."""
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
@@ -9,6 +9,7 @@ from admin_ui.admin.forms import ConfirmForm, GroupForm
 from admin_ui.admin.listing import render_search
 from admin_ui.saving import save
 from idp.console import account_search
+from idp.console import group_members as console_members
 from idp.console import groups as console_groups
 from idp.platform.clock import current_time
 from idp.platform.extensions import db
@@ -77,17 +78,68 @@ def group_detail(group_id):
 @bp.route("/groups/<int:group_id>/members", methods=["GET", "POST"])
 @admin_required
 def group_members(group_id):
-    """The add-members dialog: search accounts, tick them (or all), add them to the group."""
+    """The add-members dialog: search the accounts not in the group, tick them (or all), add them; each row
+    says which group adding moves it out of. Refused as a whole when the SMS policy lacks mobile numbers."""
     group = console_groups.get_group(g.tenant, group_id)
     form = ConfirmForm()
+    ids, refused = [], None
     if form.validate_on_submit():
+        ids = selected_ids()
+        if not ids:
+            flash(_l("追加するアカウントを選択してください。"), "error")
+            return redirect(request.full_path.rstrip("?"))
         actor, client = audit_context()
-        moved = console_groups.add_members(group, selected_ids(), now=current_time(), actor=actor, client=client)
-        db.session.commit()
-        flash(_l("%(n)d人をグループに追加しました。", n=moved), "info")
+        try:
+            added = console_members.add_members(group, ids, now=current_time(), actor=actor, client=client)
+        except console_members.MobileMissing as exc:
+            db.session.rollback()
+            refused = exc
+        else:
+            db.session.commit()
+            flash(_added_message(added), "info")
+            return redirect(url_for("admin.group_detail", group_id=group.id))
+    return render_search("admin/groups/members.html", account_search.AccountFilter, _candidates_of(group),
+                         current_time(), form=form, group=console_members.dialog_values(group), refused=refused,
+                         selected=set(ids))
+
+
+def _candidates_of(group):
+    """The add-members search in the shape `render_search` calls: (tenant, filters, now=, page=)."""
+    return lambda _tenant, filters, *, now, page: console_members.candidates(group, filters, now=now, page=page)
+
+
+def _added_message(added):
+    if added.from_other_groups:
+        return _l("%(n)d人をグループに追加しました（うち%(moved)d人はほかのグループから移動しました）。",
+                  n=added.added, moved=added.from_other_groups)
+    return _l("%(n)d人をグループに追加しました。", n=added.added)
+
+
+@bp.route("/groups/<int:group_id>/members/remove", methods=["POST"])
+@admin_required
+def group_members_remove(group_id):
+    """Take the ticked members out: the first POST shows that they go to the default group, the second
+    (confirm=1) moves them there."""
+    group = console_groups.get_group(g.tenant, group_id)
+    ids = selected_ids()
+    if not ConfirmForm().validate_on_submit() or not ids:
+        flash(_l("グループから外すメンバーを選択してください。"), "error")
         return redirect(url_for("admin.group_detail", group_id=group.id))
-    return render_search("admin/groups/members.html", account_search.AccountFilter, account_search.search,
-                         current_time(), form=form, group={"id": group.id, "name": group.name})
+    page = {"id": group.id, "name": group.name}
+    try:
+        if request.form.get("confirm") != "1":
+            planned = console_members.removal(group, ids)
+            return render_template("admin/groups/remove.html", group=page, fallback=planned.fallback.name,
+                                   members=[{"id": a.id, "name": a.name, "email": a.email} for a in planned.members])
+        actor, client = audit_context()
+        done = console_members.remove_members(group, ids, now=current_time(), actor=actor, client=client)
+    except console_members.MobileMissing as exc:
+        db.session.rollback()
+        return render_template("admin/groups/remove.html", group=page, refused=exc)
+    moved, fallback = len(done.members), done.fallback.name
+    db.session.commit()
+    flash(_l("%(n)d人をグループから外し、デフォルトグループ「%(name)s」に移動しました。", n=moved, name=fallback), "info")
+    return redirect(url_for("admin.group_detail", group_id=group.id))
 
 
 @bp.route("/groups/delete", methods=["POST"])

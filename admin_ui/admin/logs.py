@@ -1,6 +1,5 @@
 """Logs: app logins and admin operations, filtered and paginated, with CSV download of the filter."""
 from flask import Response, g, request
-from flask_babel import gettext as _
 
 from admin_ui.admin import bp
 from admin_ui.admin.access import admin_required, audit_context
@@ -11,7 +10,11 @@ from idp.platform.clock import current_time
 from idp.platform.extensions import db
 
 
-def _csv(data, filename):
+def _csv(export, filename):
+    """The CSV of the filter in the query string (`export` is log_views.login_csv or audit_csv)."""
+    actor, client = audit_context()
+    data = export(g.tenant, log_views.LogFilter.from_args(request.args), now=current_time(), actor=actor,
+                  client=client)
     db.session.commit()  # the audit event of the download
     return Response(data, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
@@ -27,11 +30,7 @@ def login_logs():
 @bp.route("/logs/logins.csv")
 @admin_required
 def login_logs_csv():
-    filters = log_views.LogFilter.from_args(request.args)
-    header = [_("日時"), _("ユーザー"), _("サービス"), _("プロトコル"), _("結果"), _("理由"), _("IPアドレス")]
-    actor, client = audit_context()
-    data = log_views.login_csv(g.tenant, filters, now=current_time(), header=header, actor=actor, client=client)
-    return _csv(data, "login_log.csv")
+    return _csv(log_views.login_csv, "login_log.csv")
 
 
 @bp.route("/logs/operations")
@@ -39,14 +38,10 @@ def login_logs_csv():
 def audit_logs():
     now = current_time()
     return render_search("admin/logs/operations.html", log_views.LogFilter, log_views.audit_page, now,
-                         actions=[(a, a) for a in log_views.audit_actions(g.tenant, now)])
+                         actions=log_views.audit_actions(g.tenant, now))
 
 
 @bp.route("/logs/operations.csv")
 @admin_required
 def audit_logs_csv():
-    filters = log_views.LogFilter.from_args(request.args)
-    header = [_("日時"), _("管理者"), _("操作"), _("対象"), _("変更内容")]
-    actor, client = audit_context()
-    data = log_views.audit_csv(g.tenant, filters, now=current_time(), header=header, actor=actor, client=client)
-    return _csv(data, "operation_log.csv")
+    return _csv(log_views.audit_csv, "operation_log.csv")

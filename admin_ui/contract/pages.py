@@ -39,7 +39,8 @@ def accept_handover(token):
         token, find=contract.handover_offer, apply=contract.accept_handover,
         template="contract/handover_accept.html", invalid_template="contract/link_invalid.html",
         done_message=_l("契約者の切り替えが完了しました。ログインしてください。"),
-        done=lambda: clear_owner_cookie(redirect(url_for("contract.login"))), context=lambda offer: {"offer": offer})
+        done=lambda: clear_owner_cookie(redirect(url_for("contract.login"))),
+        context=lambda offer: {"offer": offer, "email": offer["email"]})
 
 
 @bp.route("/export/<kind>.csv")

@@ -6,6 +6,7 @@ from admin_ui.portal.forms import PasswordChangeForm, ProfileForm
 from admin_ui.saving import COMMIT, save
 from idp.apps import catalogue as apps
 from idp.authn.password_change import change_password
+from idp.directory import passwords
 from idp.directory.accounts import PROFILE_FIELDS, update_profile
 from idp.platform.clock import current_time
 from idp.platform.urls import external_url
@@ -58,7 +59,8 @@ def password():
         if saved.ok:
             return redirect(url_for("portal.profile"))
         errors = saved.errors
-    return render_template("portal/password.html", form=form, errors=errors)
+    return render_template("portal/password.html", form=form, errors=errors,
+                           password_rules=passwords.rules(g.account.email))
 
 
 def _profile_values(account):

@@ -106,12 +106,13 @@ def proceed(account, *, now, client):
     return LoginResult(account=account)
 
 
-def complete(account, *, now, client):
+def complete(account, *, now, client, method="password"):
     """Every credential of the login checked: reset the counter, note the login, record the event."""
     lockout.register_success(account)
     account.previous_login_at = account.last_login_at
     account.last_login_at = now
-    insert_now(record_login(result="success", account=account, now=now, client=client))  # no flush bookkeeping
+    insert_now(record_login(result="success", account=account, now=now, client=client,
+                            protocol=method))  # no flush bookkeeping
 
 
 def record_rate_limited(event):

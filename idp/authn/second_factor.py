@@ -229,14 +229,14 @@ def verify(pending, code, *, now, client):
     kind, totp_step = _check(pending, method, factor, (code or "").strip()[:64], now)
     if kind is None:
         locked = lockout.register_failure(account, now)
-        record_login(result="failure", reason="bad_code", account=account, now=now, client=client)
+        record_login(result="failure", reason="bad_code", account=account, now=now, client=client, protocol=method)
         return Verification(error=LOCKED if locked else INVALID_CODE)
     if factor is not None and _switching(factor, effective_mode(account)):
         pending.factor_verified_at, pending.sms_sent_at = now, None  # now enrol the method the policy asks
         return Verification(finished=False, next_url=pending.next_url)
     codes = _enrol(pending, method, factor, totp_step, now, client) if factor is None else []
     pending.ended_at = now
-    login.complete(account, now=now, client=client)
+    login.complete(account, now=now, client=client, method=kind)  # the login event says which factor
     return Verification(amr=AMR[kind], recovery_codes=codes, next_url=pending.next_url)
 
 

@@ -13,12 +13,13 @@ from idp.platform import log_redaction
 
 
 def init_app(app):
-    # every process that builds the app: `idp run` / `flask run` (werkzeug's request log) and gunicorn
-    # workers, also without idp/web/gunicorn_conf.py: no link token or ID token hint in those logs
+    # every process that builds the app: `idp run` / `flask run` (werkzeug's request log), the workers of
+    # `idp serve` (granian) and gunicorn's, also without idp/web/gunicorn_conf.py: no link token or ID
+    # token hint in those logs
     log_redaction.install(app.name)  # app.name: Flask's logger, without creating it (and its handler)
-    from idp.cli import accounts, apps, demo, groups, keys, logs, mfa, tenants
+    from idp.cli import accounts, apps, demo, groups, keys, logs, mfa, serve, tenants
     for command in (tenants.tenant_cli, accounts.account_cli, groups.group_cli, apps.app_cli, mfa.mfa_cli,
-                    demo.demo, logs.logs_cli, keys.keys_cli):
+                    demo.demo, logs.logs_cli, keys.keys_cli, serve.serve):
         app.cli.add_command(command)
 
 

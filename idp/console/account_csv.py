@@ -2,9 +2,11 @@
 
 Import is two steps: `read_plan` decodes (UTF-8 with or without BOM, else CP932), parses and
 validates the WHOLE file against the database, and returns either every error (row number as
-Excel shows it, column, reason) or a plan; `apply_plan` then runs the plan in the caller's
-transaction (the view commits once: all rows or none). Export writes the same columns, so
-export -> edit -> import round-trips.
+Excel shows it, column, reason) or a plan: what each row changes (field: before -> after), rows
+equal to their account being "unchanged"; `apply_plan` then runs the plan in the caller's
+transaction (the view commits once: all rows or none) and writes nothing for unchanged rows.
+Export writes the same columns, so export -> edit -> import round-trips as "unchanged"; `sample`
+is the template with one example row.
 """
 import csv
 import io
@@ -16,6 +18,7 @@ from sqlalchemy import select
 
 from idp.console import accounts as console_accounts
 from idp.console.accounts import delete_account
+from idp.directory.groups import default_group
 from idp.logs.audit import NO_CLIENT, record_audit
 from idp.models import Account, Group
 from idp.models.account import ROLE_ADMIN, ROLE_USER, STATUS_DISABLED, STATUS_ENABLED
@@ -28,12 +31,15 @@ MAX_ROWS = 300
 HEADER = ("メールアドレス", "名前", "ユーザータイプ", "組織名", "部署名", "所属グループ", "携帯電話番号",
           "電話番号", "有効開始年月日", "有効終了年月日", "ステータス", "論理削除フラグ")
 EMAIL, NAME, ROLE, ORG, DEPT, GROUP, MOBILE, PHONE, VALID_FROM, VALID_TO, STATUS, DELETE = range(12)
+COLUMNS = dict(zip(("email", "name", "role", "organization", "department", "group", "mobile", "phone",
+                    "valid_from", "valid_to", "status", "delete"), HEADER))  # key -> the column's name in the file
 ROLE_CODES = {"0": ROLE_USER, "1": ROLE_ADMIN}
 STATUS_CODES = {"0": STATUS_ENABLED, "1": STATUS_DISABLED}
 DATE_FORMAT = "%Y/%m/%d"  # strptime also takes 2026/4/1, which Excel writes back
 FIELD_COLUMNS = {"name": NAME, "phone": PHONE, "mobile": MOBILE, "organization": ORG, "department": DEPT,
                  "role": ROLE, "status": STATUS, "valid_from": VALID_FROM, "valid_to": VALID_TO, "group": GROUP}
-CREATE, UPDATE, DELETE_OP = "create", "update", "delete"
+CREATE, UPDATE, DELETE_OP, UNCHANGED = "create", "update", "delete", "unchanged"
+KINDS = (CREATE, UPDATE, DELETE_OP, UNCHANGED)
 FILE_ROW = 0  # errors about the whole file
 
 
@@ -44,6 +50,15 @@ class RowError:
     message: str
 
 
+@dataclass(frozen=True)
+class Change:
+    """One field an update row changes: `field` is an AccountFields name ("group" for the group), the values
+    as the account has them (dates, "user"/"admin", "enabled"/"disabled"; the group's name, not its id)."""
+    field: str
+    before: object
+    after: object
+
+
 @dataclass
 class Operation:
     kind: str
@@ -51,6 +66,8 @@ class Operation:
     email: str
     fields: console_accounts.AccountFields = None
     account_id: int = None
+    name: str = ""  # the account's name (the file's for a new account)
+    changes: list = field(default_factory=list)  # [Change] of an update, in the file's column order
 
 
 @dataclass
@@ -59,7 +76,11 @@ class ImportPlan:
     errors: list = field(default_factory=list)
 
     def counts(self):
-        return {kind: sum(1 for op in self.operations if op.kind == kind) for kind in (CREATE, UPDATE, DELETE_OP)}
+        return {kind: sum(1 for op in self.operations if op.kind == kind) for kind in KINDS}
+
+    def changing(self):
+        """The operations that change something (what the review lists and the apply runs)."""
+        return [op for op in self.operations if op.kind != UNCHANGED]
 
 
 def decode(data):
@@ -90,6 +111,15 @@ def parse(text):
     return rows, []
 
 
+def has_no_rows(data):
+    """True for a file without a single account row: zero bytes, blank lines, or the header row alone."""
+    text = decode(data)
+    if text is None:
+        return False
+    records = [cells for cells in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in cells)]
+    return not records or (len(records) == 1 and tuple(cell.strip() for cell in records[0]) == HEADER)
+
+
 def read_plan(tenant, data, *, acting_account_id):
     """Decode, parse and validate the whole upload; nothing is changed."""
     rows, errors = parse(decode(data))
@@ -114,6 +144,7 @@ class _Context:
 
     def __post_init__(self):
         self.lookups = console_accounts.TenantLookups(self.tenant)
+        self.group_names = {group_id: name for name, group_id in self.groups.items()}
 
     @classmethod
     def load(cls, tenant, rows):
@@ -146,7 +177,7 @@ def _plan_row(plan, context, number, cells, acting_account_id):
             return error(EMAIL, _l("削除するアカウントが見つかりません。"))
         if account.id == acting_account_id:
             return error(DELETE, _l("自分自身のアカウントは削除できません。"))
-        plan.operations.append(Operation(DELETE_OP, number, email, account_id=account.id))
+        plan.operations.append(Operation(DELETE_OP, number, email, account_id=account.id, name=account.name))
         return None
     fields, problems = _fields(context, cells)
     reported = {column for column, _message in problems}
@@ -160,9 +191,27 @@ def _plan_row(plan, context, number, cells, acting_account_id):
         error(column, message)
     if problems:
         return None
-    kind = UPDATE if account is not None else CREATE
-    plan.operations.append(Operation(kind, number, email, fields, account.id if account else None))
+    if account is None:
+        plan.operations.append(Operation(CREATE, number, email, fields, name=fields.name))
+        return None
+    changes = _changes(context, account, fields)
+    plan.operations.append(Operation(UPDATE if changes else UNCHANGED, number, email, fields, account.id,
+                                     name=account.name, changes=changes))
     return None
+
+
+def _changes(context, account, fields):
+    """[Change] of the fields `console_accounts.update` would change, in the file's column order."""
+    fields.cleaned()
+    changes = []
+    for name in sorted(FIELD_COLUMNS, key=FIELD_COLUMNS.get):
+        if name == "group":
+            if account.group_id != fields.group_id:
+                changes.append(Change(name, context.group_names.get(account.group_id, ""),
+                                      context.group_names.get(fields.group_id, "")))
+        elif getattr(account, name) != getattr(fields, name):
+            changes.append(Change(name, getattr(account, name), getattr(fields, name)))
+    return changes
 
 
 def _fields(context, cells):
@@ -200,12 +249,13 @@ def _date(value, column, problems, *, required):
 
 
 def apply_plan(tenant, plan, *, now, actor, client=NO_CLIENT):
-    """Run a validated plan in the current transaction; returns the counts. Activation mails are
-    queued on the session and go out after the caller's commit."""
+    """Run a validated plan in the current transaction; returns the counts. Unchanged rows are not
+    written, and a plan that changes nothing writes nothing (not even its audit event). Activation
+    mails are queued on the session and go out after the caller's commit."""
     if plan.errors:
         raise ValidationError({"file": [plan.errors[0].message]})
     lookups = console_accounts.TenantLookups(tenant)
-    for op in plan.operations:
+    for op in plan.changing():
         if op.kind == CREATE:
             console_accounts.create(tenant, op.email, op.fields, now=now, actor=actor, client=client, lookups=lookups)
         elif op.kind == UPDATE:
@@ -214,23 +264,27 @@ def apply_plan(tenant, plan, *, now, actor, client=NO_CLIENT):
         else:
             delete_account(console_accounts.get_account(tenant, op.account_id), now=now, actor=actor, client=client)
     counts = plan.counts()
-    record_audit(tenant_id=tenant.id, actor=actor, action="account.csv_import", target_type="tenant",
-                 now=now, changes=counts, client=client)
+    if plan.changing():
+        record_audit(tenant_id=tenant.id, actor=actor, action="account.csv_import", target_type="tenant", now=now,
+                     changes={kind: counts[kind] for kind in (CREATE, UPDATE, DELETE_OP)}, client=client)
     return counts
 
 
 def export(accounts, group_names):
     """The accounts as CSV bytes (UTF-8 with BOM, CRLF: what Excel opens correctly)."""
+    roles = {v: k for k, v in ROLE_CODES.items()}
+    statuses = {v: k for k, v in STATUS_CODES.items()}
+    return _csv_bytes((
+        a.email, a.name, roles[a.role], a.organization, a.department, group_names[a.group_id], a.mobile,
+        a.phone, a.valid_from.strftime(DATE_FORMAT), a.valid_to.strftime(DATE_FORMAT) if a.valid_to else "",
+        statuses[a.status], "0") for a in accounts)
+
+
+def _csv_bytes(rows):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADER)
-    roles = {v: k for k, v in ROLE_CODES.items()}
-    statuses = {v: k for k, v in STATUS_CODES.items()}
-    for a in accounts:
-        writer.writerow([text_cell(cell) for cell in (
-            a.email, a.name, roles[a.role], a.organization, a.department, group_names[a.group_id], a.mobile,
-            a.phone, a.valid_from.strftime(DATE_FORMAT), a.valid_to.strftime(DATE_FORMAT) if a.valid_to else "",
-            statuses[a.status], "0")])
+    writer.writerows([text_cell(cell) for cell in cells] for cells in rows)
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -242,7 +296,14 @@ def export_for_admin(tenant, accounts, *, now, actor, client=NO_CLIENT):
 
 
 def template():
-    return export([], {})
+    return _csv_bytes([])
+
+
+def sample(tenant, today):
+    """The template with one example row that imports as it is: a new user in the tenant's default group,
+    valid from `today`, with a mobile number (required when the group's MFA policy is SMS)."""
+    return _csv_bytes([("yamada.taro@example.com", "山田 太郎", "0", "本社", "営業部", default_group(tenant).name,
+                        "09012345678", "0312345678", today.strftime(DATE_FORMAT), "", "0", "0")])
 
 
 def group_names(tenant):

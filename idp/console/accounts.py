@@ -23,7 +23,7 @@ from idp.models.account import ROLES, STATUS_ENABLED, STATUSES
 from idp.platform import signals
 from idp.platform.errors import NotFound, ServiceError, ValidationError
 from idp.platform.extensions import db
-from idp.platform.validation import phone_errors, text_errors
+from idp.platform.validation import clean_phone, phone_errors, text_errors
 
 EDITABLE = ("name", "phone", "mobile", "organization", "department", "role", "valid_from", "valid_to")
 
@@ -44,8 +44,10 @@ class AccountFields:
     valid_to: Optional[date] = None
 
     def cleaned(self):
-        for key in ("name", "phone", "mobile", "organization", "department"):
+        """Values as stored: text stripped, numbers as digits (`clean_phone`: 090-1234-5678 -> 09012345678)."""
+        for key in ("name", "organization", "department"):
             setattr(self, key, (getattr(self, key) or "").strip())
+        self.phone, self.mobile = clean_phone(self.phone), clean_phone(self.mobile)
         return self
 
 
@@ -121,7 +123,7 @@ def field_errors(tenant, fields, lookups=None):
         "name": text_errors(fields.name, required=True, max_length=200,
                             required_message=_l("名前を入力してください。")),
         "phone": phone_errors(fields.phone),
-        "mobile": phone_errors(fields.mobile),
+        "mobile": phone_errors(fields.mobile, mobile=True),
         "organization": text_errors(fields.organization, required=False, max_length=200),
         "department": text_errors(fields.department, required=False, max_length=200),
         "role": [] if fields.role in ROLES else [_l("ユーザータイプが正しくありません。")],

@@ -1,4 +1,5 @@
-"""Group administration: search, edit, members, apps, deletion (members move to the default group).
+"""Group administration: search, edit, apps, deletion (members move to the default group); adding and
+taking out members is `idp.console.group_members`.
 
 Every look-up is bounded by the tenant, so ids guessed from another tenant are 'not found'.
 Which apps an account may use follows from its group (`idp.apps.catalogue.may_use`), so moving an
@@ -50,11 +51,12 @@ def search_groups(tenant, query="", page=1, per_page=PER_PAGE):
 
 
 def group_values(group):
+    """The detail page: the group, its members and apps, and the default group its members would move to."""
     members = db.session.scalars(select(Account).where(Account.tenant_id == group.tenant_id,
                                                        Account.group_id == group.id).order_by(Account.name)).all()
     return {
         "id": group.id, "name": group.name, "description": group.description, "is_default": group.is_default,
-        "created_at": group.created_at,
+        "created_at": group.created_at, "default_group": default_group(group.tenant).name,
         "members": [{"id": a.id, "name": a.name, "email": a.email} for a in members],
         "apps": [{"id": app.id, "name": app.name, "protocol": app.protocol} for app in group.apps],
     }
@@ -106,21 +108,6 @@ def _check_description(description):
     errors = text_errors(description, required=False, max_length=1000)
     if errors:
         raise ValidationError({"description": errors})
-
-
-def add_members(group, account_ids, *, now, actor, client=NO_CLIENT):
-    """Move the given accounts (of the group's tenant) into `group`; return how many moved."""
-    ids = {int(i) for i in account_ids}
-    if not ids:
-        return 0
-    moving = db.session.scalars(select(Account).where(Account.tenant_id == group.tenant_id, Account.id.in_(ids),
-                                                      Account.group_id != group.id)).all()
-    for account in moving:
-        record_audit(tenant_id=group.tenant_id, actor=actor, action="account.update", target=account, now=now,
-                     changes={"group": [account.group_id, group.id]}, client=client)
-        account.group_id = group.id
-        account.updated_at = now
-    return len(moving)
 
 
 def groups_for_deletion(tenant, group_ids):

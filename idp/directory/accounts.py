@@ -20,7 +20,7 @@ from idp.platform.errors import Conflict, NotFound, ServiceError, ValidationErro
 from idp.platform.extensions import db
 from idp.platform.random_tokens import new_token
 from idp.platform.urls import external_url
-from idp.platform.validation import phone_errors, text_errors
+from idp.platform.validation import clean_phone, phone_errors, text_errors
 
 PROFILE_FIELDS = ("name", "phone", "mobile", "organization", "department")
 
@@ -93,7 +93,8 @@ def create_account(tenant, new, *, now, actor, password=None, client=NO_CLIENT, 
     """
     if not tenant.is_active:
         raise ServiceError(_l("この契約は終了しています。"))
-    new = replace(new, email=clean_email(new.email), name=(new.name or "").strip())
+    new = replace(new, email=clean_email(new.email), name=(new.name or "").strip(), phone=clean_phone(new.phone),
+                  mobile=clean_phone(new.mobile))
     _raise_new_account_errors(tenant, new, password)
     if email_in_use(tenant, new.email):
         raise Conflict(_l("このメールアドレスはすでに登録されています。"))
@@ -122,7 +123,7 @@ def _raise_new_account_errors(tenant, new, password):
     errors = {
         "name": text_errors(new.name, required=True, max_length=200, required_message=_l("名前を入力してください。")),
         "phone": phone_errors(new.phone),
-        "mobile": phone_errors(new.mobile),
+        "mobile": phone_errors(new.mobile, mobile=True),
         "role": [] if new.role in ROLES else [_l("ユーザータイプが正しくありません。")],
         "status": [] if new.status in STATUSES else [_l("ステータスが正しくありません。")],
         "password": policy_errors(password, password, new.email) if password is not None else [],
@@ -138,11 +139,12 @@ def _raise_new_account_errors(tenant, new, password):
 def update_profile(account, *, now, client=NO_CLIENT, **fields):
     """A user edits their own profile (email and company stay read-only)."""
     values = {key: (fields.get(key) or "").strip() for key in PROFILE_FIELDS}
+    values["phone"], values["mobile"] = clean_phone(values["phone"]), clean_phone(values["mobile"])
     errors = {
         "name": text_errors(values["name"], required=True, max_length=200,
                             required_message=_l("名前を入力してください。")),
         "phone": phone_errors(values["phone"]),
-        "mobile": phone_errors(values["mobile"]),
+        "mobile": phone_errors(values["mobile"], mobile=True),
         "organization": text_errors(values["organization"], required=False, max_length=200),
         "department": text_errors(values["department"], required=False, max_length=200),
     }

@@ -54,8 +54,26 @@ def common_passwords():
         return frozenset(line.strip() for line in fh if line.strip())
 
 
+def _local_part(email):
+    """The part of the address before @ that a password may not contain (shorter than 3: no rule)."""
+    local = (email or "").split("@")[0].lower()
+    return local if len(local) >= 3 else ""
+
+
+def rules(email):
+    """The policy as every set-password page lists it: one line per rule `policy_errors` checks for the
+    password of `email` (the last one names its local part)."""
+    local = _local_part(email)
+    return [
+        _l("%(n)d文字以上", n=MIN_LENGTH),
+        _l("英大文字・英小文字・数字・記号のうち3種類以上を含む"),
+        _l("半角の英数字と記号のみ（空白・全角文字は使えません）"),
+        _l("よく使われているパスワード（Password1234 など）ではない"),
+    ] + ([_l("メールアドレスの@より前の部分（%(local)s）を含まない", local=local)] if local else [])
+
+
 def policy_errors(password, confirm, email=None):
-    """List every policy rule the new password breaks (empty list: acceptable)."""
+    """List every policy rule the new password breaks (empty list: acceptable), each message naming it."""
     errors = []
     if password != confirm:
         errors.append(_l("確認用のパスワードが一致しません。"))
@@ -73,7 +91,8 @@ def policy_errors(password, confirm, email=None):
         errors.append(_l("パスワードには英大文字・英小文字・数字・記号のうち3種類以上を含めてください。"))
     if password.lower() in common_passwords():
         errors.append(_l("よく使われているパスワードは使用できません。"))
-    local_part = (email or "").split("@")[0].lower()
-    if len(local_part) >= 3 and local_part in password.lower():
-        errors.append(_l("パスワードにメールアドレスの一部を含めることはできません。"))
+    local_part = _local_part(email)
+    if local_part and local_part in password.lower():
+        errors.append(_l("パスワードにメールアドレスの@より前の部分（%(local)s）を含めることはできません。",
+                         local=local_part))
     return errors

@@ -9,9 +9,12 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 
 from idp.logs.audit import NO_CLIENT, record_audit
+from idp.logs.changes import TenantNames, actor_text, change_lines, target_text
+from idp.logs.labels import ACTIONS, LOGIN_TARGETS, METHODS, REASONS, RESULTS, label
 from idp.models import App, AuditEvent, LoginEvent
 from idp.platform.clock import BUSINESS_TZ
 from idp.platform.csv_cells import text_cell
@@ -22,7 +25,11 @@ from idp.platform.validation import parse_number
 RETENTION = timedelta(days=730)
 PER_PAGE = 50
 MAX_EXPORT = 100_000
-RESULTS = ("success", "failure")
+# CSV columns: what the pages show, then the stored codes for scripts (and the audit changes as JSON)
+LOGIN_COLUMNS = (_l("日時"), _l("ユーザー"), _l("サービス"), _l("認証方式"), _l("結果"), _l("理由"), _l("IPアドレス"),
+                 _l("認証方式コード"), _l("結果コード"), _l("理由コード"))
+AUDIT_COLUMNS = (_l("日時"), _l("管理者"), _l("操作"), _l("対象"), _l("変更内容"), _l("操作コード"),
+                 _l("変更内容（JSON）"))
 
 
 @dataclass(frozen=True)
@@ -98,8 +105,10 @@ def _login_query(tenant, filters, now):
 
 
 def _login_values(event, app_name):
-    return {"time": event.created_at, "user": event.login_id, "app": app_name or event.target,
-            "protocol": event.protocol, "result": event.result, "reason": event.reason, "ip": event.ip}
+    return {"time": event.created_at, "user": event.login_id, "app": app_name or label(LOGIN_TARGETS, event.target),
+            "method": label(METHODS, event.protocol), "result": label(RESULTS, event.result),
+            "success": event.result == "success", "reason": label(REASONS, event.reason), "ip": event.ip,
+            "codes": (event.protocol, event.result, event.reason)}
 
 
 def login_page(tenant, filters, *, now, page=1, per_page=PER_PAGE):
@@ -113,29 +122,30 @@ def _audit_query(tenant, filters, now):
             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()))
 
 
-def _audit_values(event):
-    return {"time": event.created_at, "admin": event.actor_label, "actor_type": event.actor_type,
-            "action": event.action, "target": event.target_label or event.target_type,
-            "changes": event.changes or {}}
+def _audit_values(event, names):
+    return {"time": event.created_at, "admin": actor_text(event), "action": label(ACTIONS, event.action),
+            "action_code": event.action, "target": target_text(event),
+            "changes": change_lines(event.action, event.changes, names), "recorded": event.changes or {}}
 
 
 def audit_page(tenant, filters, *, now, page=1, per_page=PER_PAGE):
+    names = TenantNames(tenant.id)
     return fetch_page(_audit_query(tenant, filters, now),
                       select(func.count(AuditEvent.id)).where(*_audit_conditions(tenant, filters, now)),
-                      page=page, per_page=per_page, values=_audit_values)
+                      page=page, per_page=per_page, values=lambda event: _audit_values(event, names))
 
 
 def audit_actions(tenant, now):
-    """The distinct actions in the retained log (choices for the filter)."""
-    return db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.tenant_id == tenant.id, AuditEvent.created_at >= now - RETENTION)
-        .distinct().order_by(AuditEvent.action)).all()
+    """The distinct actions in the retained log as (code, label), by label (choices for the filter)."""
+    codes = db.session.scalars(select(AuditEvent.action).where(
+        AuditEvent.tenant_id == tenant.id, AuditEvent.created_at >= now - RETENTION).distinct()).all()
+    return sorted(((code, label(ACTIONS, code)) for code in codes), key=lambda choice: (choice[1], choice[0]))
 
 
 def _csv(header, rows):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow([str(column) for column in header])
     writer.writerows([text_cell(cell) for cell in row] for row in rows)
     return out.getvalue().encode("utf-8-sig")
 
@@ -150,20 +160,23 @@ def _record_export(tenant, action, filters, count, now, actor, client):
                  changes={"count": count, "filters": {k: str(v) for k, v in filters.as_args().items()}})
 
 
-def login_csv(tenant, filters, *, now, header, actor, client=NO_CLIENT):
-    rows = [[_local(v["time"]), v["user"], v["app"], v["protocol"], v["result"], v["reason"], v["ip"]]
+def login_csv(tenant, filters, *, now, actor, client=NO_CLIENT):
+    rows = [[_local(v["time"]), v["user"], v["app"], v["method"], v["result"], v["reason"], v["ip"], *v["codes"]]
             for v in (_login_values(e, n) for e, n in db.session.execute(
                 _login_query(tenant, filters, now).limit(MAX_EXPORT)))]
     _record_export(tenant, "logs.login_export", filters, len(rows), now, actor, client)
-    return _csv(header, rows)
+    return _csv(LOGIN_COLUMNS, rows)
 
 
-def audit_csv(tenant, filters, *, now, header, actor, client=NO_CLIENT):
+def audit_csv(tenant, filters, *, now, actor, client=NO_CLIENT):
+    names = TenantNames(tenant.id)
     rows = [[_local(v["time"]), v["admin"], v["action"], v["target"],
-             json.dumps(v["changes"], ensure_ascii=False, default=str)]
-            for v in map(_audit_values, db.session.scalars(_audit_query(tenant, filters, now).limit(MAX_EXPORT)))]
+             "\n".join(f"{field}: {text}" for field, text in v["changes"]), v["action_code"],
+             json.dumps(v["recorded"], ensure_ascii=False, default=str) if v["recorded"] else ""]
+            for v in (_audit_values(e, names) for e in db.session.scalars(
+                _audit_query(tenant, filters, now).limit(MAX_EXPORT)))]
     _record_export(tenant, "logs.audit_export", filters, len(rows), now, actor, client)
-    return _csv(header, rows)
+    return _csv(AUDIT_COLUMNS, rows)
 
 
 def purge(now):

@@ -52,6 +52,7 @@ class LoginEvent(RetainedEvent, db.Model):
     login_id: Mapped[str] = mapped_column(String(254), nullable=False, default="")
     app_id: Mapped[Optional[int]] = mapped_column(ForeignKey("apps.id", ondelete="SET NULL"))
     target: Mapped[str] = mapped_column(String(200), nullable=False, default="portal")
+    # how: password; totp, sms or recovery (the password and that second factor); an app's oidc or saml
     protocol: Mapped[str] = mapped_column(String(10), nullable=False, default="password")
     result: Mapped[str] = mapped_column(String(10), nullable=False)  # success, failure
     reason: Mapped[str] = mapped_column(String(64), nullable=False, default="")

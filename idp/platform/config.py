@@ -77,6 +77,7 @@ def load_config(environ=None):
         "IDP_RATELIMIT_ENABLED": env.get("IDP_RATELIMIT_ENABLED") or "1",
         "IDP_RATELIMIT_STORAGE": env.get("IDP_RATELIMIT_STORAGE") or "memory://",
         "IDP_OIDC_BACKCHANNEL_ALLOW_PRIVATE": env.get("IDP_OIDC_BACKCHANNEL_ALLOW_PRIVATE") or "auto",
+        "IDP_TRUSTED_PROXIES": env.get("IDP_TRUSTED_PROXIES") or "",  # idp/platform/proxies.py
         # SMS (idp/platform/sms.py, docs/mfa.md): no URL -> files in {instance}/sms/
         "IDP_SMS_URL": env.get("IDP_SMS_URL") or "",
         "IDP_SMS_USER": env.get("IDP_SMS_USER") or "",

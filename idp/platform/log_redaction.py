@@ -8,10 +8,11 @@ query string, a Referer, a `next=` parameter where `&` and `=` are percent-encod
     /activate/[redacted]      /password/reset/[redacted]      ?code=[redacted]&state=st-1
 
 `RedactingFilter` applies it to a finished log record. `install()` puts it on the loggers that print
-request paths: werkzeug's request log (`idp run` / `flask run`), gunicorn's access and error logs
-(also when gunicorn runs without idp/web/gunicorn_conf.py, whose logger class does the same) and
-Flask's own app logger ("Exception on /activate/… [POST]"). The app's other log lines never include
-tokens, codes or passwords in the first place.
+request paths: werkzeug's request log (`idp run` / `flask run`), granian's access log and its own
+log (`idp serve`, whose log handlers carry the filter too; also when granian is started by hand),
+gunicorn's access and error logs (also when gunicorn runs without idp/web/gunicorn_conf.py, whose
+logger class does the same) and Flask's own app logger ("Exception on /activate/… [POST]"). The
+app's other log lines never include tokens, codes or passwords in the first place.
 """
 import logging
 import re
@@ -64,7 +65,7 @@ class RedactingFilter(logging.Filter):
 
 
 FILTER = RedactingFilter()
-REQUEST_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error")
+REQUEST_LOGGERS = ("werkzeug", "granian.access", "_granian", "gunicorn.access", "gunicorn.error")
 
 
 def install(app_logger_name="idp"):

@@ -24,7 +24,8 @@ target account, raw: the login ID as typed (normalised with
 (HMAC-SHA256 keyed from `SECRET_KEY`) before it reaches the storage or a log
 line, so pass it raw. A scope whose value is None or empty is not checked.
 The IP scope is only as good as `request.remote_addr`: behind a reverse proxy
-it is the proxy's address unless the app trusts X-Forwarded-For (ProxyFix).
+it is the proxy's address unless the app trusts X-Forwarded-For
+(IDP_TRUSTED_PROXIES, idp.platform.proxies).
 
 Wiring (one call per POST, before the secret is checked)::
 

@@ -1,4 +1,5 @@
-"""gunicorn settings for `make run` and the benches: `gunicorn -c python:idp.web.gunicorn_conf 'idp:create_app()'`.
+"""gunicorn settings for the benches and whoever serves with gunicorn (`make run` uses `idp serve`):
+`gunicorn -c python:idp.web.gunicorn_conf 'idp:create_app()'`.
 
 After a worker has built the app, everything it holds (modules, the app, the URL map, cached
 templates and keys) moves to the permanent generation of Python's garbage collector

@@ -36,9 +36,9 @@ def _stateless():
 
 
 def _https_for_talisman():
-    """What Talisman's HSTS decision depends on: https, as seen directly or as the proxy says, or debug."""
-    return (request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https"
-            or current_app.debug)
+    """What Talisman's HSTS decision depends on: https, as seen directly or as a trusted proxy says (the
+    scheme idp.platform.proxies set; it removes X-Forwarded-Proto, which Talisman reads unverified), or debug."""
+    return request.is_secure or current_app.debug
 
 
 def _not_for_stateless(hook):

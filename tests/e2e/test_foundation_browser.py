@@ -39,11 +39,11 @@ def test_demo_user_logs_in_edits_profile_and_logs_out(live_server, browser_page,
 
     page.click("text=プロフィール")
     page.click("text=編集")
-    page.fill("input[name=mobile]", "090-1234-5678")
+    page.fill("input[name=mobile]", "090-1234-567")
     page.click("button:has-text('保存')")
-    assert "ハイフンなしの半角数字" in page.locator(".field-error").inner_text()
+    assert "070・080・090で始まる11桁" in page.locator(".field-error").inner_text()
     _shot(page, "profile_error")
-    page.fill("input[name=mobile]", "09012345678")
+    page.fill("input[name=mobile]", "090-1234-5678")
     page.fill("input[name=department]", "開発部")
     page.click("button:has-text('保存')")
     assert page.url == live_server.url + "/profile"

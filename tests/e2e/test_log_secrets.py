@@ -4,9 +4,10 @@ An admin creates an account and its activation link is used, a password reset li
 signs the user in (authorization code, `login_hint`) and logs out with `id_token_hint`. Everything the
 app logs meanwhile is captured at DEBUG; then every URL of the flow (request lines with their query
 strings, redirect targets, each one the next request's Referer, as a browser sends them) is requested
-again from werkzeug's dev server (its request log) and from a real gunicorn started as `make run` starts
-it (idp/web/gunicorn_conf.py, access log to a file, debug error log). None of the link tokens, the code,
-the ID and access tokens, the client secret, the passwords or the login hint may appear anywhere.
+again from werkzeug's dev server (its request log), from `idp serve` as `make run` starts it (granian,
+its access and own log on stderr) and from a real gunicorn started with idp/web/gunicorn_conf.py (access
+log to a file, debug error log). None of the link tokens, the code, the ID and access tokens, the client
+secret, the passwords or the login hint may appear anywhere.
 """
 import http.client
 import logging
@@ -148,13 +149,13 @@ def _free_port():
 
 def _wait_until_serving(process, port, deadline):
     while time.monotonic() < deadline:
-        assert process.poll() is None, "gunicorn exited at start-up"
+        assert process.poll() is None, "the server exited at start-up"
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
         except OSError:
             time.sleep(0.05)
-    raise AssertionError("gunicorn did not start serving in time")
+    raise AssertionError("the server did not start serving in time")
 
 
 def _through_gunicorn(tmp_path, requests):
@@ -176,6 +177,24 @@ def _through_gunicorn(tmp_path, requests):
             process.send_signal(signal.SIGTERM)
             process.wait(15)
     return {path.name: path.read_text(errors="replace") for path in logs.iterdir()}
+
+
+def _through_idp_serve(tmp_path, requests):
+    """`idp serve` as `make run` starts it (one worker, a fresh instance); returns its output (logs on stderr)."""
+    port, output_path = _free_port(), tmp_path / "idp-serve.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    env.update(IDP_INSTANCE_DIR=str(tmp_path / "serve-instance"), IDP_BASE_URL=f"http://127.0.0.1:{port}",
+               IDP_RATELIMIT_ENABLED="0", IDP_MAIL_ASYNC="0")
+    command = [os.path.join(os.path.dirname(sys.executable), "idp"), "serve", "--workers", "1"]
+    with open(output_path, "wb") as output:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            _wait_until_serving(process, port, time.monotonic() + 30)
+            _send(port, requests)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(15)
+    return output_path.read_text(errors="replace")
 
 
 @pytest.fixture
@@ -206,7 +225,14 @@ def test_tokens_codes_and_hints_stay_out_of_every_log(
                   "code=[redacted]", "login_hint%3D[redacted]"):
         assert shown in access and shown in werkzeug_lines, shown
 
-    outputs = {"app logs (caplog)": caplog.text, **gunicorn_logs}
+    served = _through_idp_serve(tmp_path, requests)
+    access_lines = [line for line in served.splitlines() if '"log-test" ' in line]
+    assert len(access_lines) == len(requests), served[-2000:]
+    for shown in ("/activate/[redacted]", "/password/reset/[redacted]", "id_token_hint=[redacted]",
+                  "code=[redacted]", "login_hint%3D[redacted]"):
+        assert shown in served, shown
+
+    outputs = {"app logs (caplog)": caplog.text, "idp serve": served, **gunicorn_logs}
     for name, secret in secrets.items():
         leaked = [output for output, text in outputs.items() if secret in text]
         assert not leaked, f"the {name} appears in {leaked}"

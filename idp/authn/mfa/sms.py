@@ -1,11 +1,13 @@
 """SMS codes: 6 digits, valid 5 minutes, single use, stored as keyed digests; sending is throttled.
 
-Numbers are typed as digits only: a Japanese mobile number (070/080/090 + 8
-digits) or E.164 (`+` and up to 15 digits). They are stored in E.164
-(`09012345678` -> `+819012345678`). Throttle per account: one code per 60
-seconds and 5 per hour (counted from the stored codes, so it holds across
-workers and follows the injectable clock).
+Numbers: a Japanese mobile number (070/080/090 + 8 digits) or E.164 (`+` and up
+to 15 digits), typed as people type them (hyphens, spaces, full-width digits, a
+dropped leading 0: `idp.platform.validation.clean_phone`). They are stored in
+E.164 (`090-1234-5678` -> `+819012345678`). Throttle per account: one code per
+60 seconds and 5 per hour (counted from the stored codes, so it holds across
+workers and follows the injectable clock); a refusal says how long to wait.
 """
+import math
 import re
 from datetime import timedelta
 
@@ -19,24 +21,32 @@ from idp.platform import sms
 from idp.platform.errors import ServiceError, ValidationError
 from idp.platform.extensions import db
 from idp.platform.random_tokens import same
-from idp.platform.validation import is_number
+from idp.platform.validation import MOBILE_RE, clean_phone, is_number
 
 CODE_LIFETIME = timedelta(minutes=5)
 RESEND_INTERVAL = timedelta(seconds=60)
 HOURLY_LIMIT = 5
 THROTTLE_WINDOW = timedelta(hours=1)
-JP_MOBILE_RE = re.compile(r"^0[789]0[0-9]{8}$")
 E164_RE = re.compile(r"^\+[1-9][0-9]{7,14}$")
 MESSAGE = "【{product}】認証コード：{code} 認証コードの有効期限は発行から5分です。"
 
 
 class SmsThrottled(ServiceError):
+    """Too soon after the last code, or the hour's codes used up (`hourly`): the message says which and how
+    long to wait (seconds, or minutes for the hour); `retry_after` is whole seconds (the Retry-After header)."""
+
     status_code = 429
 
-    def __init__(self, retry_after):
-        self.retry_after = max(1, int(retry_after))
-        super().__init__(_l("認証コードの送信回数が多すぎます。しばらく待ってから再度お試しください。"),
-                         f"SMS throttled, retry after {self.retry_after}s")
+    def __init__(self, retry_after, hourly=False):
+        self.retry_after = max(1, math.ceil(retry_after))
+        if hourly:
+            message = _l("認証コードの送信は1時間に%(limit)d回までです。あと%(minutes)d分お待ちください。",
+                         limit=HOURLY_LIMIT, minutes=math.ceil(self.retry_after / 60))
+        else:
+            message = _l("認証コードの送信は%(interval)d秒に1回までです。あと%(seconds)d秒お待ちください。",
+                         interval=RESEND_INTERVAL.seconds, seconds=self.retry_after)
+        super().__init__(message, f"SMS throttled ({'hourly' if hourly else 'interval'}), "
+                                  f"retry after {self.retry_after}s")
 
 
 class SmsNotSent(ServiceError):
@@ -48,36 +58,34 @@ class SmsNotSent(ServiceError):
 
 
 def normalize_phone(text):
-    """E.164 for a Japanese mobile number or an E.164 number typed as digits; None if neither."""
-    text = (text or "").strip()
-    if JP_MOBILE_RE.match(text):
-        return "+81" + text[1:]
-    if E164_RE.match(text):
-        return text
+    """E.164 for a Japanese mobile number or an E.164 number, as typed (`clean_phone`); None if neither."""
+    number = clean_phone(text)
+    if MOBILE_RE.match(number):
+        return "+81" + number[1:]
+    if E164_RE.match(number):
+        return number
     return None
 
 
 def validate_new_phone(phone, phone_confirm):
-    """The number typed twice, normalised, or a ValidationError."""
+    """The number typed twice (the same number, however written), normalised, or a ValidationError."""
     normalized = normalize_phone(phone)
     if normalized is None:
-        raise ValidationError({"phone": [_l("携帯電話番号はハイフンなしの半角数字で入力してください"
-                                            "（例：09012345678、+819012345678）。")]})
-    if (phone or "").strip() != (phone_confirm or "").strip():
+        raise ValidationError({"phone": [_l("携帯電話番号は070・080・090で始まる11桁の番号か、+で始まる国際番号を"
+                                            "入力してください（例：090-1234-5678、+81 90-1234-5678）。")]})
+    if normalize_phone(phone_confirm) != normalized:
         raise ValidationError({"phone_confirm": [_l("電話番号が一致しません。")]})
     return normalized
 
 
 def _seconds_until_allowed(account, now):
+    """(seconds to wait, whether the hour's limit is what holds it back): (0, False) when a code may go now."""
     recent = db.session.scalars(select(MfaSmsCode.created_at).where(
         MfaSmsCode.account_id == account.id, MfaSmsCode.created_at > now - THROTTLE_WINDOW)
         .order_by(MfaSmsCode.created_at)).all()
-    waits = [0]
-    if recent and now - recent[-1] < RESEND_INTERVAL:
-        waits.append((recent[-1] + RESEND_INTERVAL - now).total_seconds())
-    if len(recent) >= HOURLY_LIMIT:
-        waits.append((recent[-HOURLY_LIMIT] + THROTTLE_WINDOW - now).total_seconds())
-    return max(waits)
+    interval = (recent[-1] + RESEND_INTERVAL - now).total_seconds() if recent else 0
+    hourly = (recent[-HOURLY_LIMIT] + THROTTLE_WINDOW - now).total_seconds() if len(recent) >= HOURLY_LIMIT else 0
+    return (hourly, True) if hourly > 0 and hourly >= interval else (max(interval, 0), False)
 
 
 def send_code(account, phone, now):
@@ -86,9 +94,9 @@ def send_code(account, phone, now):
     Raises SmsThrottled (too soon / too many) or SmsNotSent (provider failure:
     the code is dropped, so a retry is not held back by the throttle).
     """
-    wait = _seconds_until_allowed(account, now)
+    wait, hourly = _seconds_until_allowed(account, now)
     if wait > 0:
-        raise SmsThrottled(wait)
+        raise SmsThrottled(wait, hourly=hourly)
     code = new_numeric_code()
     row = MfaSmsCode(tenant_id=account.tenant_id, account_id=account.id, phone=phone,
                      code_hash=code_digest(account.id, "sms", code), created_at=now, expires_at=now + CODE_LIFETIME)

@@ -1,4 +1,6 @@
 """Fixtures of the admin console tests: the admin of `acme` (tests/admin_ui/conftest.py) signed in."""
+import io
+
 import pytest
 
 from conftest import STRONG_PASSWORD, csrf_token_from
@@ -32,3 +34,23 @@ def other_browser(app):
         browser.post("/login", data={"csrf_token": token, "email": email, "password": password})
         return browser
     return _login
+
+
+@pytest.fixture
+def upload(admin, post):
+    """Upload a CSV file as the admin; returns the review page (HTML) and its URL."""
+    def _upload(data):
+        response = post("/admin/accounts/import", "/admin/accounts/import",
+                        {"file": (io.BytesIO(data), "accounts.csv")}, content_type="multipart/form-data")
+        assert response.status_code == 302, response.get_data(as_text=True)
+        url = response.headers["Location"]
+        return admin.get(url).get_data(as_text=True), url
+    return _upload
+
+
+@pytest.fixture
+def apply(post):
+    """Press 取り込む on the review page at `review_url`; returns the page it leads to (HTML)."""
+    def _apply(review_url):
+        return post(review_url, review_url + "/apply", follow_redirects=True).get_data(as_text=True)
+    return _apply

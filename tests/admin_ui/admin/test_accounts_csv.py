@@ -26,25 +26,6 @@ def csv_bytes(rows, encoding="utf-8", header=HEADER):
     return out.getvalue().encode(encoding)
 
 
-@pytest.fixture
-def upload(admin, post):
-    """Upload a file; returns the review page (HTML) and its URL."""
-    def _upload(data):
-        response = post("/admin/accounts/import", "/admin/accounts/import",
-                        {"file": (io.BytesIO(data), "accounts.csv")}, content_type="multipart/form-data")
-        assert response.status_code == 302, response.get_data(as_text=True)
-        url = response.headers["Location"]
-        return admin.get(url).get_data(as_text=True), url
-    return _upload
-
-
-@pytest.fixture
-def apply(post):
-    def _apply(review_url):
-        return post(review_url, review_url + "/apply", follow_redirects=True).get_data(as_text=True)
-    return _apply
-
-
 def _accounts(app):
     with app.app_context():
         return {a.email: (a.name, a.role, a.status, a.organization, a.department, a.mobile, a.phone,
@@ -67,7 +48,7 @@ def test_import_creates_with_activation_mail(upload, apply, app, outbox, encodin
     assert "登録" in html and "取り込む" in html and "エラー" not in html
     assert "ichiro@acme.example.com" not in _accounts(app)  # nothing yet
     html = apply(url)
-    assert "CSVを取り込みました（登録 2件、更新 0件、削除 0件）。" in html
+    assert "CSVを取り込みました（登録 2件、更新 0件、削除 0件、変更なし 0件）。" in html
     accounts = _accounts(app)
     assert accounts["ichiro@acme.example.com"] == ("鈴木 一郎", "user", "enabled", "本社", "営業部", "09012345678",
                                                    "0312345678", "2026-04-01", "")
@@ -104,8 +85,8 @@ CASES = [
     (row(dept="x" * 201), "部署名", "200文字以内"),
     (row(group=""), "所属グループ", "所属グループを入力してください。"),
     (row(group="存在しない"), "所属グループ", "グループ「存在しない」が見つかりません。"),
-    (row(mobile="090-1234-5678"), "携帯電話番号", "ハイフンなしの半角数字"),
-    (row(phone="12"), "電話番号", "ハイフンなしの半角数字"),
+    (row(mobile="090-1234-567"), "携帯電話番号", "070・080・090で始まる11桁"),
+    (row(phone="12"), "電話番号", "市外局番から10〜15桁の数字"),
     (row(valid_from=""), "有効開始年月日", "日付を入力してください。"),
     (row(valid_from="2026-04-01"), "有効開始年月日", "yyyy/MM/dd"),
     (row(valid_to="2026/02/30"), "有効終了年月日", "yyyy/MM/dd"),
@@ -157,18 +138,26 @@ def test_300_rows_are_accepted_301_are_not(upload, apply, app):
         assert db.session.scalar(select(func.count(Account.id))) == 301  # + the admin
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "CSVファイルを選択してください。"),
+EMPTY = "ファイルが空です。見出し行の次の行から、1行に1アカウントを記入してください。"
+
+
+@pytest.mark.parametrize("data, filename, message", [
+    (b"", "", "CSVファイルを選択してください。"),  # no file chosen
+    (b"", "a.csv", EMPTY),  # zero bytes
+    (b"\xef\xbb\xbf", "a.csv", EMPTY),  # a BOM and nothing else
+    (csv_bytes([]), "a.csv", EMPTY),  # the header row alone (書式ダウンロード(CSV) as downloaded)
+    (csv_bytes([], encoding="cp932") + b"\r\n,,,\r\n\r\n", "a.csv", EMPTY),  # header and blank lines
 ])
-def test_empty_upload(admin, post, data, message):
+def test_empty_upload(admin, post, data, filename, message):
     response = post("/admin/accounts/import", "/admin/accounts/import",
-                    {"file": (io.BytesIO(data), "a.csv")}, content_type="multipart/form-data")
-    assert message in response.get_data(as_text=True)
+                    {"file": (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and message in html
+    assert (message == EMPTY) == ("CSVファイルを選択してください。" not in html)
 
 
 @pytest.mark.parametrize("data, message", [
     (csv_bytes([row()], header=HEADER[:-1]), "見出し行"),
-    (csv_bytes([]), "データ行がありません。"),
     ("メールアドレス".encode("utf-16"), "文字コード"),
 ])
 def test_file_level_errors(upload, data, message):
@@ -178,7 +167,7 @@ def test_file_level_errors(upload, data, message):
 
 def test_discard_removes_the_upload(upload, post, admin, app):
     html, url = upload(csv_bytes([row()]))
-    response = post(url, url + "/discard", follow_redirects=True)
+    response = post(url, url + "/discard", {"confirm": "1"}, follow_redirects=True)
     assert "アップロードしたファイルを削除しました。" in response.get_data(as_text=True)
     assert admin.get(url).status_code == 404
     assert post("/admin/accounts", url + "/apply").status_code == 404
@@ -221,7 +210,7 @@ def test_export_import_round_trip(admin, upload, apply, app, factory, acme):
     exported = admin.get("/admin/accounts/export").get_data()
     html, url = upload(exported)
     assert "取り込めません" not in html, html
-    assert "登録 0件、更新 2件、削除 0件" in apply(url)
+    assert "登録 0件、更新 0件、削除 0件、変更なし 2件" in apply(url)
     assert _accounts(app) == before
     # the same file saved by Excel in Japan (Shift_JIS, no BOM) imports the same way
     html, url = upload(exported.decode("utf-8-sig").encode("cp932"))
@@ -291,5 +280,5 @@ def test_export_guards_formula_cells_and_the_import_reads_them_back(admin, uploa
     assert cells[1:5] == ["'=1+2", "0", "'@本社", "'-営業"]
     html, url = upload(exported.encode("utf-8-sig"))
     assert "取り込めません" not in html
-    assert "登録 0件、更新 1件、削除 0件" in apply(url)
+    assert "登録 0件、更新 0件、削除 0件、変更なし 1件" in apply(url)  # the apostrophes are not a change
     assert _accounts(app) == before

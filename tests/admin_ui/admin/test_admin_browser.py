@@ -88,9 +88,53 @@ def test_csv_import_shows_the_error_table(console, tmp_path):
     assert page.locator("button:has-text('取り込む')").count() == 0
     _shot(page, "csv_errors")
     page.click("button:has-text('ファイル削除')")
+    assert "アップロードしたファイルを削除します。" in page.content()  # asks first
+    page.click("button:has-text('削除する')")
     assert "アップロードしたファイルを削除しました。" in page.content()
     page.click("text=アカウント >> nth=0")
     assert "ok@acme.example.com" not in page.content()
+
+
+def _shots(page, name):
+    """The page at a desktop (1280 px) and a phone (390 px) width."""
+    for width, height in ((1280, 800), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        _shot(page, f"{name}_{width}")
+
+
+def test_csv_review_and_delete_without_oneself(console, live_server, clock, tmp_path):
+    """Issue 15: the review says what changes (one row changed, one as stored); select-all leaves the admin out."""
+    with live_server.app.app_context():
+        from idp.directory import accounts
+        tenant = tenants.get_by_slug("acme")
+        for email, name in (("taro@acme.example.com", "山田 太郎"), ("jiro@acme.example.com", "佐藤 次郎")):
+            accounts.create_account(tenant, accounts.NewAccount(email=email, name=name, department="営業部"),
+                                    now=clock.now(), actor=OPERATOR, password=STRONG_PASSWORD)
+        db.session.commit()
+    header = "メールアドレス,名前,ユーザータイプ,組織名,部署名,所属グループ,携帯電話番号,電話番号,有効開始年月日,有効終了年月日,ステータス,論理削除フラグ"
+    path = tmp_path / "accounts.csv"
+    path.write_bytes((header + "\r\ntaro@acme.example.com,山田 太郎,0,本社,総務部,ACME株式会社,,,2026/04/01,,1,0\r\n"
+                      "jiro@acme.example.com,佐藤 次郎,0,,営業部,ACME株式会社,,,2026/04/01,,0,0\r\n").encode("cp932"))
+    page = console
+    page.click("text=CSV一括登録")
+    assert "0：ユーザー、1：管理者" in page.locator("table.csv-legend").inner_text()
+    _shots(page, "csv_import")
+    page.set_input_files("input[type=file]", str(path))
+    page.click("button:has-text('アップロード')")
+    changes = page.locator("table.import-changes").inner_text()
+    for text in ("組織名: （なし） → 本社", "部署名: 営業部 → 総務部", "ステータス: 有効 → 無効"):
+        assert text in changes
+    assert "佐藤 次郎" not in changes and "変更なし" in page.locator("dl.import-counts").inner_text()
+    _shots(page, "csv_review")
+    page.click("button:has-text('取り込む')")
+    assert "登録 0件、更新 1件、削除 0件、変更なし 1件" in page.content()
+    page.check("input[data-select-all]")  # ticks the admin's own row too
+    page.click("form[method=post] button:has-text('削除')")
+    assert "は削除できないため、対象から除外しました。" in page.content()
+    assert ADMIN not in page.locator("section.card ul").inner_text()
+    _shots(page, "accounts_delete_self_excluded")
+    page.click("button:has-text('削除する')")
+    assert "2件のアカウントを削除しました。" in page.content()
 
 
 def test_group_with_users_and_apps(console, live_server, clock):

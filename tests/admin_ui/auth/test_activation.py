@@ -67,7 +67,7 @@ def test_unknown_link(client):
     ("Short-1a", "Short-1a", "10文字以上"),
     ("alllowercase123", "alllowercase123", "3種類以上"),
     ("ＦｕｌｌＷｉｄｔｈ－１２３４", "ＦｕｌｌＷｉｄｔｈ－１２３４", "半角英数字と記号のみ"),
-    ("Hanako-Secret-2026", "Hanako-Secret-2026", "メールアドレスの一部"),
+    ("Hanako-Secret-2026", "Hanako-Secret-2026", "メールアドレスの@より前の部分"),
     (NEW_PASSWORD, NEW_PASSWORD + "x", "確認用のパスワードが一致しません。"),
 ])
 def test_password_policy_on_activation(client, submit, app, link, password, confirm, message):

@@ -9,14 +9,16 @@ import pytest
 from sqlalchemy import select
 
 from conftest import csrf_token_from
-from idp.models import MfaFactor, MfaSmsCode, SsoSession
+from idp.models import Account, MfaFactor, MfaSmsCode, SsoSession
 from idp.platform.extensions import db
 from tests.support.mfa import SmsOutbox, post_form, recovery_codes_on, set_mode
 
 EMAIL = "taro@acme.example.com"
 MESSAGE = "【まとめログイン】認証コード：{code} 認証コードの有効期限は発行から5分です。"
 WRONG_CODE = "認証コードが正しくありません。"
-THROTTLED = "認証コードの送信回数が多すぎます。"
+TOO_SOON = "認証コードの送信は60秒に1回までです。あと{n}秒お待ちください。"
+HOURLY = "認証コードの送信は1時間に5回までです。あと{n}分お待ちください。"
+NOT_A_MOBILE = "携帯電話番号は070・080・090で始まる11桁の番号か、+で始まる国際番号を入力してください"
 
 
 @pytest.fixture
@@ -54,9 +56,9 @@ def test_no_number_asks_for_it_twice_then_sends(client, login, app, factory, ten
     assert to_send_page(client, login) == "/login/mfa/phone"
     mismatch = post_form(client, "/login/mfa/phone", {"phone": "09012345678", "phone_confirm": "09012345679"})
     assert "電話番号が一致しません。" in mismatch.get_data(as_text=True)
-    for bad in ("090-1234-5678", "0312345678", "abc", "+0123"):
+    for bad in ("090-1234-567", "0312345678", "abc", "+0123"):
         page = post_form(client, "/login/mfa/phone", {"phone": bad, "phone_confirm": bad})
-        assert "ハイフンなしの半角数字" in page.get_data(as_text=True), bad
+        assert NOT_A_MOBILE in page.get_data(as_text=True), bad
     response = post_form(client, "/login/mfa/phone", {"phone": "09012345678", "phone_confirm": "09012345678"})
     assert response.headers["Location"] == "/login/mfa/sms"
     page = client.get("/login/mfa/sms").get_data(as_text=True)
@@ -136,19 +138,63 @@ def test_resend_is_throttled(client, login, factory, tenant, sms_outbox, clock):
     to_send_page(client, login)
     post_form(client, "/login/mfa/sms")
     too_soon = post_form(client, "/login/mfa/sms")
-    assert too_soon.status_code == 429 and THROTTLED in too_soon.get_data(as_text=True)
+    assert too_soon.status_code == 429 and TOO_SOON.format(n=60) in too_soon.get_data(as_text=True)
     assert too_soon.headers["Retry-After"] == "60"
     for _ in range(4):
         clock.advance(seconds=60)
         assert post_form(client, "/login/mfa/sms").status_code == 302
     clock.advance(seconds=60)
-    sixth = post_form(client, "/login/mfa/sms")  # 5 per hour
-    assert sixth.status_code == 429
+    sixth = post_form(client, "/login/mfa/sms")  # 5 per hour: the first one leaves the hour in 55 minutes
+    assert sixth.status_code == 429 and HOURLY.format(n=55) in sixth.get_data(as_text=True)
+    assert sixth.headers["Retry-After"] == str(55 * 60)
     assert len(sms_outbox.messages()) == 5
     clock.advance(minutes=55, seconds=1)  # the first one left the hour (the half-done login expired: log in again)
     assert to_send_page(client, login) == "/login/mfa/sms"
     assert post_form(client, "/login/mfa/sms").status_code == 302
     assert len(sms_outbox.messages()) == 6
+
+
+@pytest.mark.parametrize("typed, confirm", [
+    ("090-1234-5678", "09012345678"),
+    ("０９０ １２３４ ５６７８", "090-1234-5678"),  # full-width digits and spaces
+    ("9012345678", "9012345678"),  # the 0 a spreadsheet dropped
+    ("+81 90-1234-5678", "090 1234 5678"),
+])
+def test_the_number_is_taken_as_people_type_it(client, login, factory, tenant, sms_outbox, typed, confirm):
+    factory.account()
+    to_send_page(client, login)
+    response = post_form(client, "/login/mfa/phone", {"phone": typed, "phone_confirm": confirm})
+    assert response.headers["Location"] == "/login/mfa/sms"
+    assert "+********5678" in client.get("/login/mfa/sms").get_data(as_text=True)
+    post_form(client, "/login/mfa/sms")
+    assert sms_outbox.messages()[0][0] == "+819012345678"
+
+
+def test_a_mobile_stored_without_its_0_needs_no_new_number(client, login, app, factory, tenant, sms_outbox):
+    """Accounts imported before numbers were cleaned (9012345678) still get their SMS, not 電話番号再設定."""
+    account_id, _url = factory.account()
+    with app.app_context():
+        db.session.get(Account, account_id).mobile = "9012345678"
+        db.session.commit()
+    assert to_send_page(client, login) == "/login/mfa/sms"
+    post_form(client, "/login/mfa/sms")
+    assert sms_outbox.messages()[0][0] == "+819012345678"
+
+
+def test_a_second_login_is_told_how_long_to_wait_then_sends(client, login, factory, tenant, sms_outbox, clock):
+    factory.account(mobile="09012345678")
+    to_send_page(client, login)
+    assert post_form(client, "/login/mfa/sms").headers["Location"] == "/login/mfa/code"
+    clock.advance(seconds=15)
+    assert to_send_page(client, login) == "/login/mfa/sms"  # the code did not arrive: log in again
+    refused = post_form(client, "/login/mfa/sms")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "45"
+    assert TOO_SOON.format(n=45) in refused.get_data(as_text=True)
+    clock.advance(seconds=46)  # 61 s after the first code
+    assert to_send_page(client, login) == "/login/mfa/sms"
+    assert post_form(client, "/login/mfa/sms").headers["Location"] == "/login/mfa/code"
+    assert post_form(client, "/login/mfa/code", {"code": sms_outbox.last_code()}).status_code == 200
+    assert len(sms_outbox.messages()) == 2
 
 
 def test_choice_of_method_when_the_policy_says_any(client, login, app, factory, clock, sms_outbox):

@@ -167,7 +167,7 @@ def test_unknown_link(client):
     ("Short-1a", "Short-1a", "10文字以上"),
     ("alllowercase123", "alllowercase123", "3種類以上"),
     ("ＦｕｌｌＷｉｄｔｈ－１２３４", "ＦｕｌｌＷｉｄｔｈ－１２３４", "半角英数字と記号のみ"),
-    ("Taro-Secret-2026", "Taro-Secret-2026", "メールアドレスの一部"),
+    ("Taro-Secret-2026", "Taro-Secret-2026", "メールアドレスの@より前の部分"),
     ("Password123", "Password123", "よく使われているパスワード"),
     (NEW_PASSWORD, NEW_PASSWORD + "x", "確認用のパスワードが一致しません。"),
     ("", "", "10文字以上"),

@@ -88,9 +88,9 @@ def test_profile_edit_saves_and_audits(client, login, submit, app, account_id):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("phone", "03-1234-5678", "ハイフンなしの半角数字"),
-    ("mobile", "０９０１２３４５６７８", "ハイフンなしの半角数字"),
-    ("phone", "123", "ハイフンなしの半角数字"),
+    ("phone", "03-1234", "市外局番から10〜15桁の数字"),
+    ("mobile", "０３１２３４５６７８", "070・080・090で始まる11桁"),
+    ("phone", "123", "市外局番から10〜15桁の数字"),
     ("name", "", "名前を入力してください。"),
     ("organization", "x" * 201, "200文字以内で入力してください。"),
 ])
@@ -103,6 +103,15 @@ def test_profile_edit_rejects_bad_input(client, login, submit, app, account_id, 
     assert message in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Account, account_id).name == "山田 太郎"
+
+
+def test_profile_edit_cleans_phone_numbers(client, login, submit, app, account_id):
+    login()
+    response = submit("/profile/edit", {"name": "山田 太郎", "phone": "０３ １２３４ ５６７８", "mobile": "9012345678",
+                                        "organization": "", "department": ""})
+    assert response.status_code == 302
+    html = client.get("/profile").get_data(as_text=True)
+    assert "<dd>0312345678</dd>" in html and "<dd>09012345678</dd>" in html
 
 
 def test_profile_edit_needs_csrf(client, login, account_id):

@@ -236,7 +236,7 @@ BAD_INPUT = [
                  id="password-one-class"),
     pytest.param(_account("new@acme.test", "acme", "--password", "Iloveyou123"), "よく使われているパスワード",
                  id="password-common"),
-    pytest.param(_account("sakura@acme.test", "acme", "--password", STRONG_PASSWORD), "メールアドレスの一部",
+    pytest.param(_account("sakura@acme.test", "acme", "--password", STRONG_PASSWORD), "メールアドレスの@より前の部分",
                  id="password-contains-email-local-part"),
     pytest.param(_account("new@acme.test", "acme", "--group", "Nope"), "グループ「Nope」が見つかりません",
                  id="account-unknown-group"),

@@ -42,12 +42,14 @@ def tenant(app, factory):
 
 def test_plan_counts_and_apply(app, clock, tenant, outbox):
     plan = account_csv.read_plan(tenant, (HEADER + "\n" + ROW).encode(), acting_account_id=None)
-    assert plan.errors == [] and plan.counts() == {"create": 1, "update": 0, "delete": 0}
+    assert plan.errors == [] and plan.counts() == {"create": 1, "update": 0, "delete": 0, "unchanged": 0}
     account_csv.apply_plan(tenant, plan, now=clock.now(), actor=OPERATOR)
     db.session.commit()
     assert len(outbox.to("ichiro@acme.example.com")) == 1
     plan = account_csv.read_plan(tenant, (HEADER + "\n" + ROW[:-1] + "1").encode(), acting_account_id=None)
-    assert plan.counts() == {"create": 0, "update": 0, "delete": 1}
+    assert plan.counts() == {"create": 0, "update": 0, "delete": 1, "unchanged": 0}
+    unchanged = account_csv.read_plan(tenant, (HEADER + "\n" + ROW).encode(), acting_account_id=None)
+    assert unchanged.counts() == {"create": 0, "update": 0, "delete": 0, "unchanged": 1}
 
 
 def test_mobile_required_under_the_sms_policy(app, clock, tenant):

@@ -1,6 +1,7 @@
 """idp.console.groups without HTTP: tenant bounds, default group, members moved on deletion."""
 import pytest
 
+from idp.console import group_members
 from idp.console import groups as console_groups
 from idp.directory.groups import default_group
 from idp.logs.audit import OPERATOR
@@ -37,7 +38,7 @@ def test_delete_moves_members_and_add_members_ignores_foreign_accounts(acme, fac
     taro, _ = factory.account()
     foreign, _ = factory.account("other", email="x@other.example.com")
     group = console_groups.get_group(acme, sales)
-    assert console_groups.add_members(group, [taro, foreign], now=clock.now(), actor=OPERATOR) == 1
+    assert group_members.add_members(group, [taro, foreign], now=clock.now(), actor=OPERATOR).added == 1
     db.session.commit()
     assert console_groups.delete_groups(acme, [sales], now=clock.now(), actor=OPERATOR) == 1
     db.session.commit()

@@ -1,7 +1,7 @@
 """Password policy (every rule named in its message) and argon2id hashing."""
 import pytest
 
-from idp.directory.passwords import hash_password, policy_errors, verify_password
+from idp.directory.passwords import hash_password, policy_errors, rules, verify_password
 
 OK = "Sakura-Blossom-2026"
 
@@ -16,7 +16,8 @@ OK = "Sakura-Blossom-2026"
     ("Ａｂｃｄｅｆｇｈ１２！", "Ａｂｃｄｅｆｇｈ１２！", None, ["半角英数字と記号のみ", "3種類以上"]),
     ("Sakura Blossom 2026", "Sakura Blossom 2026", None, ["半角英数字と記号のみ"]),
     (OK, OK + "x", None, ["確認用のパスワードが一致しません。"]),
-    ("Taro.Yamada-2026", "Taro.Yamada-2026", "taro.yamada@example.com", ["メールアドレスの一部"]),
+    ("Taro.Yamada-2026", "Taro.Yamada-2026", "taro.yamada@example.com", ["@より前の部分（taro.yamada）"]),
+    ("Abc-Secret-2026", "Abc-Secret-2026", "ab@example.com", []),  # a local part under 3 characters: no rule
     ("Password1234", "Password1234", None, ["よく使われているパスワード"]),
     ("1Qaz2wsx3edc", "1Qaz2wsx3edc", None, ["よく使われているパスワード"]),
 ])
@@ -26,6 +27,17 @@ def test_policy(app, password, confirm, email, expected):
     assert len(errors) == len(expected), errors
     for fragment, message in zip(expected, errors):
         assert fragment in message
+
+
+@pytest.mark.parametrize("email, last", [
+    ("Hanako@example.com", "メールアドレスの@より前の部分（hanako）を含まない"),
+    ("ab@example.com", "よく使われているパスワード（Password1234 など）ではない"),  # no rule for a short one
+])
+def test_rules_list_what_the_policy_checks(app, email, last):
+    with app.test_request_context():
+        listed = [str(rule) for rule in rules(email)]
+    assert listed[0] == "10文字以上" and listed[-1] == last
+    assert len(listed) == (5 if "hanako" in last else 4)
 
 
 def test_policy_messages_in_english(app):

@@ -221,7 +221,8 @@ def _security_headers(response):
     return {name: response.headers.get(name) for name in SECURITY_HEADERS + ("Strict-Transport-Security",)}
 
 
-@pytest.mark.parametrize("config_overrides", [{"IDP_BASE_URL": HTTPS_BASE}], indirect=True)
+@pytest.mark.parametrize("config_overrides", [{"IDP_BASE_URL": HTTPS_BASE, "IDP_TRUSTED_PROXIES": "1"}],
+                         indirect=True)
 def test_json_endpoints_keep_every_security_header_on_every_response(app, client, factory):
     """The apps' JSON endpoints reuse the headers made for their first response (idp.web.security_headers)."""
     factory.tenant()
@@ -235,7 +236,7 @@ def test_json_endpoints_keep_every_security_header_on_every_response(app, client
     # the same endpoint over plain http (a health check behind the proxy): no HSTS there
     plain = client.get("/t/acme/oidc/jwks", base_url="http://idp.example.com")
     assert "Strict-Transport-Security" not in plain.headers and plain.headers["X-Frame-Options"] == "DENY"
-    # … and https again through a TLS proxy that says so: HSTS is back
+    # … and https again through a trusted TLS proxy that says so (IDP_TRUSTED_PROXIES): HSTS is back
     proxied = client.get("/t/acme/oidc/jwks", base_url="http://idp.example.com", headers={"X-Forwarded-Proto": "https"})
     assert proxied.headers["Strict-Transport-Security"] == jwks[0].headers["Strict-Transport-Security"]
 

@@ -79,10 +79,10 @@ def test_filter_rewrites_the_finished_message():
     assert broken.msg == "%s %s"  # left for the handler to report, as without the filter
 
 
-@pytest.mark.parametrize("name", ["werkzeug", "gunicorn.access", "gunicorn.error", "idp"])
+@pytest.mark.parametrize("name", ["werkzeug", "granian.access", "_granian", "gunicorn.access", "gunicorn.error", "idp"])
 def test_the_app_installs_the_filter_on_the_request_loggers(app, caplog, name):
-    """Flask's own logger is "idp" (Exception on /activate/… [POST]); werkzeug's dev server and gunicorn,
-    also without idp/web/gunicorn_conf.py, log request lines."""
+    """Flask's own logger is "idp" (Exception on /activate/… [POST]); werkzeug's dev server, granian (also
+    when started without `idp serve`) and gunicorn (also without idp/web/gunicorn_conf.py) log request lines."""
     caplog.set_level(logging.DEBUG)
     logging.getLogger(name).info("Exception on /activate/%s [POST]", TOKEN)
     assert TOKEN not in caplog.text and f"/activate/{REDACTED}" in caplog.text

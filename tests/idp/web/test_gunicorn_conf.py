@@ -1,4 +1,4 @@
-"""The gunicorn settings `make run` and the benches use (idp/web/gunicorn_conf.py)."""
+"""The gunicorn settings the benches use (idp/web/gunicorn_conf.py); `make run` serves with `idp serve`."""
 import gc
 import os
 
@@ -15,6 +15,6 @@ def test_worker_moves_what_it_loaded_to_the_permanent_generation():
         gc.unfreeze()
 
 
-def test_make_run_uses_it():
-    with open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "Makefile")) as makefile:
-        assert "-c python:idp.web.gunicorn_conf" in makefile.read()
+def test_the_token_bench_uses_it():
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "bench", "oidc.py")) as bench:
+        assert '"-c", "python:idp.web.gunicorn_conf"' in bench.read()
