@@ -130,7 +130,7 @@ def group_members_remove(group_id):
         if request.form.get("confirm") != "1":
             planned = console_members.removal(group, ids)
             return render_template("admin/groups/remove.html", group=page, fallback=planned.fallback.name,
-                                   members=[{"id": a.id, "name": a.name, "email": a.email} for a in planned.members])
+                                   members=[{"id": a.id, "label": f"{a.name}（{a.email}）"} for a in planned.members])
         actor, client = audit_context()
         done = console_members.remove_members(group, ids, now=current_time(), actor=actor, client=client)
     except console_members.MobileMissing as exc:

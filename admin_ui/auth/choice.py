@@ -9,13 +9,10 @@ from datetime import datetime, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from admin_ui.auth import LOGIN_ERRORS, bp, go_on
 from admin_ui.auth.forms import CompanyChoiceForm
 from idp.authn import login as login_service
-from idp.models import Account
 from idp.platform.clock import current_time
 from idp.platform.extensions import db
 from idp.web.sso import client_info
@@ -56,10 +53,8 @@ def choose():
             response.set_cookie(COMPANY_COOKIE, result.account.tenant.slug, samesite="Lax", httponly=True,
                                 max_age=int(REMEMBER_FOR.total_seconds()), secure=current_app.config["IDP_HTTPS"])
         return response
-    accounts = db.session.scalars(select(Account).options(joinedload(Account.tenant))
-                                  .where(Account.id.in_(pending["ids"])).order_by(Account.tenant_id)).all()
     return render_template("auth/choose.html", form=form, action=url_for("auth.choose"), remember=True,
-                           choices=[(account.id, account.tenant.company_name) for account in accounts])
+                           choices=login_service.companies(pending["ids"]))
 
 
 def pending_choice(key, now):

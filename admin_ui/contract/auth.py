@@ -1,8 +1,6 @@
 """Contract login and logout, the owner's activation and reset links, and the reset request."""
 from flask import abort, current_app, flash, g, redirect, render_template, session, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from admin_ui.auth import choice
 from admin_ui.auth.forms import CompanyChoiceForm, ConfirmForm, LoginForm
@@ -11,7 +9,6 @@ from admin_ui.link_pages import set_password_page
 from admin_ui.password_reset.forms import ForgotPasswordForm
 from admin_ui.saving import save
 from idp.directory import links
-from idp.models import Owner
 from idp.owners import accounts as owners
 from idp.owners import federation as owner_federation
 from idp.owners import sessions as owner_sessions
@@ -85,10 +82,8 @@ def choose():
         db.session.commit()
         flash(LOGIN_ERRORS[result.error], "error")
         return redirect(url_for("contract.login"))
-    found = db.session.scalars(select(Owner).options(joinedload(Owner.tenant))
-                               .where(Owner.id.in_(pending["ids"])).order_by(Owner.tenant_id)).all()
     return render_template("auth/choose.html", form=form, action=url_for("contract.choose"), remember=False,
-                           choices=[(owner.id, owner.tenant.company_name) for owner in found])
+                           choices=owners.companies(pending["ids"]))
 
 
 @bp.route("/logout", methods=["GET", "POST"])

@@ -21,13 +21,15 @@ Unknown and known emails get the same answers, in about the same time.
 from dataclasses import dataclass
 from typing import Optional
 
+from sqlalchemy import select
+
 from idp.authn import credentials, lockout
 from idp.authn.mfa import policy as mfa_policy
 from idp.directory.account_state import login_block_reason
 from idp.directory.accounts import with_email
 from idp.directory.passwords import burn_time, hash_password
 from idp.logs.audit import record_login
-from idp.models import Account
+from idp.models import Account, Tenant
 from idp.platform import ratelimit
 from idp.platform.email_address import normalize_email
 from idp.platform.extensions import db
@@ -96,6 +98,12 @@ def choose(account_id, *, now, client):
         record_login(result="failure", reason=reason, account=account, now=now, client=client)
         return LoginResult(error=reason)
     return proceed(account, now=now, client=client)
+
+
+def companies(account_ids):
+    """(account id, company name) of the offered accounts, oldest tenant first: what the choice page shows."""
+    return db.session.execute(select(Account.id, Tenant.company_name).join(Tenant, Account.tenant_id == Tenant.id)
+                              .where(Account.id.in_(account_ids)).order_by(Account.tenant_id)).all()
 
 
 def proceed(account, *, now, client):

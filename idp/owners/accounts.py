@@ -22,7 +22,7 @@ from idp.authn import credentials, lockout
 from idp.directory import links
 from idp.directory.passwords import burn_time, hash_password, policy_errors
 from idp.logs.audit import Actor, record_audit, record_login
-from idp.models import Owner
+from idp.models import Owner, Tenant
 from idp.owners import sessions as owner_sessions
 from idp.platform import mail, ratelimit
 from idp.platform.email_address import clean_email, normalize_email
@@ -94,6 +94,12 @@ def authenticate(email, password, *, now, client):
     if len(usable) > 1:
         return OwnerLoginResult(choices=tuple(usable))
     return success(usable[0], now, client)
+
+
+def companies(owner_ids):
+    """(owner id, company name) of the offered contracts, oldest tenant first: what the choice page shows."""
+    return db.session.execute(select(Owner.id, Tenant.company_name).join(Tenant, Owner.tenant_id == Tenant.id)
+                              .where(Owner.id.in_(owner_ids)).order_by(Owner.tenant_id)).all()
 
 
 def choose(owner_id, *, now, client, protocol="password"):

@@ -158,34 +158,11 @@ def _wait_until_serving(process, port, deadline):
     raise AssertionError("the server did not start serving in time")
 
 
-def _through_gunicorn(tmp_path, requests):
-    """A real gunicorn as `make run` starts it (one worker, a fresh instance); returns its log files' text."""
-    port, logs = _free_port(), tmp_path / "gunicorn-logs"
-    logs.mkdir()
+def _serve(command, port, instance, output_path, requests):
+    """Run a server process on a fresh instance, replay `requests`, stop it with SIGTERM."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
-    env.update(IDP_INSTANCE_DIR=str(tmp_path / "gunicorn-instance"), IDP_BASE_URL=f"http://127.0.0.1:{port}",
+    env.update(IDP_INSTANCE_DIR=str(instance), IDP_BASE_URL=f"http://127.0.0.1:{port}",
                IDP_RATELIMIT_ENABLED="0", IDP_MAIL_ASYNC="0")
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:idp.web.gunicorn_conf", "--workers", "1",
-               "--bind", f"127.0.0.1:{port}", "--access-logfile", str(logs / "access.log"),
-               "--error-logfile", str(logs / "error.log"), "--log-level", "debug", "idp:create_app()"]
-    with open(logs / "output.log", "wb") as output:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT)
-        try:
-            _wait_until_serving(process, port, time.monotonic() + 30)
-            _send(port, requests)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(15)
-    return {path.name: path.read_text(errors="replace") for path in logs.iterdir()}
-
-
-def _through_idp_serve(tmp_path, requests):
-    """`idp serve` as `make run` starts it (one worker, a fresh instance); returns its output (logs on stderr)."""
-    port, output_path = _free_port(), tmp_path / "idp-serve.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
-    env.update(IDP_INSTANCE_DIR=str(tmp_path / "serve-instance"), IDP_BASE_URL=f"http://127.0.0.1:{port}",
-               IDP_RATELIMIT_ENABLED="0", IDP_MAIL_ASYNC="0")
-    command = [os.path.join(os.path.dirname(sys.executable), "idp"), "serve", "--workers", "1"]
     with open(output_path, "wb") as output:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
@@ -194,6 +171,24 @@ def _through_idp_serve(tmp_path, requests):
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(15)
+
+
+def _through_gunicorn(tmp_path, requests):
+    """A real gunicorn with idp/web/gunicorn_conf.py (one worker, a fresh instance); returns its log files' text."""
+    port, logs = _free_port(), tmp_path / "gunicorn-logs"
+    logs.mkdir()
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:idp.web.gunicorn_conf", "--workers", "1",
+               "--bind", f"127.0.0.1:{port}", "--access-logfile", str(logs / "access.log"),
+               "--error-logfile", str(logs / "error.log"), "--log-level", "debug", "idp:create_app()"]
+    _serve(command, port, tmp_path / "gunicorn-instance", logs / "output.log", requests)
+    return {path.name: path.read_text(errors="replace") for path in logs.iterdir()}
+
+
+def _through_idp_serve(tmp_path, requests):
+    """`idp serve` as `make run` starts it (one worker, a fresh instance); returns its output (logs on stderr)."""
+    port, output_path = _free_port(), tmp_path / "idp-serve.log"
+    command = [os.path.join(os.path.dirname(sys.executable), "idp"), "serve", "--workers", "1"]
+    _serve(command, port, tmp_path / "serve-instance", output_path, requests)
     return output_path.read_text(errors="replace")
 
 
