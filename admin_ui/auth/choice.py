@@ -1,20 +1,26 @@
 """The company's choice: an address whose password opened accounts in several tenants picks one.
 
-Nothing about a company shows before the password was right for its account. The choices wait
-5 minutes in the browser's signed form session, then the login starts over. A company the person
-asked to remember (cookie `idp_company`, its tenant ID) is taken without asking; the tenant's own
-login page (`/t/{tenant}/login`) never asks.
+Nothing about a company shows before its account is authenticated: the password, and the second
+factor where its policy requires one and one is enrolled (`/login/choose/code` first, naming no
+company: idp/authn/code_before_choice.py). The choices wait 5 minutes in the browser's signed form
+session, then the login starts over. A company the person asked to remember (cookie `idp_company`,
+its tenant ID) is taken without asking, with its own second factor; the tenant's own login page
+(`/t/{tenant}/login`) never asks.
 """
 from datetime import datetime, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
-from admin_ui.auth import LOGIN_ERRORS, bp, go_on
-from admin_ui.auth.forms import CompanyChoiceForm
+from admin_ui.auth import LOGIN_ERRORS, bp, go_on, start_session
+from admin_ui.auth.forms import CodeForm, CompanyChoiceForm, ConfirmForm
+from admin_ui.auth.mfa_views import CODE_ERRORS, PENDING_KEY
+from idp.authn import code_before_choice
 from idp.authn import login as login_service
+from idp.authn.mfa.sms import SmsNotSent, SmsThrottled
 from idp.platform.clock import current_time
 from idp.platform.extensions import db
+from idp.platform.urls import safe_next
 from idp.web.sso import client_info
 
 CHOICE_KEY = "login_choice"
@@ -25,14 +31,16 @@ EXPIRED = _l("認証の有効期限が切れました。もう一度ログイン
 
 
 def offer(choices, now, target):
-    """The accounts the password opened: the remembered company's at once, else the choice page."""
+    """The accounts the password opened: the remembered company's at once, else the code page when
+    some company waits for its second factor, else the choice page."""
     remembered = request.cookies.get(COMPANY_COOKIE)
     for account in choices:
         if remembered and account.tenant.slug == remembered:
             return go_on(login_service.proceed(account, now=now, client=client_info()), now, target)
+    waiting = [account.id for account in code_before_choice.guarded(choices)]
     db.session.commit()  # an outdated hash rehashed, the failure events of the refused ones
-    keep_choices(CHOICE_KEY, choices, now, next=target)
-    return redirect(url_for("auth.choose"))
+    keep_choices(CHOICE_KEY, choices, now, next=target, waiting=waiting, verified={}, sms_since=None)
+    return redirect(url_for("auth.choose_code" if waiting else "auth.choose"))
 
 
 @bp.route("/login/choose", methods=["GET", "POST"], endpoint="choose")
@@ -41,20 +49,107 @@ def choose():
     pending = pending_choice(CHOICE_KEY, now)
     if pending is None:
         return _start_over(EXPIRED)
+    if pending.get("waiting"):
+        return redirect(url_for("auth.choose_code"))
     form = CompanyChoiceForm()
     if form.validate_on_submit():
-        account_id = chosen_id(pending, form)
-        session.pop(CHOICE_KEY)
-        result = login_service.choose(account_id, now=now, client=client_info())
-        response = go_on(result, now, pending["next"])
-        if response is None:
-            return _start_over(LOGIN_ERRORS[result.error])
-        if form.remember.data:
-            response.set_cookie(COMPANY_COOKIE, result.account.tenant.slug, samesite="Lax", httponly=True,
-                                max_age=int(REMEMBER_FOR.total_seconds()), secure=current_app.config["IDP_HTTPS"])
-        return response
+        return _go_on_with(chosen_id(pending, form), pending, now, form.remember.data)
     return render_template("auth/choose.html", form=form, action=url_for("auth.choose"), remember=True,
                            choices=login_service.companies(pending["ids"]))
+
+
+@bp.route("/login/choose/code", methods=["GET", "POST"], endpoint="choose_code")
+def choose_code():
+    """The second factor of the companies that require one, before any company is named."""
+    now = current_time()
+    pending = pending_choice(CHOICE_KEY, now)
+    if pending is None:
+        return _start_over(EXPIRED)
+    if not pending.get("waiting"):
+        return redirect(url_for("auth.choose"))
+    guarded = code_before_choice.accounts(pending["waiting"])
+    form, error, status = CodeForm(), None, 200
+    if form.validate_on_submit():
+        since = datetime.fromisoformat(pending["sms_since"]) if pending["sms_since"] else None
+        accepted, failure = code_before_choice.verify(guarded, form.code.data, now=now, client=client_info(),
+                                                      sms_since=since)
+        db.session.commit()  # the spent code, or the failure counts and login events
+        if not failure:
+            return _offer_verified(pending, accepted, now)
+        error, status = CODE_ERRORS[failure], 400
+    ready = [i for i in pending["ids"] if i not in pending["waiting"]]
+    return render_template("auth/choose_code.html", form=form, error=error, can_skip=bool(ready),
+                           numbers=code_before_choice.masked_numbers(guarded)), status
+
+
+@bp.route("/login/choose/code/sms", methods=["POST"], endpoint="choose_code_sms")
+def choose_code_sms():
+    now = current_time()
+    pending = pending_choice(CHOICE_KEY, now)
+    if pending is None:
+        return _start_over(EXPIRED)
+    if ConfirmForm().validate_on_submit() and pending.get("waiting"):
+        try:
+            code_before_choice.send_sms(code_before_choice.accounts(pending["waiting"]), now)
+        except (SmsThrottled, SmsNotSent) as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("auth.choose_code"))
+        db.session.commit()
+        session[CHOICE_KEY] = {**pending, "sms_since": pending["sms_since"] or now.isoformat()}
+        flash(_l("認証コードを送信しました。"), "info")
+    return redirect(url_for("auth.choose_code"))
+
+
+@bp.route("/login/choose/skip", methods=["POST"], endpoint="choose_skip")
+def choose_skip():
+    """Go on without the code: only the companies that need none are offered."""
+    now = current_time()
+    pending = pending_choice(CHOICE_KEY, now)
+    if pending is None:
+        return _start_over(EXPIRED)
+    if ConfirmForm().validate_on_submit():
+        return _offer_verified(pending, {}, now)
+    return redirect(url_for("auth.choose_code"))
+
+
+def _offer_verified(pending, accepted, now):
+    """The ready companies and those whose factor accepted the code: one goes on at once, several are offered."""
+    ids = [i for i in pending["ids"] if i not in pending["waiting"] or i in accepted]
+    if not ids:
+        return _start_over(EXPIRED)
+    verified = {**pending["verified"], **{str(i): kind for i, kind in accepted.items()}}
+    pending = session[CHOICE_KEY] = {**pending, "ids": ids, "waiting": [], "verified": verified}
+    if len(ids) == 1:
+        return _go_on_with(ids[0], pending, now, remember=False)
+    return redirect(url_for("auth.choose"))
+
+
+def _go_on_with(account_id, pending, now, remember):
+    """Sign in to the chosen company's account (its second factor now, unless it was checked before)."""
+    session.pop(CHOICE_KEY, None)
+    client = client_info()
+    kind = pending.get("verified", {}).get(str(account_id))
+    result = login_service.chosen(account_id, now=now, client=client)
+    if result.error is None and kind is not None:
+        amr, half_done = code_before_choice.finish(result.account, kind, now=now, client=client,
+                                                   next_url=pending["next"])
+        if half_done:  # the policy asks for another method: enrol it now
+            db.session.commit()
+            session[PENDING_KEY] = half_done
+            response = redirect(url_for("auth.mfa_step"))
+        else:
+            response = start_session(result.account, now, redirect(safe_next(pending["next"])), amr=amr)
+    else:
+        if result.error is None:
+            result = login_service.proceed(result.account, now=now, client=client)
+        response = go_on(result, now, pending["next"])
+    if response is None:
+        return _start_over(LOGIN_ERRORS[result.error])
+    if remember:
+        response.set_cookie(COMPANY_COOKIE, result.account.tenant.slug, samesite="Lax", httponly=True,
+                            max_age=int(REMEMBER_FOR.total_seconds()), secure=current_app.config["IDP_HTTPS"])
+    return response
 
 
 def pending_choice(key, now):

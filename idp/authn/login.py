@@ -90,6 +90,12 @@ def authenticate(email, password, *, now, client, tenant=None):
 
 def choose(account_id, *, now, client):
     """Go on with the account the person picked among `choices` (the view keeps which ones they were)."""
+    result = chosen(account_id, now=now, client=client)
+    return proceed(result.account, now=now, client=client) if result.error is None else result
+
+
+def chosen(account_id, *, now, client):
+    """The picked account if it may still log in (not locked, not blocked meanwhile), else the reason."""
     account = db.session.get(Account, account_id)
     if account is None:
         return LoginResult(error=INVALID_CREDENTIALS)
@@ -97,7 +103,7 @@ def choose(account_id, *, now, client):
     if reason:
         record_login(result="failure", reason=reason, account=account, now=now, client=client)
         return LoginResult(error=reason)
-    return proceed(account, now=now, client=client)
+    return LoginResult(account=account)
 
 
 def companies(account_ids):

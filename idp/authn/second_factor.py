@@ -80,13 +80,16 @@ class TotpEnrolment:
     qr_svg: str
 
 
-def begin(account, now, next_url="/"):
-    """Open a half-done login for `account` (password just accepted); return the browser's token."""
+def begin(account, now, next_url="/", factor_verified=False):
+    """Open a half-done login for `account` (password just accepted); return the browser's token.
+    `factor_verified`: its enrolled factor was checked already (before the company's choice), and the
+    policy asks for another method: the half-done login starts at that method's enrolment."""
     purge_expired(now)
     raw = new_token()
     db.session.add(MfaPendingLogin(token_hash=digest(raw), tenant_id=account.tenant_id, account_id=account.id,
                                    next_url=(next_url or "/")[:2000], created_at=now,
-                                   expires_at=now + PENDING_LIFETIME))
+                                   expires_at=now + PENDING_LIFETIME,
+                                   factor_verified_at=now if factor_verified else None))
     return raw
 
 
@@ -134,6 +137,12 @@ def _method(pending):
 def _switching(factor, mode):
     """The policy asks for another method than the enrolled one."""
     return mode in (TOTP, SMS) and factor.method != mode
+
+
+def needs_new_method(account):
+    """The account's enrolled factor is not the method its policy now asks for (enrol that one next)."""
+    factor = factor_of(account)
+    return factor is not None and _switching(factor, effective_mode(account))
 
 
 def _switch_checked(pending, factor, mode):
@@ -241,23 +250,32 @@ def verify(pending, code, *, now, client):
 
 
 def _check(pending, method, factor, code, now):
-    """(kind of the accepted code, TOTP step) or (None, None)."""
-    account = pending.account
-    if factor is not None and mfa_codes.looks_like_recovery_code(code):
-        return ("recovery", None) if mfa_codes.use_recovery_code(account, code, now) else (None, None)
+    """(kind of the accepted code, TOTP step of an enrolment) or (None, None)."""
+    if factor is not None:
+        sms_since = pending.created_at if pending.sms_sent_at is not None else None
+        return check_factor(pending.account, factor, code, now, sms_since), None
     if method == TOTP:
-        stored = factor.totp_secret if factor is not None else pending.totp_secret
-        if not stored:
+        if not pending.totp_secret:
             return None, None
-        last = factor.totp_last_step if factor is not None else None
-        found = mfa_totp.accepted_step(mfa_totp.decrypt_secret(stored), code, now, last)
-        if found is None or (factor is not None and not _advance_step(factor, found)):
-            return None, None
-        return TOTP, found
-    if pending.sms_sent_at is not None and mfa_sms.use_code(account, code, now, since=pending.created_at,
-                                                            phone=_phone(pending, factor)):
+        found = mfa_totp.accepted_step(mfa_totp.decrypt_secret(pending.totp_secret), code, now)
+        return (TOTP, found) if found is not None else (None, None)
+    if pending.sms_sent_at is not None and mfa_sms.use_code(pending.account, code, now, since=pending.created_at,
+                                                            phone=_phone(pending, None)):
         return SMS, None
     return None, None
+
+
+def check_factor(account, factor, code, now, sms_since=None):
+    """The kind of code the enrolled `factor` accepts now ("recovery", TOTP or SMS: an SMS code sent
+    after `sms_since`), spending it; None when it accepts none."""
+    if mfa_codes.looks_like_recovery_code(code):
+        return "recovery" if mfa_codes.use_recovery_code(account, code, now) else None
+    if factor.method == TOTP:
+        found = mfa_totp.accepted_step(mfa_totp.decrypt_secret(factor.totp_secret), code, now, factor.totp_last_step)
+        return TOTP if found is not None and _advance_step(factor, found) else None
+    if sms_since is not None and mfa_sms.use_code(account, code, now, since=sms_since, phone=factor.phone):
+        return SMS
+    return None
 
 
 def _advance_step(factor, found):

@@ -88,27 +88,32 @@ def _seconds_until_allowed(account, now):
     return (hourly, True) if hourly > 0 and hourly >= interval else (max(interval, 0), False)
 
 
-def send_code(account, phone, now):
-    """Issue a new code for `account` and send it to `phone` at once.
+def send_code(account, phone, now, also=()):
+    """Issue a new code for `account` (and the accounts `also`, which share the number: one SMS, one code
+    valid for each) and send it to `phone` at once.
 
-    Raises SmsThrottled (too soon / too many) or SmsNotSent (provider failure:
+    Raises SmsThrottled (too soon / too many, for any of them) or SmsNotSent (provider failure:
     the code is dropped, so a retry is not held back by the throttle).
     """
-    wait, hourly = _seconds_until_allowed(account, now)
-    if wait > 0:
-        raise SmsThrottled(wait, hourly=hourly)
+    holders = [account, *also]
+    for holder in holders:
+        wait, hourly = _seconds_until_allowed(holder, now)
+        if wait > 0:
+            raise SmsThrottled(wait, hourly=hourly)
     code = new_numeric_code()
-    row = MfaSmsCode(tenant_id=account.tenant_id, account_id=account.id, phone=phone,
-                     code_hash=code_digest(account.id, "sms", code), created_at=now, expires_at=now + CODE_LIFETIME)
-    db.session.add(row)
+    rows = [MfaSmsCode(tenant_id=holder.tenant_id, account_id=holder.id, phone=phone,
+                       code_hash=code_digest(holder.id, "sms", code), created_at=now, expires_at=now + CODE_LIFETIME)
+            for holder in holders]
+    db.session.add_all(rows)
     db.session.flush()
     try:
         sms.send(phone, MESSAGE.format(product=current_app.config["IDP_PRODUCT_NAME"], code=code))
     except sms.SmsDeliveryError as exc:
-        db.session.delete(row)
+        for row in rows:
+            db.session.delete(row)
         db.session.flush()
         raise SmsNotSent(str(exc)) from None
-    return row
+    return rows[0]
 
 
 def use_code(account, code, now, since, phone):
