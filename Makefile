@@ -11,8 +11,9 @@ export IDP_INSTANCE_DIR
 # pytest-xdist workers (one per core); PYTEST_ARGS='-m "not browser"' skips the Chromium tests locally.
 TEST_WORKERS ?= auto
 # Debian packages: xmlsec1 (SAML signing), PostgreSQL (database tests on both backends),
-# Redis (rate-limit storage for scale-out), Chromium + a Japanese font (browser tests, screenshots).
-APT_PACKAGES := xmlsec1 postgresql redis-server chromium fonts-noto-cjk
+# Redis (rate-limit storage for scale-out), nginx (the topology test's reverse proxy, deploy/nginx),
+# Chromium + a Japanese font (browser tests, screenshots).
+APT_PACKAGES := xmlsec1 postgresql redis-server nginx-light chromium fonts-noto-cjk
 RUN_APT_PACKAGES := xmlsec1
 
 .PHONY: run test venv system-deps system-deps-run i18n clean
@@ -43,7 +44,7 @@ run: system-deps-run venv
 test: system-deps venv
 	$(BIN)/flake8
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n $(TEST_WORKERS) $(if $(shell ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null),--postgres,) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(if $(shell ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null),--postgres,) $(PYTEST_ARGS)
 
 i18n: venv
 	$(BIN)/pybabel extract -F idp/translations/babel.cfg -o idp/translations/messages.pot --no-location --sort-output .

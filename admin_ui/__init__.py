@@ -8,6 +8,7 @@ from flask import Blueprint
 from admin_ui.admin import bp as admin_bp
 from admin_ui.auth import bp as auth_bp
 from admin_ui.contract import bp as contract_bp
+from admin_ui.help import bp as help_bp
 from admin_ui.password_reset import bp as password_reset_bp
 from admin_ui.portal import bp as portal_bp
 from admin_ui.signup import bp as signup_bp
@@ -25,3 +26,4 @@ def init_app(app):
     app.register_blueprint(admin_bp)
     app.register_blueprint(contract_bp)
     app.register_blueprint(signup_bp)
+    app.register_blueprint(help_bp)

@@ -3,10 +3,11 @@ the owner's activation and reset, the contract hand-over. One flow, many service
 
 GET (and POST) first count the use against the `link` rate limit, then show the 410 page
 for an unknown, expired or used link; a valid POST sets the password through the service,
-commits, flashes `done_message` and returns `done()` (a redirect). Every such page lists the password
+commits, flashes `done_message` and returns `done()` (a redirect); the login page that follows shows the
+address already filled in (`LOGIN_EMAIL` in the form session, read once). Every such page lists the password
 policy (`passwords.rules`, naming the part of the address the password may not contain).
 """
-from flask import render_template
+from flask import render_template, session
 
 from admin_ui.auth.forms import NewPasswordForm
 from admin_ui.saving import save
@@ -14,6 +15,8 @@ from idp.directory import passwords
 from idp.platform import ratelimit
 from idp.platform.clock import current_time
 from idp.web.sso import client_info
+
+LOGIN_EMAIL = "login_email"
 
 
 def set_password_page(token, *, find, apply, template, invalid_template, done_message, done, context):
@@ -31,6 +34,7 @@ def set_password_page(token, *, find, apply, template, invalid_template, done_me
         saved = save(lambda: apply(token, password=form.password.data, confirm=form.password_confirm.data, now=now,
                                    client=client_info()), done_message, on_invalid=None)
         if saved.ok:
+            session[LOGIN_EMAIL] = context(subject)["email"]
             return done()
         errors = saved.errors.get("password", [])
     values = context(subject)

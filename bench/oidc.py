@@ -2,13 +2,13 @@
 
 `.venv/bin/python bench/oidc.py [-n 800] [-w 2] [-c 1,4,16] [--access-token jwt|opaque] [--steps …]`
 
-Starts the app under gunicorn on 127.0.0.1 the way `make run` does (2 sync workers, access log
+Starts the app with `idp serve` on 127.0.0.1 the way `make run` does (2 workers, access log
 written, here to /dev/null; fresh instance in a temp dir, SQLite, rate limits off),
 registers a confidential client, then measures at a few concurrency levels:
   - code exchanges (authorization_code with an RS256 ID token; codes made beforehand),
   - refreshes (each thread follows its own rotating refresh-token chain),
   - full browserless logins (authorize → login page → password → code → token; argon2id).
-Prints requests/s and p50/p99 latency of the measured step, and the CPU it cost: the gunicorn
+Prints requests/s and p50/p99 latency of the measured step, and the CPU it cost: the server's
 workers' (from /proc) and the load generator's own, per request. CPU per request does not depend
 much on what else runs on the machine, so `capacity` (= CPUs × 1000 / (server + client ms)) is
 what the same machine would reach idle with the load generator on the same cores.
@@ -45,7 +45,7 @@ def free_port():
 
 
 def seed(env, users, access_token_format=None):
-    """Tenant, users and one client, created through the services (same instance dir as gunicorn)."""
+    """Tenant, users and one client, created through the services (same instance dir as the server)."""
     os.environ.update(env)
     from idp import create_app
     from idp.directory import accounts, groups
@@ -76,8 +76,9 @@ def seed(env, users, access_token_format=None):
 
 
 class Http:
-    """A minimal HTTP/1.1 client with a cookie jar (one host). gunicorn's sync workers close every
-    connection, so each request opens a new socket, sends the request in one write and reads to EOF.
+    """A minimal HTTP/1.1 client with a cookie jar (one host). It asks the server to close every
+    connection (`Connection: close`), so each request opens a new socket, sends the request in one
+    write and reads to EOF.
     Plain sockets cost the load generator ~0.15 ms CPU per request (`http.client` ~0.6 ms, a
     `requests` session ~1 ms), and the load generator shares the two cores with the server."""
 
@@ -189,7 +190,7 @@ def code_of(headers):
 
 
 def workers_cpu_seconds(master_pid):
-    """CPU time (user + system) used so far by the gunicorn workers of `master_pid` (Linux /proc)."""
+    """CPU time (user + system) used so far by the server workers of `master_pid` (Linux /proc)."""
     with open(f"/proc/{master_pid}/task/{master_pid}/children") as fh:
         pids = fh.read().split()
     ticks = 0
@@ -239,13 +240,12 @@ def bench_environment():
 
 @contextlib.contextmanager
 def served(port, env, workers, ready_path):
-    """gunicorn on 127.0.0.1 as `make run` starts it (settings from idp/web/gunicorn_conf.py, sync workers,
-    access log written, here to /dev/null); yields the master's pid once `ready_path` answers."""
-    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "gunicorn"),
-                               "-c", "python:idp.web.gunicorn_conf", "-w", str(workers),
-                               "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                               "--access-logfile", os.devnull, "idp:create_app()"],
-                              env={**os.environ, **env}, cwd=ROOT)
+    """`idp serve` on 127.0.0.1 as `make run` starts it (granian, access log written, here to /dev/null);
+    yields the main process's pid (its children are the workers) once `ready_path` answers."""
+    server = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "idp"), "serve",
+                               "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+                              env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
             try:
@@ -253,18 +253,18 @@ def served(port, env, workers, ready_path):
                 break
             except OSError:
                 time.sleep(0.1)
-        print(f"gunicorn: {workers} sync workers on 127.0.0.1:{port}; {os.cpu_count()} CPUs; "
+        print(f"idp serve: {workers} workers on 127.0.0.1:{port}; {os.cpu_count()} CPUs; "
               f"load average {os.getloadavg()[0]:.1f} before the run", flush=True)
         yield server.pid
     finally:
         server.terminate()
-        server.wait(10)
+        server.wait(40)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=800, help="requests per measurement")
-    parser.add_argument("-w", "--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("-w", "--workers", type=int, default=2, help="idp serve workers")
     parser.add_argument("-c", "--concurrency", default="1,4,16", help="concurrency levels")
     parser.add_argument("--access-token", choices=("jwt", "opaque"), help="the client's access token format "
                         "(default: the registration default)")

@@ -1,12 +1,12 @@
 """SAML SSO benchmark (a script, not a test): `.venv/bin/python bench/saml.py [-n 800] [-w 2] [-c 1,4,16]`.
 
-Starts the app under gunicorn on 127.0.0.1 (fresh instance in a temp dir, rate limits off) with a
+Starts the app with `idp serve` on 127.0.0.1 (fresh instance in a temp dir, rate limits off) with a
 seeded tenant, SAML SP (response and assertion signed) and users. Each load thread is a browser
 with a live SSO session that sends SP-initiated AuthnRequests over HTTP-Redirect (built before the
 clock starts, one ID each) and gets the auto-posting form with the signed Response: the whole
 request, i.e. parsing, replay check, group check, login event, two in-process RSA-SHA256
 signatures (the key parsed once per process: protocols.saml.xml_security.sign). Prints signed
-responses/s and p50/p99 latency per concurrency level, and the CPU time per response of the gunicorn workers and of
+responses/s and p50/p99 latency per concurrency level, and the CPU time per response of the server's workers and of
 the load generator (what the rate would be with the cores free of anything else: bench/oidc.py's `run`);
 the first response is verified (both signatures) with xmlsec against the metadata's certificate.
 The load generator is bench/oidc.py's `Http` (http.client, a cookie jar), lighter than `requests`: its
@@ -41,7 +41,7 @@ PASSWORD_CONTEXT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTran
 
 
 def seed(env, users):
-    """Tenant, users and the SP, through the services (same instance dir as gunicorn)."""
+    """Tenant, users and the SP, through the services (same instance dir as the server)."""
     os.environ.update(env)
     from idp import create_app
     from idp.directory import accounts, groups
@@ -237,7 +237,7 @@ def bench_signing_paths(app, workers, count):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=800, help="SSO requests per concurrency level")
-    parser.add_argument("-w", "--workers", type=int, default=2, help="gunicorn workers (and comparison processes)")
+    parser.add_argument("-w", "--workers", type=int, default=2, help="idp serve workers (and comparison processes)")
     parser.add_argument("-c", "--concurrency", default="1,4,16", help="concurrency levels")
     parser.add_argument("--skip-pysaml2", action="store_true", help="only the HTTP measurement")
     args = parser.parse_args()

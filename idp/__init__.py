@@ -13,7 +13,7 @@ from idp.platform.clock import SystemClock
 from idp.platform.config import (check_base_url, default_database_url, ensure_secret_file, load_config, parse_flag,
                                  private_folder)
 from idp.platform.extensions import babel, csrf, db, migrate
-from idp.web import errors, form_translations, health, layout, security_headers, url_input
+from idp.web import errors, form_translations, health, layout, metrics, request_log, security_headers, url_input
 from idp.web.locale import select_locale
 from idp.web.sso import load_sso_session
 
@@ -61,6 +61,8 @@ def create_app(config=None):
     security_headers.init_app(app, https)
     errors.register_error_handlers(app)
     health.init_app(app)  # /healthz, /readyz
+    metrics.init_app(app)  # /metrics
+    request_log.init_app(app)  # X-Request-Id, request metrics, IDP_LOG_FORMAT
     layout.init_app(app)
     app.before_request(load_sso_session)
     keys.init_app(app)

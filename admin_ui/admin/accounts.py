@@ -57,6 +57,8 @@ def account_edit(account_id):
     form = AccountForm()
     if request.method == "GET":
         form.fill(console_accounts.fields_of(account))
+    if account.id == g.account.id:  # one's own type and status are shown, not editable: never taken from the form
+        form.role.data, form.status.data = account.role, account.status
     return _account_form(form, account)
 
 
@@ -72,7 +74,8 @@ def _account_form(form, account):
         errors = saved.errors
     values = console_accounts.detail_values(account, current_time()) if account is not None else None
     return render_template("admin/accounts/form.html", form=form, errors=errors, account=values,
-                           company=g.tenant.company_name, groups=group_choices(g.tenant))
+                           company=g.tenant.company_name, groups=group_choices(g.tenant),
+                           is_self=account is not None and account.id == g.account.id)
 
 
 def _create_or_update(form, account):

@@ -12,7 +12,7 @@ def bulk_delete(list_endpoint, template, *, none_selected, confirm_items, delete
     """`confirm_items(tenant, ids)`: the {id, label} of the confirmation page; `delete(tenant, ids, now=,
     actor=, client=)`: the service, whose result `done(result)` turns into the flashed message;
     `left_out(tenant, ids)`: the {id, label} of ticked rows that may not be deleted (the admin's own
-    account): they are taken out of both steps and the page names them (`excluded`), without a
+    account, the default group): they are taken out of both steps and the page names them (`excluded`), without a
     delete button when nothing else is left."""
     form = ConfirmForm()
     ids = selected_ids()

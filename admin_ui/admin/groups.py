@@ -145,10 +145,13 @@ def group_members_remove(group_id):
 @bp.route("/groups/delete", methods=["POST"])
 @admin_required
 def groups_delete():
-    """First POST shows the confirmation; the second (confirm=1) deletes and moves the members."""
+    """First POST shows the confirmation; the second (confirm=1) deletes and moves the members. A ticked
+    default group (select-all) is left out with a note on the confirmation page; the others are deleted."""
     return bulk_delete(
         "admin.groups", "admin/groups/delete.html", none_selected=_l("削除するグループを選択してください。"),
         confirm_items=lambda tenant, ids: [{"id": grp.id, "label": grp.name}
                                            for grp in console_groups.groups_for_deletion(tenant, ids)],
         delete=console_groups.delete_groups,
-        done=lambda moved: _l("グループを削除しました（%(n)d人をデフォルトグループに移動しました）。", n=moved))
+        done=lambda moved: _l("グループを削除しました（%(n)d人をデフォルトグループに移動しました）。", n=moved),
+        left_out=lambda tenant, ids: [{"id": grp.id, "label": grp.name}
+                                      for grp in console_groups.default_among(tenant, ids)])

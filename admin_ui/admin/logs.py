@@ -1,13 +1,20 @@
-"""Logs: app logins and admin operations, filtered and paginated, with CSV download of the filter."""
-from flask import Response, g, request
+"""Logs: app logins and admin operations, filtered and paginated, with CSV download of the filter;
+the tenant's mail and SMS that could not be delivered."""
+from flask import Response, g, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from admin_ui.admin import bp
 from admin_ui.admin.access import admin_required, audit_context
 from admin_ui.admin.listing import render_search
 from idp.console.groups import app_choices
 from idp.logs import views as log_views
+from idp.platform import outbox
 from idp.platform.clock import current_time
 from idp.platform.extensions import db
+
+DELIVERY_FAILURES_SHOWN = 100
+_KIND_LABELS = {outbox.MAIL: _l("メール"), outbox.SMS: _l("SMS")}
+_STATUS_LABELS = {outbox.FAILED: _l("送信失敗"), outbox.PENDING: _l("再送予定"), outbox.SENDING: _l("再送予定")}
 
 
 def _csv(export, filename):
@@ -45,3 +52,14 @@ def audit_logs():
 @admin_required
 def audit_logs_csv():
     return _csv(log_views.audit_csv, "operation_log.csv")
+
+
+@bp.route("/logs/mail")
+@admin_required
+def mail_failures():
+    """The tenant's messages that failed (given up, or waiting for a retry after an error), newest first."""
+    rows = [{"time": row.created_at, "kind": _KIND_LABELS.get(row.kind, row.kind), "recipient": row.recipient,
+             "status": _STATUS_LABELS.get(row.status, row.status), "attempts": row.attempts,
+             "error": row.last_error or ""}
+            for row in outbox.failures(g.tenant.id, limit=DELIVERY_FAILURES_SHOWN)]
+    return render_template("admin/logs/mail_failures.html", rows=rows, limit=DELIVERY_FAILURES_SHOWN)

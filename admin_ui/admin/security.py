@@ -1,5 +1,7 @@
 """Security settings: the MFA policy (tenant and per group) and signing-key rotation."""
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from datetime import timedelta
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from admin_ui.admin import bp
@@ -12,6 +14,7 @@ from idp.console.security import rotate_keys
 from idp.platform.clock import current_time
 from idp.platform.errors import Conflict
 from idp.platform.extensions import db
+from idp.platform.urls import issuer_for, saml_metadata_url_for
 from idp.platform.validation import parse_number
 
 
@@ -48,8 +51,11 @@ def security_mfa():
 @bp.route("/security/keys/rotate", methods=["POST"])
 @admin_required
 def security_rotate_keys():
+    """The first POST (鍵を更新する) explains what happens and asks; the second (confirm=1) rotates."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    if request.form.get("confirm") != "1":
+        return _rotation_confirmation(current_time())
     actor, client = audit_context()
     try:
         rotate_keys(g.tenant, now=current_time(), actor=actor, client=client)
@@ -60,3 +66,17 @@ def security_rotate_keys():
         db.session.commit()
         flash(_l("新しい署名鍵を作成しました。公開期間の後に切り替わります。"), "info")
     return redirect(url_for("admin.security"))
+
+
+def _rotation_confirmation(now):
+    """What a rotation does, with this installation's times (idp/keys/store.py: the new keys are published
+    at once and sign after IDP_KEY_PREPUBLISH_SECONDS; the old ones stay published for verification
+    IDP_KEY_RETENTION_SECONDS longer)."""
+    config = current_app.config
+    activates_at = now + timedelta(seconds=int(config["IDP_KEY_PREPUBLISH_SECONDS"]))
+    pending = [key for key in keys.key_states(g.tenant.id, now) if key["state"] == "pending"]
+    return render_template(
+        "admin/security_rotate.html", pending_since=pending[0]["activates_at"] if pending else None,
+        activates_at=activates_at,
+        old_until=activates_at + timedelta(seconds=int(config["IDP_KEY_RETENTION_SECONDS"])),
+        metadata_url=saml_metadata_url_for(g.tenant.slug), jwks_url=issuer_for(g.tenant.slug) + "/oidc/jwks")

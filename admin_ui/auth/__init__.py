@@ -3,7 +3,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import lazy_gettext as _l
 
 from admin_ui.auth.forms import ConfirmForm, LoginForm
-from admin_ui.link_pages import set_password_page
+from admin_ui.link_pages import LOGIN_EMAIL, set_password_page
 from idp.authn import login as login_service
 from idp.authn import sessions
 from idp.directory import accounts
@@ -12,7 +12,7 @@ from idp.platform.clock import current_time
 from idp.platform.extensions import db
 from idp.platform.urls import safe_next
 from idp.saml import logout as saml_logout
-from idp.web.sso import clear_sso_cookie, client_info, set_sso_cookie
+from idp.web.sso import clear_sso_cookie, client_info, record_fresh_login, set_sso_cookie
 from idp.web.tenant_urls import tenant_from_url
 
 bp = Blueprint("auth", __name__)
@@ -34,7 +34,7 @@ LOGIN_ERRORS = {
 def login():
     """`next` resumes a pending request (local paths only); `login_hint` pre-fills the email;
     `reauth=1` asks for the password even with a live session (OIDC prompt=login / max_age,
-    SAML ForceAuthn: the protocol then checks the new session's auth_time). An address with accounts
+    SAML ForceAuthn: the login records the marker `next` carries, idp.web.sso). An address with accounts
     in several tenants picks the company after its password (choice.py)."""
     return login_page(None)
 
@@ -53,7 +53,8 @@ def login_page(tenant):
         signed_in_here = g.account is not None and (tenant is None or g.account.tenant_id == tenant.id)
         if signed_in_here and request.args.get("reauth") != "1":
             return redirect(target)
-        form.email.data = request.args.get("login_hint", "")[:254] or (g.account.email if g.account else "")
+        form.email.data = (request.args.get("login_hint", "")[:254] or session.pop(LOGIN_EMAIL, "")
+                           or (g.account.email if g.account else ""))
     error = None
     if form.validate_on_submit():
         now = current_time()
@@ -82,11 +83,14 @@ def go_on(result, now, target):
 
 def start_session(account, now, response, amr=("pwd",)):
     """Sign the browser in (SSO cookie on `response`); `amr` says how (pwd, otp/sms, mfa)."""
+    returning_to = response.location or getattr(g.get("pending"), "next_url", None)  # or the recovery codes' page
     if g.sso_session is not None:  # the browser's previous session ends: the session id rotates
         sessions.end(g.sso_session, now, reason="replaced")
-    raw, _session = sessions.start(account, now, client_info(), amr=amr)
+    raw, started = sessions.start(account, now, client_info(), amr=amr)
+    sid = started.sid
     db.session.commit()
     session.clear()  # fresh form session (and CSRF token) for the signed-in user
+    record_fresh_login(returning_to, sid)  # the protocol request waiting for this login (its marker)
     return set_sso_cookie(response, raw)
 
 

@@ -11,6 +11,7 @@ from functools import wraps
 
 from flask import Blueprint, current_app, g, redirect, request, url_for
 
+from idp.owners import contract
 from idp.owners import sessions as owner_sessions
 from idp.platform.clock import current_time
 
@@ -23,6 +24,12 @@ COOKIE_PATH = "/contract"
 def load_owner_session():
     g.owner_session = owner_sessions.resolve(request.cookies.get(OWNER_COOKIE), current_time())
     g.owner = g.owner_session.owner if g.owner_session else None
+
+
+@bp.context_processor
+def contract_bar():
+    """The signed-in owner's company, name and address for the bar of the contract pages."""
+    return {"contract_owner": contract.header(g.owner) if g.get("owner") is not None else None}
 
 
 def owner_required(view):

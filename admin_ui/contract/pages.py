@@ -8,6 +8,7 @@ from admin_ui.link_pages import set_password_page
 from admin_ui.saving import COMMIT, save
 from idp.owners import contract
 from idp.platform.clock import current_time
+from idp.platform.extensions import db
 from idp.tenancy import lifecycle as tenant_lifecycle
 from idp.web.sso import client_info
 
@@ -48,8 +49,10 @@ def accept_handover(token):
 def export(kind):
     if kind not in contract.EXPORTS:
         abort(404)
+    data = contract.export_csv(g.owner, kind, now=current_time(), client=client_info())
+    db.session.commit()  # the audit event of the download
     filename = f"{g.owner.tenant.slug}-{kind}.csv"
-    return Response(contract.export_csv(g.owner.tenant, kind), mimetype="text/csv; charset=utf-8",
+    return Response(data, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -69,4 +72,4 @@ def terminate():
                 "contract/terminated.html", company_name=saved.value.company_name, retention_days=retention.days)))
         errors = saved.errors
     return render_template("contract/terminate.html", form=form, errors=errors,
-                           company_name=g.owner.tenant.company_name, exports=list(contract.EXPORTS))
+                           company_name=g.owner.tenant.company_name, exports=contract.EXPORTS)

@@ -50,15 +50,13 @@ def verify(token):
     if form.validate_on_submit():
         # the service-start mail goes out after save's commit
         saved = save(lambda: signup.complete_signup(token, slug=form.slug.data, admin_email=form.admin_email.data,
-                                                    now=now, client=client_info()), on_invalid=None)
+                                                    admin_name=form.admin_name.data, now=now,
+                                                    client=client_info()), on_invalid=None)
         if saved.ok:
-            created = saved.value
-            return render_template("signup/done.html", company_name=created.tenant.company_name,
-                                   slug=created.tenant.slug, owner_email=created.owner.email,
-                                   admin_email=created.admin.email)
+            return render_template("signup/done.html", **signup.start_page_values(saved.value))
         errors = saved.errors
     else:
         form.slug.data = signup.suggested_slug(pending.company_name, pending.owner_email)
         form.admin_email.data = pending.admin_email
-    return render_template("signup/confirm.html", form=form, errors=errors, company_name=pending.company_name,
-                           owner_name=pending.owner_name, owner_email=pending.owner_email)
+    values = signup.confirm_page_values(pending, slug=form.slug.data, admin_email=form.admin_email.data)
+    return render_template("signup/confirm.html", form=form, errors=errors, **values)

@@ -13,3 +13,4 @@ class SignupForm(FlaskForm):
 class SignupConfirmForm(FlaskForm):
     slug = StringField()
     admin_email = StringField()
+    admin_name = StringField()

@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, delete, func, inspect, null, select
 
 from idp.logs.audit import NO_CLIENT, record_audit
 from idp.models import UnknownLoginFailure
+from idp.platform import metrics
 from idp.platform.email_address import normalize_email
 from idp.platform.extensions import db
 from idp.platform.persistence import written
@@ -43,7 +44,9 @@ def register_failure(record, now):
             locked_at=case((ran_out, null()), else_=c.locked_at))
         .returning(c.failed_login_count, c.locked_at)).one()
     if count >= MAX_FAILURES and locked_at is None:
-        db.session.execute(table.update().where(key == row_id, c.locked_at.is_(None)).values(locked_at=now))
+        lock = table.update().where(key == row_id, c.locked_at.is_(None)).values(locked_at=now)
+        if db.session.execute(lock).rowcount:  # this failure locked it (not a parallel one)
+            metrics.count_lockout("unknown_login_id" if isinstance(record, UnknownLoginFailure) else "account")
         locked_at = db.session.scalar(select(c.locked_at).where(key == row_id))
     written(record, failed_login_count=count, locked_at=locked_at)
     return is_locked(record, now)

@@ -9,6 +9,7 @@ import sys
 
 from flask.cli import FlaskGroup
 
+from idp.cli.db import db_cli  # Flask-Migrate's `idp db` group, with `backup` added by this import
 from idp.platform import log_redaction
 
 
@@ -17,10 +18,11 @@ def init_app(app):
     # `idp serve` (granian) and gunicorn's, also without idp/web/gunicorn_conf.py: no link token or ID
     # token hint in those logs
     log_redaction.install(app.name)  # app.name: Flask's logger, without creating it (and its handler)
-    from idp.cli import accounts, apps, demo, groups, keys, logs, mfa, serve, tenants
+    from idp.cli import accounts, apps, demo, groups, keys, logs, mail, mfa, serve, tenants
     for command in (tenants.tenant_cli, accounts.account_cli, groups.group_cli, apps.app_cli, mfa.mfa_cli,
-                    demo.demo, logs.logs_cli, keys.keys_cli, serve.serve):
+                    demo.demo, logs.logs_cli, keys.keys_cli, mail.mail_cli, serve.serve):
         app.cli.add_command(command)
+    app.cli.add_command(db_cli)
 
 
 def _create_app():

@@ -9,6 +9,8 @@ and Rust HTTP layer do the same requests for less CPU than gunicorn's workers.
   out first. Workers also stop when the main process is killed (they would keep the port).
 - Logs (granian's own and the access log, one line per request with its query string and Referer)
   go to stderr through `idp.platform.log_redaction`: link tokens, codes and hints are `[redacted]`.
+- The workers count their metrics in {instance}/metrics/ (PROMETHEUS_MULTIPROC_DIR, emptied at start),
+  which /metrics adds up (idp.platform.metrics).
 - stdout holds one line when the server starts: the address, the workers and the pid (`--json`: one
   JSON object), so a supervisor or a test knows where it listens.
 """
@@ -25,8 +27,10 @@ import sys
 from urllib.parse import urlsplit
 
 import click
+from flask import current_app
 
 from idp.cli.output import emit, json_option
+from idp.platform import metrics
 from idp.platform.config import DEFAULT_BASE_URL
 from idp.platform.extensions import db
 
@@ -148,6 +152,8 @@ def serve(bind, workers, as_json):
     # the CLI built an app to find this command: no pooled database connection may pass to the forked
     # workers (each builds its own app and engine)
     db.engine.dispose()
+    # /metrics adds up the workers' counts: a private folder of the instance, emptied at each start
+    metrics.use_multiprocess_folder(os.path.join(current_app.instance_path, "metrics"))
     server = _server(address, port, workers)
     data = {"bind": bind, "workers": workers, "pid": os.getpid(), "server": "granian"}
     # printed once the address is bound, before the workers start

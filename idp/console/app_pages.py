@@ -64,7 +64,8 @@ def oidc_fields_of(app):
         group_ids=[g.id for g in app.groups], redirect_uris=row.redirect_uri_list,
         post_logout_redirect_uris=row.post_logout_redirect_uri_list, backchannel_logout_uri=row.backchannel_logout_uri,
         public=row.public, id_token_alg=row.id_token_alg, access_token_format=row.access_token_format,
-        allow_refresh=row.allow_refresh, jwks=row.jwks, access_token_minutes=app.access_token_seconds // 60,
+        allow_refresh=row.allow_refresh, jwks=row.jwks, require_dpop=row.require_dpop,
+        access_token_minutes=app.access_token_seconds // 60,
         id_token_minutes=app.id_token_seconds // 60, refresh_token_days=app.refresh_token_seconds // 86400)
 
 

@@ -120,6 +120,12 @@ def groups_for_deletion(tenant, group_ids):
     return found
 
 
+def default_among(tenant, group_ids):
+    """The default group of the tenant if it is among `group_ids` (it cannot be deleted), else nothing."""
+    fallback = default_group(tenant)
+    return [fallback] if fallback.id in set(group_ids) else []
+
+
 def delete_groups(tenant, group_ids, *, now, actor, client=NO_CLIENT):
     """Delete groups; their members move to the default group. Returns the number of moved accounts."""
     doomed = groups_for_deletion(tenant, group_ids)

@@ -2,6 +2,7 @@
 from dataclasses import dataclass
 
 from idp.models import AuditEvent, LoginEvent
+from idp.platform import metrics
 from idp.platform.extensions import db
 
 
@@ -70,6 +71,7 @@ def record_login(*, result, now, client=NO_CLIENT, account=None, login_id="", te
         created_at=now,
     )
     db.session.add(event)
+    metrics.count_login(result, protocol)
     return event
 
 

@@ -11,6 +11,7 @@ from idp.models.lockout import UnknownLoginFailure
 from idp.models.mfa import MfaFactor, MfaPendingLogin, MfaPolicy, MfaRecoveryCode, MfaSmsCode  # noqa: F401  (MFA)
 from idp.models.oidc import (OidcAuthorizationCode, OidcClient, OidcGrant,  # noqa: F401  (OIDC: import from .oidc)
                              OidcToken)
+from idp.models.outbox import OutboxMessage  # noqa: F401  (outgoing mail and SMS)
 from idp.models.owner import OwnerSession, OwnerToken, SignupRequest  # noqa: F401  (owner side: import from .owner)
 from idp.models.saml import (SamlParticipant, SamlPersistentId, SamlSeenRequest,  # noqa: F401  (SAML)
                              SamlServiceProvider)

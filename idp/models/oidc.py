@@ -8,7 +8,7 @@ stored as SHA-256 digests only.
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.platform.extensions import db
@@ -33,6 +33,8 @@ class OidcClient(db.Model):
     id_token_alg: Mapped[str] = mapped_column(String(10), nullable=False, default="RS256")
     access_token_format: Mapped[str] = mapped_column(String(10), nullable=False, default="opaque")  # jwt|opaque
     allow_refresh: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    require_dpop: Mapped[bool] = mapped_column(  # RFC 9449 5.2 (dpop_bound_access_tokens)
+        Boolean, nullable=False, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 
     app = relationship("App")
@@ -118,6 +120,7 @@ class OidcToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     used_at: Mapped[Optional[datetime]] = mapped_column(DateTime)  # refresh: rotated
     revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    dpop_jkt: Mapped[Optional[str]] = mapped_column(String(43))  # bound to this DPoP key (RFC 9449 6, 5)
 
     grant = relationship("OidcGrant")
 
@@ -133,5 +136,19 @@ class OidcUsedAssertion(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
     client_pk: Mapped[int] = mapped_column(ForeignKey("oidc_clients.id", ondelete="CASCADE"), nullable=False)
+    jti_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class OidcUsedDpopProof(db.Model):
+    """`jti` of DPoP proofs already accepted in a tenant, kept until the proof's `iat` leaves the
+    accepted window (RFC 9449 11.1: a proof is used once); rows past `expires_at` are purged."""
+
+    __tablename__ = "oidc_used_dpop_proofs"
+    __table_args__ = (UniqueConstraint("tenant_id", "jti_hash", name="uq_oidc_used_dpop_proof"),
+                      Index("ix_oidc_used_dpop_proofs_expires", "tenant_id", "expires_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
     jti_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)

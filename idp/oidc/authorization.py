@@ -1,8 +1,9 @@
 """Authorization-endpoint rules: may the live SSO session go straight through, may it use the app.
 
 - A session of another tenant, or of another user than `id_token_hint` names, does not count.
-- `prompt=login` and `max_age` (OIDC Core 3.1.2.1) ask for a login newer than the moment the
-  authorization request was first seen, so the request resumes after the re-authentication.
+- `prompt=login`, `max_age=0` (the same, Core 3.1.2.1) and an exceeded `max_age` ask for this request's
+  own login step: `fresh` says whether it happened (the marker of its return URL, idp.web.sso), so a
+  login in the same instant but before the request does not count, and the request resumes once after it.
 - The user's group must be assigned to the app; a refusal is a login event, and so is a success.
 """
 from datetime import timedelta
@@ -18,21 +19,21 @@ from idp.platform.persistence import insert_now
 PROTOCOL = "oidc"
 
 
-def needs_login(sso_session, tenant, *, prompt, max_age, hint_subject, first_seen, now):
+def needs_login(sso_session, tenant, *, prompt, max_age, hint_subject, fresh, now):
     """True when the browser must (re-)authenticate before a code can be issued, including a step-up when
-    the MFA policy now asks for a second factor the session was opened without (mfa_policy.needs_step_up)."""
+    the MFA policy now asks for a second factor the session was opened without (mfa_policy.needs_step_up).
+    `fresh`: the session was opened by this request's own login step (see the module's docstring)."""
     if sso_session is None or sso_session.tenant_id != tenant.id:
         return True
     if mfa_policy.needs_step_up(sso_session):
         return True
     if hint_subject and hint_subject != sso_session.account.subject:
         return True
-    fresh = sso_session.auth_time >= first_seen  # authenticated after the request arrived
-    if "login" in prompt and not fresh:
+    if fresh:
+        return False
+    if "login" in prompt or max_age == 0:
         return True
-    if max_age is not None and now - sso_session.auth_time > timedelta(seconds=max_age) and not fresh:
-        return True
-    return False
+    return max_age is not None and now - sso_session.auth_time > timedelta(seconds=max_age)
 
 
 def grant_code(tenant, oidc_client, sso_session, *, redirect_uri, scope, nonce, code_challenge, claims, now,

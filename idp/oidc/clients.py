@@ -70,6 +70,7 @@ class ClientSettings:
     access_token_format: str = "opaque"
     allow_refresh: bool = True
     jwks: str = ""  # the client's public JWK Set, for private_key_jwt
+    require_dpop: bool = False  # every token request must carry a DPoP proof (RFC 9449 5.2)
 
 
 def register(tenant, settings, *, now, actor, groups=(), client=NO_CLIENT):
@@ -81,14 +82,15 @@ def register(tenant, settings, *, now, actor, groups=(), client=NO_CLIENT):
         backchannel_logout_uri=settings.backchannel_logout_uri or "",
         initiate_login_uri=settings.initiate_login_uri or "", jwks=settings.jwks or "")
     values = asdict(settings)
-    errors = registration_errors(**{k: v for k, v in values.items() if k not in ("public", "allow_refresh")})
+    flags = ("public", "allow_refresh", "require_dpop")
+    errors = registration_errors(**{k: v for k, v in values.items() if k not in flags})
     if any(errors.values()):
         raise ValidationError(errors)
     app = new_app(tenant, name=settings.name, protocol=PROTOCOL_OIDC, launch_url=settings.initiate_login_uri,
                   groups=groups, now=now)
     secret = None if settings.public else new_token(32)
     stored_as_given = ("backchannel_logout_uri", "initiate_login_uri", "jwks", "id_token_alg", "access_token_format",
-                       "allow_refresh")
+                       "allow_refresh", "require_dpop")
     row = OidcClient(
         tenant_id=tenant.id, app_id=app.id, client_id=new_token(18),
         client_secret_hash=digest(secret) if secret else None, redirect_uris="\n".join(settings.redirect_uris),

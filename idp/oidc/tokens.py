@@ -27,6 +27,7 @@ from idp.apps.catalogue import may_use
 from idp.directory.account_state import login_block_reason
 from idp.models import Account
 from idp.models.oidc import TOKEN_ACCESS, TOKEN_REFRESH, OidcAuthorizationCode, OidcGrant, OidcToken
+from idp.oidc.dpop import InvalidDpopProofError
 from idp.platform.extensions import db
 from idp.platform.persistence import connection as _connection
 from idp.platform.persistence import insert_now, written
@@ -128,7 +129,7 @@ def wants_refresh(client, grant):
 
 def store_tokens(issuance, now, tokens):
     """Write one token response: spend its code or refresh token, insert a new grant, and store the
-    digests of its tokens, [(kind, raw, lifetime, scope or None)], in one INSERT.
+    digests of its tokens, [(kind, raw, lifetime, scope or None[, DPoP key thumbprint or None])], in one INSERT.
 
     When a concurrent request spent the code or refresh token first, that is a replay like any other
     (RFC 6749 4.1.2, RFC 9700 4.14.2): what the winner was issued is revoked and InvalidGrantError
@@ -150,7 +151,8 @@ def store_tokens(issuance, now, tokens):
         issuance.new_grant = False
     rows = [{"tenant_id": grant.tenant_id, "grant_id": grant.id, "kind": kind, "token_hash": digest(raw),
              "scope": scope if scope is not None else grant.scope, "created_at": now, "expires_at": now + lifetime,
-             "used_at": None, "revoked_at": None} for kind, raw, lifetime, scope in tokens]
+             "used_at": None, "revoked_at": None, "dpop_jkt": bound[0] if bound else None}
+            for kind, raw, lifetime, scope, *bound in tokens]
     _connection().execute(_TOKEN_INSERT, rows)
 
 
@@ -197,10 +199,11 @@ def _live(token, now):
             and now < token.expires_at)
 
 
-def rotate_refresh(tenant, client, raw, *, scope, now):
+def rotate_refresh(tenant, client, raw, *, scope, now, jkt=None):
     """Check a refresh token for use: returns (Issuance spending it, granted scope).
 
-    `scope` may only narrow the original grant (RFC 6749 6)."""
+    `scope` may only narrow the original grant (RFC 6749 6). A refresh token bound to a DPoP key (a
+    public client's, RFC 9449 5) needs a proof with that key (`jkt`, the thumbprint of the checked proof)."""
     token = _find(tenant, raw, TOKEN_REFRESH)
     if token is None or token.grant.client_pk != client.id:
         raise InvalidGrantError("invalid refresh token")
@@ -211,11 +214,21 @@ def rotate_refresh(tenant, client, raw, *, scope, now):
         raise InvalidGrantError("refresh token already used")
     if not _live(token, now) or token.used_at is not None:
         raise InvalidGrantError("refresh token expired or revoked")
+    _check_binding(token, jkt)
     requested = scope.split() if scope else token.scope.split()
     if not set(requested) <= set(token.scope.split()):
         raise InvalidScopeError("scope exceeds the original grant")
     _check_account(grant.account, client, now, spending=token)
     return Issuance(grant, spends=token, refresh_scope=token.scope), " ".join(requested)
+
+
+def _check_binding(token, jkt):
+    if token.dpop_jkt is None:
+        return
+    if jkt is None:
+        raise InvalidDpopProofError("this refresh token is bound to a DPoP key: a DPoP proof is required")
+    if not same(token.dpop_jkt, jkt):
+        raise InvalidGrantError("the refresh token is bound to another DPoP key")
 
 
 def revoke_grant(grant, now, reason):

@@ -1,5 +1,9 @@
 """The contract page's data, the hand-over to a new owner, and the CSV exports before termination.
 
+header(owner)   -> what the bar of every signed-in contract page shows (company, owner's name, address)
+summary(owner)  -> the contract page (契約情報), with the company's URLs
+export_csv(owner, kind) -> accounts, audit or login log as CSV in words, plus code columns
+
 Hand-over (契約者の切り替え):
   request_handover(owner, email, name) -> a link (24 h, single use) mailed to the new owner;
                                           a new request retires the earlier link
@@ -8,6 +12,7 @@ Hand-over (契約者の切り替え):
 """
 import csv
 import io
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -15,13 +20,17 @@ from sqlalchemy import func, select
 from idp.authn import lockout
 from idp.directory import links
 from idp.directory.passwords import policy_errors
+from idp.logs import views as log_views
 from idp.logs.audit import record_audit
-from idp.models import Account, App, AuditEvent, Group, LoginEvent
+from idp.logs.changes import TenantNames, value_text
+from idp.logs.labels import FIELDS, VALUES, label
+from idp.models import Account, App, Group
 from idp.models.account import ROLE_ADMIN
 from idp.owners import accounts as owners
 from idp.owners import sessions as owner_sessions
 from idp.platform import mail
 from idp.platform.clock import local_date
+from idp.platform.csv_cells import text_cell
 from idp.platform.email_address import clean_email, normalize_email
 from idp.platform.errors import ServiceError, ValidationError
 from idp.platform.extensions import db
@@ -29,6 +38,11 @@ from idp.platform.urls import external_url, issuer_for, saml_metadata_url_for
 from idp.platform.validation import text_errors
 
 LINK_GONE = _l("このリンクは有効期限が切れているか、すでに使用されています。")
+
+
+def header(owner):
+    """Plain values for the bar of the signed-in contract pages (the name is "" for an owner made without one)."""
+    return {"company_name": owner.tenant.company_name, "name": owner.name, "email": owner.email}
 
 
 def summary(owner):
@@ -47,8 +61,14 @@ def summary(owner):
         "account_count": count(Account), "group_count": count(Group), "app_count": count(App),
         "admins": [{"name": name, "email": email} for name, email in admins],
         "issuer": issuer_for(tenant.slug), "saml_metadata_url": saml_metadata_url_for(tenant.slug),
+        "login_url": login_url_for(tenant.slug),
         "owner_name": owner.name, "owner_email": owner.email,
     }
+
+
+def login_url_for(slug):
+    """The company's own login page (/t/<tenant ID>/login), where the tenant ID shows in a URL."""
+    return external_url(f"/t/{slug}/login")
 
 
 def request_handover(owner, *, email, name, now, client):
@@ -79,7 +99,7 @@ def handover_offer(raw_token, now):
     token = _live_handover(raw_token, now)
     if token is None:
         return None
-    return {"company_name": token.owner.tenant.company_name, "old_owner_name": token.owner.name,
+    return {"company_name": token.owner.tenant.company_name, "old_owner_name": token.owner.name or token.owner.email,
             "email": token.payload["email"], "name": token.payload["name"]}
 
 
@@ -117,37 +137,51 @@ def _live_handover(raw_token, now):
     return token
 
 
-# CSV exports (before termination). Cells that a spreadsheet would run as a formula get a leading quote.
-EXPORTS = {
-    "accounts": (Account, ("email", "name", "role", "status", "group", "phone", "mobile", "organization",
-                           "department", "valid_from", "valid_to", "activated", "last_login_at", "created_at")),
-    "audit": (AuditEvent, ("created_at", "actor_type", "actor_label", "action", "target_type", "target_label",
-                           "changes", "ip", "user_agent")),
-    "logins": (LoginEvent, ("created_at", "login_id", "target", "protocol", "result", "reason", "ip",
-                            "user_agent")),
-}
+# CSV exports (before termination): the words of the admin's log CSVs (idp/logs/labels.py, idp/logs/changes.py)
+# plus columns of the stored codes for scripts. The log exports are the admin's own (idp/logs/views.py), whole
+# retention period; every download is recorded in the audit log, as an admin's is.
+EXPORTS = ("accounts", "audit", "logins")
+ACCOUNT_FIELDS = ("email", "name", "role", "status", "group", "organization", "department", "phone", "mobile",
+                  "valid_from", "valid_to", "activated", "last_login_at", "created_at")
+ACCOUNT_HEADERS = {"last_login_at": _l("最終ログイン日時"), "created_at": _l("登録日時")}
+ACCOUNT_CODES = {"role": _l("ユーザータイプコード"), "status": _l("ステータスコード")}
 
 
-def export_csv(tenant, kind):
-    """The tenant's accounts, audit log or login log as CSV text (UTF-8 with BOM, for spreadsheet apps)."""
-    model, columns = EXPORTS[kind]
-    order = model.email_normalized if model is Account else model.id
-    rows = db.session.scalars(select(model).where(model.tenant_id == tenant.id).order_by(order)).all()
+def export_csv(owner, kind, *, now, client):
+    """The tenant's accounts, audit log or login log as CSV bytes (UTF-8 with BOM and CRLF, for spreadsheet
+    apps); the download is recorded as the owner's."""
+    tenant, actor = owner.tenant, owners.actor_of(owner)
+    if kind == "accounts":
+        return _accounts_csv(tenant, now=now, actor=actor, client=client)
+    export = log_views.audit_csv if kind == "audit" else log_views.login_csv
+    return export(tenant, log_views.LogFilter(), now=now, actor=actor, client=client)
+
+
+def _accounts_csv(tenant, *, now, actor, client):
+    accounts = db.session.scalars(select(Account).where(Account.tenant_id == tenant.id)
+                                  .order_by(Account.email_normalized)).all()
+    record_audit(tenant_id=tenant.id, actor=actor, action="account.csv_export", target_type="tenant", now=now,
+                 changes={"count": len(accounts)}, client=client)
+    names = TenantNames(tenant.id)
+    columns = [ACCOUNT_HEADERS.get(field) or label(FIELDS, field) for field in ACCOUNT_FIELDS]
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(_value(row, column)) for column in columns])
-    return "\ufeff" + out.getvalue()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([str(column) for column in (*columns, *ACCOUNT_CODES.values())])
+    for account in accounts:
+        cells = [_account_text(account, field, names) for field in ACCOUNT_FIELDS]
+        writer.writerow([text_cell(cell) for cell in (*cells, *(getattr(account, f) for f in ACCOUNT_CODES))])
+    return out.getvalue().encode("utf-8-sig")
 
 
-def _value(row, column):
-    if column == "group":
-        return row.group.name
-    value = getattr(row, column)
-    return "" if value is None else value
-
-
-def _cell(value):
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def _account_text(account, field, names):
+    """One account value in words: coded values and yes/no as labels, dates and times (Japan) as shown."""
+    value = getattr(account, "group_id" if field == "group" else field)
+    if value is None or value == "":
+        return ""
+    if field == "group":
+        return names.name(Group, value)
+    if isinstance(value, date):  # a date or a datetime (stored in UTC): shown as the log pages show them
+        return value_text(field, value.isoformat(), names)
+    if isinstance(value, bool) or field in VALUES:
+        return value_text(field, value, names)
+    return value

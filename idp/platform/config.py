@@ -25,6 +25,8 @@ RATELIMIT_DEFAULTS = {
     "IDP_RATELIMIT_CODE_ACCOUNT": "5/minute;30/hour",
     "IDP_RATELIMIT_SIGNUP_IP": "20/hour;100/day",
     "IDP_RATELIMIT_SIGNUP_ACCOUNT": "3/hour;10/day",
+    "IDP_RATELIMIT_INQUIRY_IP": "10/hour;50/day",
+    "IDP_RATELIMIT_INQUIRY_ACCOUNT": "3/hour;10/day",
 }
 
 
@@ -60,12 +62,13 @@ def load_config(environ=None):
         "IDP_DATABASE_URL": env.get("IDP_DATABASE_URL") or None,
         "IDP_SECRET_KEY": env.get("IDP_SECRET_KEY") or None,
         "IDP_MAIL_TRANSPORT": env.get("IDP_MAIL_TRANSPORT", "outbox"),
-        "IDP_MAIL_FROM": env.get("IDP_MAIL_FROM", "no-reply@localhost"),
+        "IDP_MAIL_FROM": env.get("IDP_MAIL_FROM") or "",  # empty: default_mail_from(IDP_BASE_URL)
         "IDP_MAIL_ASYNC": env.get("IDP_MAIL_ASYNC") or "1",
         "IDP_KEY_ENCRYPTION_KEY": env.get("IDP_KEY_ENCRYPTION_KEY") or None,
         "IDP_KEY_PREPUBLISH_SECONDS": int(env.get("IDP_KEY_PREPUBLISH_SECONDS") or 86400),
         "IDP_KEY_RETENTION_SECONDS": int(env.get("IDP_KEY_RETENTION_SECONDS") or 172800),
-        "IDP_HELP_URL": env.get("IDP_HELP_URL", "https://example.com/help"),
+        "IDP_HELP_URL": env.get("IDP_HELP_URL") or "",  # empty: the built-in help page (admin_ui/help)
+        "IDP_SUPPORT_EMAIL": env.get("IDP_SUPPORT_EMAIL") or "",  # the inquiry form of the help page mails it
         "IDP_PRODUCT_NAME": env.get("IDP_PRODUCT_NAME", DEFAULT_PRODUCT_NAME),
         "IDP_TENANT_RETENTION_DAYS": int(env.get("IDP_TENANT_RETENTION_DAYS") or 30),
         "IDP_SIGNUP": (env.get("IDP_SIGNUP") or "open").strip().lower(),
@@ -96,6 +99,19 @@ def is_loopback_host(host):
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def default_mail_from(base_url):
+    """The sender when IDP_MAIL_FROM is not set: no-reply@<host of the base URL> (localhost on loopback;
+    an IP address as an address literal)."""
+    host = urlsplit(base_url).hostname or ""
+    if not host or is_loopback_host(host):
+        return "no-reply@localhost"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"no-reply@{host}"
+    return f"no-reply@[{'IPv6:' if address.version == 6 else ''}{address}]"
 
 
 def check_base_url(base_url):

@@ -5,7 +5,8 @@ from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 # Every constraint gets a predictable name, so a migration can drop or alter it later (SQLite batch mode
@@ -25,9 +26,21 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# A database that went away (PostgreSQL restarted) must cost one quick 503, not a hang or a run of 500s:
+# every pooled connection is pinged before use (a stale one is replaced, so requests recover by themselves
+# once the server is back) and a PostgreSQL connection attempt gives up after CONNECT_TIMEOUT seconds
+# (a black-holed host would otherwise hold a request for minutes). idp/web/errors.py answers the 503.
+ENGINE_OPTIONS = {"pool_pre_ping": True}
+CONNECT_TIMEOUT = 3  # seconds (libpq's connect_timeout)
+db = SQLAlchemy(model_class=Base, engine_options=ENGINE_OPTIONS)
 csrf = CSRFProtect()
 babel = Babel()
+
+
+@event.listens_for(Engine, "do_connect")
+def _connect_timeout(dialect, _record, _cargs, cparams):
+    if dialect.name == "postgresql":
+        cparams.setdefault("connect_timeout", CONNECT_TIMEOUT)
 
 
 def compare_server_default(context, _inspected_column, _metadata_column, inspected, _metadata_default, rendered):

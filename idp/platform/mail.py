@@ -1,16 +1,23 @@
-"""Outgoing mail: rendered from templates, sent after the database commit.
+"""Outgoing mail: rendered from templates, queued in the database, sent after the commit.
 
 Transports: `outbox` writes each message as an .eml file to {instance}/outbox/
 (the embedded default), `smtp://[user:pass@]host:port[?starttls=1]` and
-`smtps://…` send for real. Messages queued inside a transaction are sent only
-if that transaction commits (a savepoint's mail waits for the outer commit and is
-dropped with the savepoint), so a rolled-back change never mails a dead link.
+`smtps://…` send for real.
+
+`send_after_commit` writes the message to the `outbox_messages` table in the caller's
+transaction (idp.platform.outbox): a rolled-back change (or savepoint) never mails a dead
+link, and a committed one is never lost. Once the transaction commits, this process tries to
+deliver the rows it just made; a failed attempt stays in the table and is retried with backoff
+by the sweep (every SWEEP_SECONDS in each serving process) or `idp mail deliver`.
 
 Delivery runs on a background thread when IDP_MAIL_ASYNC is on (the server
 default): a request never waits for the mail server, so pages such as the
 password-reset request answer in the same time whether or not a mail goes out.
+The same thread sweeps the table for due retries (mail and SMS).
 """
 import atexit
+import email
+import email.policy
 import itertools
 import logging
 import os
@@ -24,12 +31,18 @@ from email.utils import formatdate, make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import current_app
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, scoped_session
 
+from idp.platform import outbox, sms
+from idp.platform.clock import current_time
+from idp.platform.config import default_mail_from
+
 log = logging.getLogger(__name__)
-_QUEUE_KEY = "idp_outgoing_mail"
-_COMMITTED_KEY = "idp_committed_transactions"
+_ROWS_KEY = "idp_outbox_rows"
+_STOP = object()
+SWEEP_SECONDS = 30  # how often each serving process looks for due retries
+TENANT_ATTRIBUTE = "idp_tenant_id"
 
 
 class OutboxTransport:
@@ -80,7 +93,8 @@ def transport_from_config(config):
 
 
 def build_message(to, template, **context):
-    """Render mail/{template}.txt; its first line is 'Subject: …'."""
+    """Render mail/{template}.txt; its first line is 'Subject: …'. The tenant the mail is about (whose
+    admin sees it if it cannot be delivered) rides along as the message's `idp_tenant_id` attribute."""
     product = current_app.config["IDP_PRODUCT_NAME"]
     text = current_app.jinja_env.get_template(f"mail/{template}.txt").render(product=product, **context)
     first, _, body = text.partition("\n")
@@ -91,25 +105,60 @@ def build_message(to, template, **context):
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="idp.local")
     message.set_content(body.lstrip("\n"), charset="utf-8")
+    setattr(message, TENANT_ATTRIBUTE, tenant_of(context))
     return message
 
 
-class Dispatcher:
-    """Hands messages to the transport, on a worker thread when asynchronous."""
+def tenant_of(context):
+    """The id of the tenant a mail's context is about: its `tenant`, else the one tenant of its account,
+    owner or reset links; None when there is none (a sign-up) or several."""
+    tenant = context.get("tenant")
+    if getattr(tenant, "id", None):
+        return tenant.id
+    links = context.get("resets") or ()
+    holders = [context.get("account"), context.get("owner"),
+               *(getattr(link, "account", None) or getattr(link, "owner", None) for link in links)]
+    ids = {getattr(holder, "tenant_id", None) for holder in holders} - {None}
+    return ids.pop() if len(ids) == 1 else None
 
-    def __init__(self, transport, asynchronous):
+
+class Dispatcher:
+    """Delivers the outbox rows a commit made (on a worker thread when asynchronous) and, every
+    `sweep_seconds` (0: never), every due row of the table: retries of mail and SMS."""
+
+    def __init__(self, app, transport, asynchronous, sweep_seconds):
+        self.app = app
         self.transport = transport
         self.asynchronous = asynchronous
+        self.sweep_seconds = sweep_seconds
         self._queue = queue.Queue()
         self._lock = threading.Lock()
         self._worker_pid = None
 
-    def submit(self, message):
+    def channels(self):
+        return {outbox.MAIL: outbox.Channel(self._send_stored, log), outbox.SMS: sms.channel()}
+
+    def _send_stored(self, _recipient, payload):
+        self.transport.send(email.message_from_bytes(payload, policy=email.policy.default))
+
+    def submit(self, ids):
+        """Deliver the committed rows `ids`: now, or on the worker thread."""
         if not self.asynchronous:
-            self._deliver(message)
+            self.deliver(ids)
             return
-        self._ensure_worker()
-        self._queue.put(message)
+        self.ensure_worker()
+        self._queue.put(ids)
+
+    def deliver(self, ids=None):
+        """Claim and send the rows `ids` (None: every due row); counts, or None when the database failed.
+        Needs an app context; never raises (a mail outage must not break a request)."""
+        try:
+            if ids is None:
+                return outbox.deliver_due(self.channels(), current_time())
+            return outbox.deliver(ids, self.channels(), current_time())
+        except Exception:
+            log.exception("outbox delivery interrupted (the messages stay queued)")
+            return None
 
     def flush(self, timeout=30):
         """Wait until every submitted message was handed to the transport (tests, shutdown)."""
@@ -117,75 +166,87 @@ class Dispatcher:
         while self._queue.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.005)
 
-    def _ensure_worker(self):
-        with self._lock:  # one worker per process, also after a fork (gunicorn --preload)
+    def ensure_worker(self):
+        """Start this process's worker thread unless it runs (also after a fork: gunicorn --preload)."""
+        if self._worker_pid == os.getpid():
+            return
+        with self._lock:
             if self._worker_pid != os.getpid():
+                if self._worker_pid is not None:  # forked: the parent's queue (and its locks) stay the parent's
+                    self._queue = queue.Queue()
                 self._worker_pid = os.getpid()
                 threading.Thread(target=self._run, name="idp-mail", daemon=True).start()
                 atexit.register(self.flush, 10)
 
+    def stop(self):
+        """End the worker thread after what was submitted (tests)."""
+        if self._worker_pid == os.getpid():
+            self._queue.put(_STOP)
+            self.flush()
+
     def _run(self):
+        last_sweep = None
         while True:
-            message = self._queue.get()
+            wait = None
+            if self.sweep_seconds:
+                wait = 0 if last_sweep is None else max(0.0, last_sweep + self.sweep_seconds - time.monotonic())
             try:
-                self._deliver(message)
+                ids = self._queue.get(timeout=wait)
+            except queue.Empty:
+                last_sweep = time.monotonic()
+                with self.app.app_context():
+                    self.deliver()
+                continue
+            try:
+                if ids is _STOP:
+                    self._worker_pid = None
+                    return
+                with self.app.app_context():
+                    self.deliver(ids)
             finally:
                 self._queue.task_done()
 
-    def _deliver(self, message):
-        try:
-            self.transport.send(message)
-        except Exception:  # a mail server outage must never break the request
-            log.exception("mail delivery failed (subject=%r)", message["Subject"])
-
 
 def init_app(app, transport=None):
-    app.extensions["idp_mail"] = Dispatcher(transport or transport_from_config(app.config),
-                                            asynchronous=app.config["IDP_MAIL_ASYNC"])
+    """The dispatcher; the sender defaults to no-reply@<host of IDP_BASE_URL>; the periodic sweep runs in
+    every serving process (started by its first request), not under TESTING unless IDP_MAIL_SWEEP_SECONDS."""
+    app.config["IDP_MAIL_FROM"] = app.config.get("IDP_MAIL_FROM") or default_mail_from(app.config["IDP_BASE_URL"])
+    sweep_seconds = app.config.get("IDP_MAIL_SWEEP_SECONDS", 0 if app.testing else SWEEP_SECONDS)
+    dispatcher = Dispatcher(app, transport or transport_from_config(app.config),
+                            asynchronous=app.config["IDP_MAIL_ASYNC"], sweep_seconds=sweep_seconds)
+    app.extensions["idp_mail"] = dispatcher
+    if sweep_seconds:
+        app.before_request(dispatcher.ensure_worker)
 
 
 def flush(app, timeout=30):
     app.extensions["idp_mail"].flush(timeout)
 
 
-# --- per-transaction queue ------------------------------------------------------------------------
-# session.info[_QUEUE_KEY] maps each open SessionTransaction (the root or a savepoint) to the
-# (dispatcher, message) pairs queued while it was the innermost one. When a transaction ends,
-# its messages are dropped unless it committed: a committed savepoint hands them to its parent,
-# a committed root transaction sends them.
+# --- after the commit -----------------------------------------------------------------------------
+# session.info[_ROWS_KEY] holds the (dispatcher, row) pairs added by send_after_commit in the session's
+# current root transaction. When it ends, rows still persistent were committed (a rolled-back transaction
+# or savepoint makes its new rows transient again): their ids go to the dispatcher.
 
 def send_after_commit(session, message):
-    """Queue a message on the database session; it goes out when the transaction commits."""
+    """Write a message to the outbox in the session's transaction; it goes out once that commits."""
     if isinstance(session, scoped_session):
         session = session()
-    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
-    pending = session.info.setdefault(_QUEUE_KEY, {})
-    pending.setdefault(transaction, []).append((current_app.extensions["idp_mail"], message))
-
-
-def _innermost(session):
-    return session.get_nested_transaction() or session.get_transaction()
-
-
-@event.listens_for(Session, "after_commit")
-def _mark_committed(session):
-    if session.info.get(_QUEUE_KEY):
-        session.info.setdefault(_COMMITTED_KEY, set()).add(_innermost(session))
+    if not session.in_transaction():
+        session.begin()
+    row = outbox.add(session, outbox.MAIL, message["To"], message.as_bytes(),
+                     tenant_id=getattr(message, TENANT_ATTRIBUTE, None), now=current_time())
+    session.info.setdefault(_ROWS_KEY, []).append((current_app.extensions["idp_mail"], row))
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _transaction_ended(session, transaction):
-    pending = session.info.get(_QUEUE_KEY)
-    if not pending:
+    if transaction.parent is not None or not session.info.get(_ROWS_KEY):
         return
-    committed = session.info.get(_COMMITTED_KEY, set())
-    was_committed = transaction in committed
-    committed.discard(transaction)
-    messages = pending.pop(transaction, [])
-    if not was_committed or not messages:
-        return
-    if transaction.nested and transaction.parent is not None:
-        pending.setdefault(transaction.parent, []).extend(messages)
-        return
-    for dispatcher, message in messages:
-        dispatcher.submit(message)
+    committed = {}
+    for dispatcher, row in session.info.pop(_ROWS_KEY):
+        state = inspect(row)
+        if state.persistent and state.identity:
+            committed.setdefault(dispatcher, []).append(state.identity[0])
+    for dispatcher, ids in committed.items():
+        dispatcher.submit(ids)

@@ -9,7 +9,7 @@ so a client that keeps hammering does not push its own window further out.
 
 Kinds: `login` (password form), `reset_request` (asking for a reset mail),
 `link` (opening/submitting an activation or reset link), `code` (entering a
-one-time code, MFA), `signup` (asking for a sign-up verification mail).
+one-time code, MFA), `signup` (asking for a sign-up verification mail), `inquiry` (the help page's form).
 
 API (views and services; reads `current_app`, never `flask.request`)::
 
@@ -62,6 +62,8 @@ scope off; empty means the default):
 | `IDP_RATELIMIT_CODE_ACCOUNT` | `5/minute;30/hour` | One-time code entries per account. |
 | `IDP_RATELIMIT_SIGNUP_IP` | `20/hour;100/day` | Sign-up requests per client IP. |
 | `IDP_RATELIMIT_SIGNUP_ACCOUNT` | `3/hour;10/day` | Sign-up requests per owner email. |
+| `IDP_RATELIMIT_INQUIRY_IP` | `10/hour;50/day` | Help-page inquiries per client IP. |
+| `IDP_RATELIMIT_INQUIRY_ACCOUNT` | `3/hour;10/day` | Help-page inquiries per sender address. |
 
 Per-IP limits are high because a whole company often shares one office IP:
 100 staff logging in around 9:00 (with some typos) stay well under 300 per 5
@@ -70,9 +72,13 @@ minutes. Per-account limits are what stops guessing, from any number of IPs.
 (the effective limit is multiplied by the number of workers); with several
 workers or instances use Redis (`redis://`, `rediss://`, `redis+unix://`),
 and give every instance the same `IDP_SECRET_KEY`, which keys the account
-hashes. If the storage is unreachable, requests are let through and an error
-is logged (lockout in the database still caps password and code guessing);
-an unreachable storage at startup is only a warning.
+hashes. If the storage is unreachable (Redis down), each process counts in its
+own memory instead, so the limits still hold, per process as with `memory://`:
+logged once per outage (a warning), counted (`idp_ratelimit_storage_outages_total`,
+`idp_ratelimit_fallback_checks_total`), and one request tries the storage again
+at most every RECHECK_SECONDS; once it answers, it counts again (what was counted
+in memory is not carried over). An unreachable storage at startup is only a
+warning. The lockout, in the database, holds throughout.
 
 A malformed value stops the app at startup with a `ConfigError` naming the
 variable. The limits use real time (not the injectable clock).
@@ -93,6 +99,7 @@ import hmac
 import ipaddress
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -101,18 +108,20 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from idp.platform import metrics
 from idp.platform.config import RATELIMIT_DEFAULTS, ConfigError, parse_flag
 from idp.platform.email_address import normalize_email
 from idp.platform.errors import ServiceError
 
-KINDS = ("login", "reset_request", "link", "code", "signup")
+KINDS = ("login", "reset_request", "link", "code", "signup", "inquiry")
 SCOPES = ("ip", "account")
 EXTENSION = "idp_ratelimit"
 IPV6_PREFIX = 64
 REDIS_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+RECHECK_SECONDS = 5  # while the storage is unreachable: how often (at most) a request tries it again
 log = logging.getLogger(__name__)
 
 
@@ -143,45 +152,84 @@ class _Check:
 
 
 class Limiter:
-    """The app's rate limiter: parsed limits, one storage, one strategy (created once per app)."""
+    """The app's rate limiter: parsed limits, one storage, one strategy (created once per app); while
+    the storage is unreachable, a strategy over this process's memory (`_fallback`)."""
 
     def __init__(self, limits_by_kind, storage, secret):
         self.limits = limits_by_kind  # {(kind, scope): (RateLimitItem, ...)}
         self.storage = storage  # None when rate limiting is off
         self.strategy = MovingWindowRateLimiter(storage) if storage is not None else None
         self._hash_key = hmac.new(secret.encode("utf-8"), b"idp.ratelimit.account", hashlib.sha256).digest()
+        self._fallback = None  # made at the first outage, kept for the next
+        self._retry_at = None  # while the storage is down: when (time.monotonic) a request may try it again
+        self._outage = threading.Lock()
 
     def hit(self, kind, *, ip=None, account=None):
         """Count one request of `kind`, or raise RateLimited (counting nothing) if a limit is reached."""
         checks = self._checks(kind, ip, account)
-        if not checks:
-            return
-        try:
-            refused = [check for check in checks if not self.strategy.test(check.item, *check.identifiers)]
-            if not refused:
-                for check in checks:
-                    if not self.strategy.hit(check.item, *check.identifiers):  # lost a race for the last slot
-                        refused = [check]
-                        break
-            if refused:
-                raise self._refusal(kind, refused, ip, account)
-        except StorageError as exc:
-            log.error("rate-limit storage unavailable, request let through (kind=%s): %r",
-                      kind, exc.storage_error)
+        if checks:
+            self._counting(lambda strategy: self._hit(strategy, kind, checks, ip, account))
 
     def is_limited(self, kind, *, ip=None, account=None):
         """Would the next `hit` with these keys be refused? Counts nothing."""
-        try:
-            checks = self._checks(kind, ip, account)
-            return any(not self.strategy.test(check.item, *check.identifiers) for check in checks)
-        except StorageError as exc:
-            log.error("rate-limit storage unavailable (kind=%s): %r", kind, exc.storage_error)
-            return False
+        checks = self._checks(kind, ip, account)
+        return bool(checks) and self._counting(
+            lambda strategy: any(not strategy.test(check.item, *check.identifiers) for check in checks))
 
     def reset(self, kind, *, ip=None, account=None):
         """Forget the counters of the given keys (e.g. after an admin unlocks an account)."""
-        for check in self._checks(kind, ip, account):
-            self.strategy.clear(check.item, *check.identifiers)
+        checks = self._checks(kind, ip, account)
+        if checks:
+            self._counting(lambda strategy: [strategy.clear(check.item, *check.identifiers) for check in checks])
+
+    def _hit(self, strategy, kind, checks, ip, account):
+        refused = [check for check in checks if not strategy.test(check.item, *check.identifiers)]
+        if not refused:
+            for check in checks:
+                if not strategy.hit(check.item, *check.identifiers):  # lost a race for the last slot
+                    refused = [check]
+                    break
+        if refused:
+            raise self._refusal(strategy, kind, refused, ip, account)
+
+    def _counting(self, operation):
+        """`operation(strategy)` on the storage, or on this process's memory while the storage is down."""
+        strategy, started = self._current(), False
+        if strategy is self.strategy:
+            try:
+                return operation(strategy)
+            except StorageError as exc:
+                strategy, started = self._storage_down(exc)
+        metrics.count_ratelimit_fallback(outage_started=started)
+        return operation(strategy)
+
+    def _current(self):
+        """The storage's strategy, or the memory's until a try of the storage (one every RECHECK_SECONDS,
+        by one request; the others go on in memory meanwhile) finds it answering."""
+        with self._outage:
+            if self._retry_at is None:
+                return self.strategy
+            if time.monotonic() < self._retry_at:
+                return self._fallback
+            self._retry_at = time.monotonic() + RECHECK_SECONDS
+        if not self.storage.check():  # PING, within the storage's 1 s timeouts
+            return self._fallback
+        with self._outage:
+            self._retry_at = None
+        log.warning("rate-limit storage reachable again: limits are counted there again")
+        return self.strategy
+
+    def _storage_down(self, exc):
+        """(the memory's strategy, whether this error starts the outage: logged once, not per request)."""
+        with self._outage:
+            started = self._retry_at is None
+            if self._fallback is None:
+                self._fallback = MovingWindowRateLimiter(MemoryStorage())
+            self._retry_at = time.monotonic() + RECHECK_SECONDS
+        if started:
+            log.warning("rate-limit storage unreachable (%r): limits are counted in this process's memory until "
+                        "it answers again", exc.storage_error)
+        return self._fallback, started
 
     def account_key(self, account):
         """The storage key of an account identifier: HMAC of the normalised value, never the value."""
@@ -199,17 +247,18 @@ class Limiter:
                 for scope in SCOPES if keys[scope] is not None
                 for item in self.limits[(kind, scope)]]
 
-    def _refusal(self, kind, refused, ip, account):
+    def _refusal(self, strategy, kind, refused, ip, account):
         now = time.time()
         waits = []
         for check in refused:
-            stats = self.strategy.get_window_stats(check.item, *check.identifiers)
+            stats = strategy.get_window_stats(check.item, *check.identifiers)
             wait = min(max(1, math.ceil(stats.reset_time - now)), check.item.get_expiry())
             waits.append((wait, check))
         wait, check = max(waits, key=lambda pair: pair[0])
         who = f"ip={client_key(ip)}" if check.scope == "ip" else f"account={self.account_key(account)[:12]}"
         log.warning("rate limited: kind=%s scope=%s %s limit=%s retry_after=%ss",
                     kind, check.scope, who, check.item, wait)
+        metrics.count_ratelimit_refusal(kind, check.scope)
         return RateLimited(wait, kind, check.scope, str(check.item))
 
 
@@ -253,7 +302,7 @@ def open_storage(uri):
         raise ConfigError(f"IDP_RATELIMIT_STORAGE {redact(uri)!r} cannot be used: {type(exc).__name__}: "
                           f"{str(exc).replace(uri, redact(uri))}") from None
     if not storage.check():
-        log.warning("rate-limit storage %s is not reachable now; requests are let through until it is",
+        log.warning("rate-limit storage %s is not reachable now; limits are counted per process until it is",
                     redact(uri))
     return storage
 

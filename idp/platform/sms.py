@@ -12,6 +12,10 @@ Transports:
 Codes the user asked for are sent at once (the page says whether it worked).
 Every failure (network, timeout, non-2xx) raises `SmsDeliveryError` after
 logging the detail; message bodies (which carry codes) are never logged.
+Each message is also a row of the outbox (idp.platform.outbox): sent, or failed. A failed one
+is retried by the outbox's sweep only while the caller says its code is still valid
+(`valid_until`); without it the row is failed at once (a caller that drops the code on
+failure, as idp.authn.mfa.sms does, must not get it delivered later).
 """
 import itertools
 import logging
@@ -21,6 +25,9 @@ import time
 
 import requests
 from flask import current_app
+
+from idp.platform import outbox
+from idp.platform.clock import current_time
 
 log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10
@@ -75,8 +82,25 @@ def transport():
     return OutboxSmsTransport(os.path.join(config["IDP_INSTANCE_DIR"], "sms"))
 
 
-def send(to, body):
-    transport().send(to, body)
+def send(to, body, *, valid_until=None, tenant_id=None):
+    """Send at once (SmsDeliveryError on failure) and record the attempt in the outbox."""
+    now = current_time()
+    try:
+        transport().send(to, body)
+    except SmsDeliveryError as exc:
+        outbox.record_attempt(outbox.SMS, to, body.encode("utf-8"), tenant_id=tenant_id, now=now, error=exc,
+                              retry_until=valid_until)
+        raise
+    outbox.record_attempt(outbox.SMS, to, body.encode("utf-8"), tenant_id=tenant_id, now=now)
+
+
+def _send_stored(to, payload):
+    transport().send(to, payload.decode("utf-8"))
+
+
+def channel():
+    """How the outbox's sweep retries a stored SMS."""
+    return outbox.Channel(_send_stored, log)
 
 
 def mask(number):

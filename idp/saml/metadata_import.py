@@ -8,6 +8,7 @@ from defusedxml.ElementTree import fromstring
 from flask_babel import lazy_gettext as _l
 
 from idp.platform.errors import ValidationError
+from idp.saml.registry import SLO_POST, slo_url_with_binding
 
 MAX_METADATA_BYTES = 512 * 1024
 MD = "{urn:oasis:names:tc:SAML:2.0:metadata}"
@@ -71,8 +72,10 @@ def parse_sp_metadata(data):
            if e.get("Binding") == POST_BINDING]
     if not acs:
         _fail(_l("メタデータにHTTP-POSTのAssertionConsumerServiceがありません。"), "no HTTP-POST ACS")
-    # our LogoutRequests and LogoutResponses go out over HTTP-Redirect: that endpoint first, whatever the order
-    slo = [e.get("Location", "") for binding in (REDIRECT_BINDING, POST_BINDING)
+    # our LogoutRequests and LogoutResponses go out over HTTP-Redirect when the SP offers it (whatever the
+    # order), else over HTTP-POST (the stored URL says so); an SP with only SOAP gets no SLO
+    slo = [slo_url_with_binding(e.get("Location", ""), SLO_POST if binding == POST_BINDING else "")
+           for binding in (REDIRECT_BINDING, POST_BINDING)
            for e in descriptor.findall(f"{MD}SingleLogoutService") if e.get("Binding") == binding]
     formats = [NAMEID_BY_URN[e.text.strip()] for e in descriptor.findall(f"{MD}NameIDFormat")
                if e.text and e.text.strip() in NAMEID_BY_URN]

@@ -31,6 +31,10 @@ ATTRIBUTE_PRESETS = ("basic", "uri", "oid")
 ENCRYPTION_ALGORITHMS = ("aes256-gcm", "aes256-cbc")  # the assertion's content encryption (first: default)
 ATTRIBUTE_KEYS = ("email", "name", "groups", "subject", "department", "organization", "phone")
 PEM_RE = re.compile(r"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.S)
+# The SLO URL of an SP that reads only HTTP-POST (its metadata offers no HTTP-Redirect SingleLogoutService)
+# is stored with this fragment; without it our LogoutRequests and LogoutResponses use HTTP-Redirect.
+SLO_POST_FRAGMENT = "binding=HTTP-POST"
+SLO_REDIRECT, SLO_POST = "redirect", "post"
 config_cache.watch(SamlServiceProvider)  # an SP's change drops the per-process copies of its tenant
 
 
@@ -79,6 +83,28 @@ def _acs_endpoints(acs_urls):
     return endpoints
 
 
+def slo_endpoint(sp):
+    """(URL, SLO_REDIRECT or SLO_POST) of the SP's SingleLogoutService, ("", None) without one."""
+    url, _sep, fragment = (sp.slo_url or "").partition("#")
+    if not url:
+        return "", None
+    return url, SLO_POST if fragment == SLO_POST_FRAGMENT else SLO_REDIRECT
+
+
+def slo_url_with_binding(url, binding):
+    """The stored form of an SLO URL and its binding (SLO_POST: the URL with SLO_POST_FRAGMENT)."""
+    return f"{url}#{SLO_POST_FRAGMENT}" if url and binding == SLO_POST else url
+
+
+def _slo_errors(slo_url):
+    if not slo_url:
+        return []
+    fragment = slo_url.partition("#")[2]
+    if fragment and fragment != SLO_POST_FRAGMENT:
+        return [_l("URLの形式が正しくありません。")]
+    return uri_errors(slo_url, allow_fragment=True)
+
+
 def _errors(tenant, *, name, entity_id, endpoints, slo_url, signing_cert, encryption_cert, nameid_format,
             sign, attribute_preset, attribute_map, relay_state, requests_signed, encryption_algorithm="aes256-gcm"):
     errors = {"name": text_errors(name, required=True, max_length=200),
@@ -89,7 +115,7 @@ def _errors(tenant, *, name, entity_id, endpoints, slo_url, signing_cert, encryp
                          else [_l("ACS URLを1つ以上指定してください。")])
     if len({e["index"] for e in endpoints}) != len(endpoints):
         errors["acs_url"].append(_l("ACSのインデックスが重複しています。"))
-    errors["slo_url"] = uri_errors(slo_url) if slo_url else []
+    errors["slo_url"] = _slo_errors(slo_url)
     errors["cert"] = _cert_errors(signing_cert)
     if requests_signed and not signing_cert:
         errors["cert"].append(_l("署名付きリクエストを要求するには署名用証明書が必要です。"))

@@ -103,14 +103,16 @@ class Subject:
     session_index: str
 
 
-def needs_login(sso_session, tenant, *, force_authn, first_seen):
-    """True without a session of this tenant, for ForceAuthn when it authenticated before the request, and
-    when the MFA policy now asks for a second factor the session was opened without (a step-up)."""
+def needs_login(sso_session, tenant, *, force_authn, fresh):
+    """True without a session of this tenant, when the MFA policy now asks for a second factor the session
+    was opened without (a step-up), and for ForceAuthn (Core 3.4.1: the IdP MUST authenticate the presenter
+    directly) unless `fresh`: the session was opened by this request's own login step (the marker of its
+    return URL, idp.web.sso), never by comparing the session's auth_time with the request's arrival."""
     if sso_session is None or sso_session.tenant_id != tenant.id:
         return True
     if mfa_policy.needs_step_up(sso_session):
         return True
-    return bool(force_authn) and sso_session.auth_time < first_seen
+    return bool(force_authn) and not fresh
 
 
 _STATEMENTS = {}

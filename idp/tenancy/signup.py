@@ -7,10 +7,12 @@ Flow (the `signup` blueprint calls these):
                             account somewhere: tenants are independent (one owner may sign up
                             several companies). No tenant, owner or account exists yet.
   pending_for_link(raw)  -> the pending sign-up behind a live link (the confirmation page)
-  complete_signup(raw, slug, admin_email)
+  complete_signup(raw, slug, admin_email, admin_name)
                          -> the tenant is created (`tenants.create_tenant`: default group,
                             owner, admin, signing keys, the service-start mail with the owner's
                             activation link and the admin's first-login link); the link is spent.
+                            A first admin other than the owner must be named (氏名): accounts are
+                            never named after the company.
 """
 import re
 import unicodedata
@@ -22,12 +24,13 @@ from sqlalchemy import delete, select
 from idp.logs.audit import Actor
 from idp.models import Tenant
 from idp.models.owner import SignupRequest
+from idp.owners import contract
 from idp.platform import mail, ratelimit
 from idp.platform.email_address import clean_email, normalize_email
 from idp.platform.errors import ServiceError, ValidationError
 from idp.platform.extensions import db
 from idp.platform.random_tokens import digest, new_token
-from idp.platform.urls import external_url
+from idp.platform.urls import external_url, issuer_for, saml_metadata_url_for
 from idp.platform.validation import text_errors
 from idp.tenancy import tenants
 
@@ -78,8 +81,11 @@ def pending_for_link(raw_token, now):
     return request
 
 
-def complete_signup(raw_token, *, slug, admin_email, now, client):
-    """Create the tenant of a verified sign-up; return the `tenants.CreatedTenant`."""
+def complete_signup(raw_token, *, slug, admin_email, admin_name="", now, client):
+    """Create the tenant of a verified sign-up; return the `tenants.CreatedTenant`.
+
+    The first admin is the owner (named as the owner) unless `admin_email` is another address; that
+    person's name (氏名) is then required: an account is never named after the company."""
     request = pending_for_link(raw_token, now)
     if request is None:
         raise ServiceError(_l("このリンクは有効期限が切れているか、すでに使用されています。"))
@@ -91,16 +97,49 @@ def complete_signup(raw_token, *, slug, admin_email, now, client):
         admin_email = clean_email(admin_email or request.admin_email, "admin_email")
     except ValidationError as exc:
         errors.update(exc.errors)
+    else:
+        admin_name, errors["admin_name"] = _admin_name(admin_name, admin_email, request)
     if any(errors.values()):
         raise ValidationError(errors)
-    same_person = normalize_email(admin_email) == normalize_email(request.owner_email)
     created = tenants.create_tenant(
         slug=slug, company_name=request.company_name, owner_email=request.owner_email, admin_email=admin_email,
-        owner_name=request.owner_name, admin_name=request.owner_name if same_person else None, now=now,
+        owner_name=request.owner_name, admin_name=admin_name, now=now,
         actor=Actor("owner", None, request.owner_email), client=client)
     request.used_at = now
     request.tenant_id = created.tenant.id
     return created
+
+
+def _admin_name(admin_name, admin_email, request):
+    """(the first admin's name, its errors): the owner's name when the owner is the admin and gave none."""
+    admin_name = (admin_name or "").strip()
+    same_person = normalize_email(admin_email) == normalize_email(request.owner_email)
+    if same_person and not admin_name:
+        admin_name = request.owner_name
+    return admin_name, text_errors(admin_name, required=True, max_length=200,
+                                   required_message=_l("管理者の氏名を入力してください。"))
+
+
+def confirm_page_values(pending, *, slug, admin_email):
+    """Plain values for the confirmation page: the pending sign-up, whether the admin's name is required
+    (`admin_email` is not the owner's: another person), and the login page URL the tenant ID makes."""
+    slug = (slug or "").strip().lower()
+    example = slug if not tenants.slug_errors(slug) else suggested_slug(pending.company_name, pending.owner_email)
+    return {"company_name": pending.company_name, "owner_name": pending.owner_name,
+            "owner_email": pending.owner_email,
+            "admin_name_required": normalize_email(admin_email or pending.admin_email)
+            != normalize_email(pending.owner_email),
+            "login_url": contract.login_url_for(example)}
+
+
+def start_page_values(created):
+    """Plain values for the page after sign-up: who was mailed, and the URLs the company's apps need."""
+    slug = created.tenant.slug
+    return {"company_name": created.tenant.company_name, "slug": slug, "owner_email": created.owner.email,
+            "admin_email": created.admin.email, "admin_name": created.admin.name,
+            "separate_admin": created.admin.email_normalized != created.owner.email_normalized,
+            "login_url": contract.login_url_for(slug), "issuer": issuer_for(slug),
+            "saml_metadata_url": saml_metadata_url_for(slug)}
 
 
 def suggested_slug(company_name, owner_email):

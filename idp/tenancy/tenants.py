@@ -80,7 +80,8 @@ def create_tenant(*, slug, company_name, owner_email, admin_email, now, actor, o
                   name=owner_name or "", created_at=now)
     db.session.add(owner)
     created = create_account(
-        tenant, NewAccount(email=admin_email, name=admin_name or company_name, role="admin", group=group),
+        tenant, NewAccount(email=admin_email, name=_admin_name(admin_name, admin_email, owner_email, owner_name),
+                           role="admin", group=group),
         password=admin_password, now=now, actor=actor, client=client, mail_template=None)
     db.session.flush()
     record_audit(tenant_id=tenant.id, actor=actor, action="tenant.create", target=tenant, now=now,
@@ -89,6 +90,16 @@ def create_tenant(*, slug, company_name, owner_email, admin_email, now, actor, o
     signals.tenant_created.send(tenant, now=now)
     _send_service_start_mails(tenant, owner, created, now)
     return CreatedTenant(tenant, owner, created.account, created.activation_url)
+
+
+def _admin_name(admin_name, admin_email, owner_email, owner_name):
+    """The first admin's name as given; else the owner's when they are the same person; else the part of
+    the address before @ (the admin edits it later), never the company's name."""
+    if (admin_name or "").strip():
+        return admin_name
+    if owner_name and normalize_email(admin_email or "") == normalize_email(owner_email):
+        return owner_name
+    return (admin_email or "").partition("@")[0].strip()
 
 
 def _send_service_start_mails(tenant, owner, created, now):

@@ -1,13 +1,20 @@
 """One place that turns errors into pages: generic public text, details to the log.
 
 The JSON APIs called by apps (the endpoints idp.web.sso marks stateless: token, userinfo, introspect,
-revoke, discovery, JWKS) answer a request they cannot read with an OAuth error body (RFC 6749 5.2)."""
+revoke, discovery, JWKS) answer a request they cannot read with an OAuth error body (RFC 6749 5.2).
+
+The database unreachable (PostgreSQL down or restarting, a pool that cannot hand out a connection, SQLite
+busy past its timeout) is a 503 with Retry-After, at once: a page, or `temporarily_unavailable` from the
+JSON APIs. The engine pings a pooled connection before use (idp/platform/extensions.py), so the next request after
+the database is back gets a fresh connection: no restart needed."""
 import logging
 
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from idp.authn.login import record_rate_limited
@@ -18,6 +25,8 @@ from idp.platform.ratelimit import RateLimited
 from idp.web.sso import STATELESS
 
 log = logging.getLogger(__name__)
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+RETRY_AFTER = "5"  # seconds: a database restart usually takes a few
 
 
 def register_error_handlers(app):
@@ -25,6 +34,8 @@ def register_error_handlers(app):
     app.register_error_handler(RateLimited, _rate_limited)
     app.register_error_handler(ServiceError, _service_error)
     app.register_error_handler(HTTPException, _http_error)
+    for error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error, _database_unavailable)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -61,11 +72,13 @@ _HTTP_MESSAGES = {
     405: _l("この操作は許可されていません。"),
     413: _l("送信されたデータが大きすぎます。"),
     429: _l("リクエストが多すぎます。しばらく待ってから再度お試しください。"),
+    503: _l("ただいまサービスを利用できません。しばらく待ってから再度お試しください。"),
 }
 
 
 # status -> (RFC 6749 5.2 error code, description) for the JSON APIs
-_OAUTH_ERRORS = {413: ("invalid_request", "the request body is too large")}
+_OAUTH_ERRORS = {413: ("invalid_request", "the request body is too large"),
+                 503: ("temporarily_unavailable", "the service is temporarily unavailable, try again later")}
 
 
 def _http_error(exc):
@@ -80,6 +93,22 @@ def _oauth_error(status, error, description):
     response = jsonify({"error": error, "error_description": description})
     response.status_code = status
     response.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
+    return response
+
+
+def _database_unavailable(exc):
+    """503 at once (never a 500 or a hang); the driver's reason to the log, without SQL parameters."""
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: the session is discarded at teardown anyway
+        pass
+    g.sso_session = g.account = None  # the page must not load the signed-in account from the database
+    log.error("database unavailable: %s: %s", type(exc).__name__, str(getattr(exc, "orig", exc)).strip()[:300])
+    if request.endpoint in current_app.extensions.get(STATELESS, ()):
+        response = _oauth_error(503, *_OAUTH_ERRORS[503])
+    else:
+        response = current_app.make_response(_page(503, str(_HTTP_MESSAGES[503])))
+    response.headers["Retry-After"] = RETRY_AFTER
     return response
 
 

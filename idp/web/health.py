@@ -1,9 +1,11 @@
 """Health endpoints for load balancers and orchestrators (no session, no cookie, no CSRF, no rate limit).
 
 - `GET /healthz`: the process is up and answers; no I/O. 200 `{"status": "ok"}`.
-- `GET /readyz`: the instance can serve: the database answers `SELECT 1`, and the rate-limit storage
-  answers a PING when it is Redis (IDP_RATELIMIT_STORAGE). 200 `{"status": "ok", "checks": {...}}`, or
-  503 `{"status": "unavailable", "checks": {"database": "unavailable", ...}}`.
+- `GET /readyz`: the instance can serve: the database answers `SELECT 1`, and Redis answers a PING when
+  it holds the rate limits (IDP_RATELIMIT_STORAGE, rate limits on). 200 `{"status": "ok", "checks":
+  {...}}`, or 503 `{"status": "unavailable", "checks": {"database": "unavailable", ...}}`. Redis is
+  pinged on a client of this module's own (REDIS_TIMEOUT), not through the rate limiter: a limiter that
+  falls back to counting per process while Redis is down must not make the instance look ready.
 
 Each check runs on its own thread and the answer waits at most READY_TIMEOUT seconds, whatever the
 driver's own timeouts (a black-holed database host would otherwise hold the probe for minutes); a
@@ -16,17 +18,21 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+import redis
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from idp.platform import ratelimit
+from idp.platform.config import ConfigError, parse_flag
 from idp.platform.extensions import csrf, db
 from idp.web.sso import mark_stateless
 
 bp = Blueprint("health", __name__)
 READY_TIMEOUT = 1.5  # seconds: the whole /readyz answer, every check together
 REDIS_SCHEMES = ("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
+REDIS_TIMEOUT = 1.0  # seconds: connecting to Redis, and its answer to PING
 PROBES = "idp_health_probes"
+REDIS_CLIENT = "idp_health_redis"
 log = logging.getLogger(__name__)
 
 
@@ -35,6 +41,7 @@ def init_app(app):
     csrf.exempt(bp)
     mark_stateless(app, "health.healthz", "health.readyz")
     app.extensions[PROBES] = {}
+    app.extensions[REDIS_CLIENT] = None
 
 
 @bp.get("/healthz")
@@ -53,11 +60,32 @@ def readiness_checks():
     """{name: a callable that returns True when that dependency answers}, read in the request's app."""
     engine = db.engine
     checks = {"database": lambda: _select_one(engine)}
-    storage = ratelimit.limiter().storage
     uri = current_app.config.get("IDP_RATELIMIT_STORAGE") or ""
-    if storage is not None and urlsplit(uri).scheme in REDIS_SCHEMES:
-        checks["redis"] = storage.check  # PING, with the storage's 1 s socket timeouts
+    if _rate_limits_on(current_app.config) and urlsplit(uri).scheme in REDIS_SCHEMES:
+        checks["redis"] = _redis_ping(current_app._get_current_object(), uri)
     return checks
+
+
+def _rate_limits_on(config):
+    try:
+        return parse_flag("IDP_RATELIMIT_ENABLED", config.get("IDP_RATELIMIT_ENABLED") or "1")
+    except ConfigError:
+        return True
+
+
+def _redis_ping(app, uri):
+    """A PING on this app's own client of the rate limits' Redis (made once; `redis+unix://` is redis-py's
+    `unix://`). Sentinel and cluster URIs are asked through the rate limiter's storage (its own timeouts)."""
+    scheme = urlsplit(uri).scheme
+    if scheme in ("redis+sentinel", "redis+cluster"):
+        storage = ratelimit.limiter().storage
+        return storage.check
+    client = app.extensions.get(REDIS_CLIENT)
+    if client is None:
+        url = "unix" + uri[len("redis+unix"):] if scheme == "redis+unix" else uri
+        client = app.extensions[REDIS_CLIENT] = redis.Redis.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT, retry_on_timeout=False)
+    return client.ping
 
 
 def _select_one(engine):

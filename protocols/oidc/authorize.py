@@ -4,36 +4,34 @@ Flow: parse → (client_id, redirect_uri) must name a registered client and one 
 redirect URIs, else an error page and never a redirect → every later error goes back to that
 redirect URI with `state` and `iss` (RFC 9207) → a live SSO session of this tenant goes straight
 through, otherwise the browser logs in at the tenant's /t/{tenant}/login (that tenant's account only:
-an address may have accounts in several tenants) and `next` brings it back here with the
-moment the request was first seen (signed), which prompt=login / max_age compare against.
+an address may have accounts in several tenants) and `next` brings it back here with a random
+marker of this request's own login step (idp.web.sso.FRESH_LOGIN_PARAM): prompt=login, max_age=0 and an
+exceeded max_age are satisfied once by the login made for that return URL, never by comparing clocks.
 """
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749.errors import (InvalidRequestError, InvalidScopeError, OAuth2Error,
                                            UnsupportedResponseTypeError)
 from authlib.oidc.core.errors import LoginRequiredError, RequestNotSupportedError, RequestURINotSupportedError
-from flask import current_app, g, redirect, request, url_for
+from flask import g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from idp.oidc import authorization as oidc_authorization
 from idp.oidc import clients as oidc_clients
 from idp.oidc.claims import SCOPES_SUPPORTED, parse_claims_request
-from idp.oidc.jwt import epoch, unverified_claims, verified_claims
+from idp.oidc.jwt import unverified_claims, verified_claims
 from idp.platform.clock import current_time
 from idp.platform.errors import ServiceError
 from idp.platform.extensions import db
 from idp.platform.urls import issuer_for
 from idp.platform.validation import is_number, parse_number
 from idp.web.endpoints import login_url
-from idp.web.sso import client_info
+from idp.web.sso import FRESH_LOGIN_PARAM, client_info, new_login_marker, take_fresh_login
 from protocols.oidc.blueprint import bp
 
-SEEN_PARAM = "_oidc_seen"
 PKCE_CHALLENGE_RE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 # A longer max_age (any number of digits is valid) is read as this: older than any SSO session lives, so it
 # asks for the same, and a timedelta of it cannot overflow.
@@ -57,21 +55,6 @@ class AuthorizationRequest:
     login_hint: str
     code_challenge: str
     claims: str
-
-
-def _seen_serializer():
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="oidc-authorization-seen")
-
-
-def _first_seen(params, now):
-    try:
-        return _from_epoch(int(_seen_serializer().loads(params.get(SEEN_PARAM, ""))))
-    except (BadSignature, ValueError, TypeError):
-        return now
-
-
-def _from_epoch(seconds):
-    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
 
 
 def parse(tenant, params, now):
@@ -163,9 +146,9 @@ def _redirect_with(issuer, uri, params):
     return redirect(add_params_to_uri(uri, params + [("iss", issuer)]), code=302)
 
 
-def _login_redirect(tenant, params, req, now):
-    resume = {k: v for k, v in params.items() if k != SEEN_PARAM}
-    resume[SEEN_PARAM] = _seen_serializer().dumps(epoch(now))
+def _login_redirect(tenant, params, req):
+    resume = {k: v for k, v in params.items() if k != FRESH_LOGIN_PARAM}
+    resume[FRESH_LOGIN_PARAM] = new_login_marker()  # a new one each time: a login counts for one return
     path = f"{url_for('oidc.authorize', tenant_slug=tenant.slug)}?{urlencode(resume)}"
     args = {"next": path}
     if req.login_hint:
@@ -182,12 +165,12 @@ def authorize():
     params = request.values.to_dict()
     try:
         req = parse(tenant, params, now)
-        first_seen = _first_seen(params, now)
+        fresh = take_fresh_login(params.get(FRESH_LOGIN_PARAM), g.sso_session)
         if oidc_authorization.needs_login(g.sso_session, tenant, prompt=req.prompt, max_age=req.max_age,
-                                          hint_subject=req.hint_subject, first_seen=first_seen, now=now):
+                                          hint_subject=req.hint_subject, fresh=fresh, now=now):
             if "none" in req.prompt:
                 raise LoginRequiredError(redirect_uri=req.redirect_uri, state=req.state)
-            return _login_redirect(tenant, params, req, now)
+            return _login_redirect(tenant, params, req)
         code = oidc_authorization.grant_code(
             tenant, req.client, g.sso_session, redirect_uri=req.redirect_uri, scope=req.scope, nonce=req.nonce,
             code_challenge=req.code_challenge, claims=req.claims, now=now, client_info=client_info(),

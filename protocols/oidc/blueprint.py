@@ -7,6 +7,7 @@ from flask import Blueprint, g, jsonify, request
 
 from idp import keys
 from idp.oidc.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
+from idp.oidc.dpop import ALGORITHMS as DPOP_ALGORITHMS
 from idp.oidc.jwt import ALGORITHMS
 from idp.platform.clock import current_time
 from idp.platform.urls import issuer_for
@@ -33,7 +34,8 @@ def _cors(response):
     """Browser apps (public clients) call these endpoints cross-origin; they need no cookies."""
     if request.endpoint in CORS_ENDPOINTS:
         response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, DPoP"
+        response.headers["Access-Control-Expose-Headers"] = "DPoP-Nonce, WWW-Authenticate"
     return response
 
 
@@ -77,6 +79,7 @@ def discovery_document(tenant):
         "frontchannel_logout_supported": False,
         "authorization_response_iss_parameter_supported": True,
         "prompt_values_supported": ["none", "login", "consent"],
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),  # RFC 9449 5.1
     })
     return doc
 

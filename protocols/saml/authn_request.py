@@ -35,12 +35,13 @@ class PendingLogin:
     relay_state: str
     force_authn: bool
     is_passive: bool
-    seen: int  # epoch seconds when the request arrived
+    seen: int  # epoch seconds when the request arrived (how long it may wait for a login: PENDING_LIFETIME)
     name_id_format: Optional[str] = None  # NameIDPolicy (Core 3.4.1.1): Format URN, SPNameQualifier, AllowCreate
     sp_name_qualifier: Optional[str] = None
     allow_create: bool = True
     authn_context: tuple = ()  # RequestedAuthnContext (Core 3.3.2.2.1): class refs and their Comparison
     authn_comparison: str = "exact"
+    login_marker: str = ""  # this request's own login step (idp.web.sso.FRESH_LOGIN_PARAM), once it asked for one
 
 
 def epoch(moment):

@@ -13,6 +13,7 @@ from lxml import etree
 from saml2 import saml, samlp
 
 from idp import keys
+from idp.platform import metrics
 from protocols.saml.blueprint import entity_id
 from protocols.saml.xml_security import SAML, encrypt_assertion, sign
 
@@ -83,6 +84,7 @@ def success(tenant, sp, subject, pending, now):
         encrypt_assertion(assertion, sp.encryption_cert, sp.encryption_algorithm)
     if sp.sign in ("response", "both"):
         sign(root, loaded)
+    metrics.count_saml_response(samlp.STATUS_SUCCESS)
     return etree.tostring(root)
 
 
@@ -93,4 +95,5 @@ def status(tenant, pending, now, second_level, top=RESPONDER):
         value=top, status_code=samlp.StatusCode(value=second_level))))
     root = _to_tree(response)
     sign(root, keys.signing_key(tenant, "RS256", now))
+    metrics.count_saml_response(second_level)
     return etree.tostring(root)

@@ -7,17 +7,21 @@ hidden frame, and goes on to the LogoutResponse for the initiating SP when the f
 or after PROPAGATION_WAIT seconds (a meta refresh and a link without JavaScript): an SP that does
 not answer cannot hold the user up. A logout from the portal or an OIDC RP-initiated logout comes
 to the same page through /slo/propagate (idp.saml.logout), ending at its own next page. The SPs'
-LogoutResponses arrive in those frames and only get a small page. Outgoing messages use the
-HTTP-Redirect binding with a query signature (Bindings 3.4.4.1), which every SP stack reads.
+LogoutResponses arrive in those frames and only get a small page. Outgoing messages use the binding
+of the SP's SingleLogoutService (idp.saml.registry.slo_endpoint): HTTP-Redirect with a query signature
+(Bindings 3.4.4.1), or HTTP-POST (3.5) with an enveloped signature, through a form that the page's
+script (with the CSP nonce) submits into the SP's frame, or at the top for the initiating SP's answer.
 """
 import base64
 import logging
 import zlib
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from flask import g, make_response, redirect, render_template, request
+from lxml import etree
 from saml2 import saml, samlp
 
 from idp import keys
@@ -25,13 +29,14 @@ from idp.authn import sessions
 from idp.platform.clock import current_time
 from idp.platform.extensions import db
 from idp.saml import logout as saml_logout
+from idp.saml import registry as saml_registry
 from idp.saml import sso as saml_sso
 from idp.web.sso import clear_sso_cookie
 from protocols.saml.authn_request import check_common, verify_signature
-from protocols.saml.blueprint import PAGE_POLICY, bp, entity_id, with_policy
+from protocols.saml.blueprint import PAGE_POLICY, b64, bp, entity_id, with_policy
 from protocols.saml.messages import SamlMessageError, read
 from protocols.saml.responses import _issuer, instant, new_id
-from protocols.saml.xml_security import RSA_SHA256
+from protocols.saml.xml_security import RSA_SHA256, sign
 
 log = logging.getLogger(__name__)
 PROPAGATION_WAIT = 5  # seconds the page waits for the SPs' frames before it goes on
@@ -39,6 +44,17 @@ PROPAGATION_WAIT = 5  # seconds the page waits for the SPs' frames before it goe
 # their LogoutResponses come back into those frames, so our own pages here may be framed by ourselves.
 FRAMING_POLICY = {**PAGE_POLICY, "frame-ancestors": "'self'",
                   "frame-src": "https: http://127.0.0.1:* http://localhost:* http://[::1]:*"}
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """Where the browser takes a message: `url` alone (HTTP-Redirect: the whole signed URL, or a plain next
+    page), or a form posting `field` (SAMLRequest/SAMLResponse) = `value` and RelayState to `url`."""
+
+    url: str
+    field: str = ""
+    value: str = ""
+    relay_state: str = ""
 
 
 def redirect_binding_url(tenant, url, kind, message, relay_state, now):
@@ -53,37 +69,55 @@ def redirect_binding_url(tenant, url, kind, message, relay_state, now):
     return f"{url}{separator}{query}&{urlencode({'Signature': base64.b64encode(signature).decode()})}"
 
 
+def outgoing(tenant, sp, kind, message, relay_state, now):
+    """Our signed `message` (LogoutRequest/LogoutResponse, Destination set) over the binding of the SP's SLO."""
+    url, binding = saml_registry.slo_endpoint(sp)
+    if binding != saml_registry.SLO_POST:
+        return Outgoing(redirect_binding_url(tenant, url, kind, message, relay_state, now))
+    root = etree.fromstring(message.to_string())
+    sign(root, keys.signing_key(tenant, "RS256", now))  # Bindings 3.5.4: an enveloped XML signature
+    return Outgoing(url, kind, b64(etree.tostring(root)), relay_state or "")
+
+
 def _logout_request(tenant, participant, now):
     """Core 3.7.1: the NameID exactly as asserted to that SP, and the session's SessionIndex."""
     sp = participant.sp
     return samlp.LogoutRequest(
-        id=new_id(), version="2.0", issue_instant=instant(now), destination=sp.slo_url, issuer=_issuer(tenant),
+        id=new_id(), version="2.0", issue_instant=instant(now), destination=saml_registry.slo_endpoint(sp)[0],
+        issuer=_issuer(tenant),
         reason="urn:oasis:names:tc:SAML:2.0:logout:user",
         name_id=saml.NameID(format=participant.name_id_format, text=participant.name_id,
                             name_qualifier=entity_id(tenant), sp_name_qualifier=sp.entity_id),
         session_index=[samlp.SessionIndex(text=participant.session_index)])
 
 
-def propagation_page(tenant, sso_session, next_url, now, exclude_sp_id=None):
-    """Send LogoutRequests to the ended session's SPs with an SLO URL (hidden frames), then `next_url`."""
+def propagation_page(tenant, sso_session, next_step, now, exclude_sp_id=None):
+    """Send LogoutRequests to the ended session's SPs with an SLO URL (hidden frames), then `next_step`
+    (an Outgoing: the initiating SP's LogoutResponse, or the page after the logout)."""
     targets = saml_sso.front_channel_targets(sso_session, exclude_sp_id) if sso_session is not None else []
     if not targets:
-        return redirect(next_url)
-    frames = [redirect_binding_url(tenant, t.sp.slo_url, "SAMLRequest", _logout_request(tenant, t, now), "", now)
-              for t in targets]
+        return _go(next_step)
+    frames = [outgoing(tenant, t.sp, "SAMLRequest", _logout_request(tenant, t, now), "", now) for t in targets]
     saml_sso.mark_logged_out(targets, now)
     db.session.commit()
     log.info("SLO: LogoutRequests to SPs %s of session %s", [t.sp_id for t in targets], sso_session.id)
-    return make_response(render_template("saml/logout.html", frames=frames, next_url=next_url,
+    return make_response(render_template("saml/logout.html", frames=frames, next=next_step,
                                          wait=PROPAGATION_WAIT))
 
 
-def _logout_response_url(tenant, sp, in_response_to, relay_state, now):
+def _go(step):
+    if not step.field:
+        return redirect(step.url)
+    return make_response(render_template("saml/post.html", url=step.url, field=step.field, value=step.value,
+                                         relay_state=step.relay_state))
+
+
+def _logout_response(tenant, sp, in_response_to, relay_state, now):
     response = samlp.LogoutResponse(
-        id=new_id(), version="2.0", issue_instant=instant(now), destination=sp.slo_url,
+        id=new_id(), version="2.0", issue_instant=instant(now), destination=saml_registry.slo_endpoint(sp)[0],
         in_response_to=in_response_to, issuer=_issuer(tenant),
         status=samlp.Status(status_code=samlp.StatusCode(value=samlp.STATUS_SUCCESS)))
-    return redirect_binding_url(tenant, sp.slo_url, "SAMLResponse", response, relay_state, now)
+    return outgoing(tenant, sp, "SAMLResponse", response, relay_state, now)
 
 
 def _logout_request_received(tenant, incoming, now):
@@ -102,7 +136,7 @@ def _logout_request_received(tenant, incoming, now):
     if ended is not None:
         sessions.end(ended, now, reason="logout")
     db.session.commit()
-    answer = _logout_response_url(tenant, sp, message.id, incoming.relay_state, now)
+    answer = _logout_response(tenant, sp, message.id, incoming.relay_state, now)
     response = propagation_page(tenant, ended, answer, now, exclude_sp_id=sp.id)
     return clear_sso_cookie(response) if ended is not None and ended is g.sso_session else response
 
@@ -137,7 +171,7 @@ def propagate():
     if loaded is None:
         raise SamlMessageError("bad or expired propagation token")
     sso_session, next_url = loaded
-    return propagation_page(tenant, sso_session, next_url, now)
+    return propagation_page(tenant, sso_session, Outgoing(next_url), now)
 
 
 with_policy(slo, FRAMING_POLICY, frame_options="SAMEORIGIN")

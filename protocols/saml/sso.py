@@ -4,6 +4,7 @@ Every answer that reaches an SP is a POST to a registered ACS URL through an aut
 form (which also works without JavaScript); anything else is a 400 page.
 """
 import logging
+from dataclasses import replace
 
 from flask import g, redirect, render_template, request, url_for
 
@@ -12,9 +13,9 @@ from idp.platform.extensions import db
 from idp.saml import registry as saml_registry
 from idp.saml import sso as saml_sso
 from idp.web.endpoints import login_url
-from idp.web.sso import client_info
+from idp.web.sso import FRESH_LOGIN_PARAM, client_info, new_login_marker, take_fresh_login
 from protocols.saml import responses
-from protocols.saml.authn_request import PendingLogin, dump_pending, epoch, from_epoch, load_pending, parse
+from protocols.saml.authn_request import PendingLogin, dump_pending, epoch, load_pending, parse
 from protocols.saml.blueprint import b64, bp, with_policy
 from protocols.saml.messages import SamlMessageError, read
 
@@ -57,12 +58,10 @@ def _page(tenant, sp, pending, now):
     try:
         name_id_format = saml_sso.name_id_format_for(sp, pending.name_id_format, pending.sp_name_qualifier)
         if saml_sso.needs_login(session, tenant, force_authn=pending.force_authn,
-                                first_seen=from_epoch(pending.seen)):
+                                fresh=take_fresh_login(pending.login_marker, session)):
             if pending.is_passive:  # Core 3.4.1: the IdP must not take visible control
                 return _post_status(tenant, pending, now, responses.NO_PASSIVE), {}
-            resume = url_for("saml.resume", tenant_slug=tenant.slug, p=dump_pending(pending))
-            return redirect(login_url(tenant.slug, next=resume,
-                                      **({"reauth": "1"} if session is not None else {}))), {}
+            return _login_redirect(tenant, pending, session), {}
         subject = saml_sso.issue(tenant, sp, session, now, name_id_format, pending.allow_create,
                                  tuple(pending.authn_context), pending.authn_comparison)
     except tuple(REFUSALS) as exc:
@@ -71,6 +70,15 @@ def _page(tenant, sp, pending, now):
                 {"denied": isinstance(exc, saml_sso.SamlDenied)})
     return post_form(pending.acs_url, "SAMLResponse", responses.success(tenant, sp, subject, pending, now),
                      pending.relay_state), {"subject": subject}
+
+
+def _login_redirect(tenant, pending, session):
+    """To the login page; its `next` resumes the request with a new marker of its own login step (signed
+    inside `p`, and beside it for the login page to record)."""
+    pending = replace(pending, login_marker=new_login_marker())
+    resume = url_for("saml.resume", tenant_slug=tenant.slug, p=dump_pending(pending),
+                     **{FRESH_LOGIN_PARAM: pending.login_marker})
+    return redirect(login_url(tenant.slug, next=resume, **({"reauth": "1"} if session is not None else {})))
 
 
 @bp.route("/sso", methods=["GET", "POST"], endpoint="sso")

@@ -107,7 +107,8 @@ def send_code(account, phone, now, also=()):
     db.session.add_all(rows)
     db.session.flush()
     try:
-        sms.send(phone, MESSAGE.format(product=current_app.config["IDP_PRODUCT_NAME"], code=code))
+        sms.send(phone, MESSAGE.format(product=current_app.config["IDP_PRODUCT_NAME"], code=code),
+                 tenant_id=account.tenant_id)  # a failure shows on the tenant's delivery errors page
     except sms.SmsDeliveryError as exc:
         for row in rows:
             db.session.delete(row)

@@ -190,12 +190,25 @@ def test_edit_changes_fields_but_not_email_and_disabling_blocks_login(app, admin
     assert "account.update" in _actions(app)
 
 
-def test_admin_cannot_demote_or_disable_themselves(admin, submit, app):
+def test_own_type_and_status_are_shown_read_only_and_never_taken_from_the_form(admin, submit, app, people):
+    """Issue 15 point 10: no menus that look editable and are refused after saving."""
     me = _account(app, ADMIN_EMAIL)
-    data = {**FORM, "group": str(me.group_id), "role": "user"}
+    html = admin.get(f"/admin/accounts/{me.id}/edit").get_data(as_text=True)
+    assert 'name="role"' not in html and 'name="status"' not in html
+    assert "自分自身のユーザータイプとステータスは変更できません（管理画面に入れなくなるのを防ぐため）。" in html
+    assert "<dt>ユーザータイプ</dt><dd>管理者</dd>" in html and "<dt>ステータス</dt><dd>有効</dd>" in html
+    data = {**FORM, "group": str(me.group_id), "role": "user", "status": "disabled"}  # sent anyway: ignored
     response = submit(f"/admin/accounts/{me.id}/edit", data)
-    assert "自分自身のユーザータイプとステータスは変更できません。" in response.get_data(as_text=True)
-    assert _account(app, ADMIN_EMAIL).role == "admin"
+    assert response.status_code == 302
+    me = _account(app, ADMIN_EMAIL)
+    assert (me.name, me.role, me.status) == ("鈴木 一郎", "admin", "enabled")
+    taro_page = admin.get(f"/admin/accounts/{_other_id(app)}/edit").get_data(as_text=True)
+    assert 'name="role"' in taro_page and 'name="status"' in taro_page  # another account's menus stay
+
+
+def _other_id(app):
+    with app.app_context():
+        return db.session.scalars(select(Account.id).where(Account.email != ADMIN_EMAIL)).first()
 
 
 def test_unlock(admin, post, app, clock, people):

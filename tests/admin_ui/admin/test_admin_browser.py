@@ -207,6 +207,8 @@ def test_security_page(console):
     page.click("nav.admin-menu >> text=セキュリティ")
     assert page.locator("text=現在の鍵").count() == 2
     page.click("button:has-text('鍵を更新する')")
+    assert "新しい鍵で署名を始めます。" in page.content()  # the confirmation page explains first
+    page.click("button:has-text('更新を実行する')")
     assert "新しい署名鍵を作成しました。" in page.content()
     assert page.locator("text=次の鍵（公開済み・署名前）").count() == 2
     _shot(page, "security")

@@ -210,6 +210,18 @@ def test_edit_oidc_changes_every_field_and_audits(admin, submit, app, sales):
     assert client_credentials(admin, row["client_id"], secret).status_code == 200  # the secret is kept
 
 
+def test_dpop_required_is_set_and_cleared_in_the_console(admin, submit, app):
+    _response, app_id, secret = create_oidc(submit, require_dpop="y")
+    client_id = oidc_row(app, app_id)["client_id"]
+    refused = client_credentials(admin, client_id, secret)  # no DPoP proof: a Bearer token is not issued
+    assert refused.status_code == 400 and refused.json["error"] == "invalid_dpop_proof"
+    assert 'name="require_dpop" value="y" checked' in admin.get(f"/admin/apps/{app_id}/edit").get_data(as_text=True)
+    assert submit(f"/admin/apps/{app_id}/edit", oidc_form(require_dpop=None)).status_code == 302
+    assert client_credentials(admin, client_id, secret).status_code == 200
+    action, _actor, changes = audit_actions(app, app_id)[-1]
+    assert action == "app.update" and changes["require_dpop"] == [True, False]
+
+
 def test_switching_to_public_and_back_issues_a_new_secret(admin, submit, app):
     _response, app_id, secret = create_oidc(submit)
     assert submit(f"/admin/apps/{app_id}/edit", oidc_form(client_type="public")).status_code == 302

@@ -54,7 +54,7 @@ def test_every_console_action_is_audited(admin, submit, post, app, clock, factor
                                         {"ids": str(taro)})),
         ("group.delete", lambda: post("/admin/groups", "/admin/groups/delete", {"ids": str(group), "confirm": "1"})),
         ("mfa.policy_set", lambda: post("/admin/security", "/admin/security/mfa", {"mode": "totp"})),
-        ("keys.rotate", lambda: post("/admin/security", "/admin/security/keys/rotate")),
+        ("keys.rotate", lambda: post("/admin/security", "/admin/security/keys/rotate", {"confirm": "1"})),
         ("logs.login_export", lambda: admin.get("/admin/logs/logins.csv")),
         ("logs.audit_export", lambda: admin.get("/admin/logs/operations.csv")),
     ]

@@ -119,9 +119,31 @@ def test_default_group_cannot_be_deleted(admin, post, app, acme):
         default_id = default_group(tenants.get_by_slug("acme")).id
     assert f'name="ids" value="{default_id}"' not in admin.get("/admin/groups").get_data(as_text=True)
     response = post("/admin/groups", "/admin/groups/delete", {"ids": str(default_id), "confirm": "1"})
-    assert response.status_code == 400 and "デフォルトグループは削除できません。" in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "デフォルトグループ「ACME株式会社」は削除できないため、対象から除外しました。" in html
+    assert "削除できるグループが選択されていません。" in html and "削除する</button>" not in html
     with app.app_context():
         assert db.session.get(Group, default_id) is not None
+
+
+def test_select_all_with_the_default_group_leaves_it_out_and_deletes_the_rest(admin, post, app, factory, acme):
+    sales, dev = factory.group("acme", "営業"), factory.group("acme", "開発")
+    with app.app_context():
+        default_id = default_group(tenants.get_by_slug("acme")).id
+    ticked = {"ids": [str(default_id), str(sales), str(dev)]}
+    response = post("/admin/groups", "/admin/groups/delete", ticked)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "デフォルトグループ「ACME株式会社」は削除できないため、対象から除外しました。" in html
+    assert "<li>営業</li>" in html and "<li>開発</li>" in html and "<li>ACME株式会社</li>" not in html
+    assert f'name="ids" value="{default_id}"' not in html and "削除する</button>" in html
+    response = post("/admin/groups", "/admin/groups/delete", {**ticked, "confirm": "1"}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "グループを削除しました（0人をデフォルトグループに移動しました）。" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Group, default_id) is not None
+        assert db.session.scalar(select(Group).where(Group.id.in_([sales, dev]))) is None
 
 
 def test_create_goes_on_to_the_members_dialog_with_select_all(admin, submit, post, app, factory, app_ids):

@@ -72,14 +72,41 @@ def test_reset_mfa(admin, post, app, clock, factory, acme):
 def test_key_rotation_shows_current_and_next_key(admin, post, app, acme):
     html = admin.get("/admin/security").get_data(as_text=True)
     assert html.count("現在の鍵") == 2 and "次の鍵" not in html
-    response = post("/admin/security", "/admin/security/keys/rotate", follow_redirects=True)
+    response = post("/admin/security", "/admin/security/keys/rotate", {"confirm": "1"}, follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "新しい署名鍵を作成しました。" in html and html.count("次の鍵（公開済み・署名前）") == 2
-    response = post("/admin/security", "/admin/security/keys/rotate", follow_redirects=True)
+    response = post("/admin/security", "/admin/security/keys/rotate", {"confirm": "1"}, follow_redirects=True)
     assert "新しい鍵がすでに準備中です。" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "keys.rotate",
                                                           AuditEvent.actor_type == "admin"))
+
+
+def _rotations(app):
+    with app.app_context():
+        return len(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "keys.rotate")).all())
+
+
+def test_key_rotation_explains_what_happens_and_asks_first(admin, post, app, acme):
+    """Issue 15 point 10: 鍵を更新する leads to a page that says what changes when, and only its button rotates.
+    The times follow the settings (24 h before the new keys sign, the old ones published 48 h longer)."""
+    security = admin.get("/admin/security").get_data(as_text=True)
+    assert 'class="card wide key-card"' in security  # its own card, apart from the MFA policy
+    page = post("/admin/security", "/admin/security/keys/rotate")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and _rotations(app) == 0
+    for text in ("新しい署名鍵（RS256とES256の2本）を作成します。", "今すぐ：新しい鍵を公開します（JWKSとSAMLメタデータ）。",
+                 "2026/04/02 09:00：新しい鍵で署名を始めます。",
+                 "2026/04/04 09:00まで：古い鍵も検証用に公開し続けます。",
+                 "http://127.0.0.1:8000/t/acme/oidc/jwks", "http://127.0.0.1:8000/t/acme/saml/metadata",
+                 "IdPの証明書を手で登録しているもの：署名が切り替わる前に", 'name="confirm" value="1"',
+                 'href="/admin/security">キャンセル'):
+        assert text in html, text
+    post("/admin/security", "/admin/security/keys/rotate", {"confirm": "1"})
+    assert _rotations(app) == 1
+    again = post("/admin/security", "/admin/security/keys/rotate").get_data(as_text=True)
+    assert "新しい鍵がすでに準備中です（2026/04/02 09:00に切り替わります）。" in again
+    assert 'name="confirm"' not in again
 
 
 def test_mobile_is_required_under_the_tenants_sms_policy_on_edit_too(admin, submit, post, app, factory, acme):

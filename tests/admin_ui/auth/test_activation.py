@@ -26,7 +26,10 @@ def test_activation_sets_password_and_allows_login(client, submit, login, app, l
     assert EMAIL in page.get_data(as_text=True)
     response = submit(link, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD})
     assert response.status_code == 302 and response.headers["Location"] == "/login"
-    assert "パスワードを設定しました。" in client.get("/login").get_data(as_text=True)
+    page = client.get("/login").get_data(as_text=True)
+    assert "パスワードを設定しました。" in page
+    assert f'value="{EMAIL}"' in page  # the login ID is filled in, once
+    assert f'value="{EMAIL}"' not in client.get("/login").get_data(as_text=True)
     assert login(email=EMAIL, password=NEW_PASSWORD).status_code == 302
     with app.app_context():
         assert db.session.scalar(select(Account.activated).where(Account.email == EMAIL)) is True

@@ -37,7 +37,7 @@ def _terminate(submit, company="ACME株式会社", password=OWNER_PASSWORD):
 
 
 @pytest.mark.parametrize("kind,expected", [
-    ("accounts", USER), ("audit", "account.create"), ("logins", "contract")])
+    ("accounts", USER), ("audit", "アカウントの登録"), ("logins", "契約管理")])
 def test_exports_download_csv(signed_in, client, kind, expected):
     response = client.get(f"/contract/export/{kind}.csv")
     assert response.status_code == 200

@@ -99,7 +99,7 @@ def test_verified_signup_creates_the_tenant_and_one_mail(app, submit, outbox, cl
 def test_separate_admin_gets_its_own_first_login_mail(app, submit, outbox, client):
     _sign_up(submit, admin_email=ADMIN)
     path = _verify_link(outbox)
-    submit(path, {"slug": "sakura", "admin_email": ADMIN})
+    submit(path, {"slug": "sakura", "admin_email": ADMIN, "admin_name": "佐藤 次郎"})
     [start] = [m for m in outbox.to(OWNER) if m["Subject"] == SERVICE_START]
     assert not any("/activate/" in link and "/contract/" not in link for link in outbox.links(start))
     assert mailed_links(outbox, ADMIN, "/activate/")
@@ -142,7 +142,8 @@ def test_an_admin_address_of_another_tenant_is_just_an_address(app, factory, sub
     """Tenants are independent: another company's admin address neither blocks nor shows (issue 14)."""
     factory.tenant()
     _sign_up(submit, admin_email="admin@acme.example.com")
-    response = submit(_verify_link(outbox), {"slug": "sakura", "admin_email": "admin@acme.example.com"})
+    response = submit(_verify_link(outbox), {"slug": "sakura", "admin_email": "admin@acme.example.com",
+                                             "admin_name": "佐藤 次郎"})
     assert "ご利用を開始しました" in response.get_data(as_text=True) and _count(app, Tenant) == 2
     with app.app_context():
         from idp.directory.accounts import with_email
@@ -166,7 +167,7 @@ def test_an_existing_owner_signs_up_a_second_company(app, factory, submit, outbo
     assert SENT in fresh and SENT in taken
     [mail] = outbox.to("owner@acme.example.com")[1:]  # after the service-start mail of the factory
     [link] = [link for link in outbox.links(mail) if "/signup/verify/" in link]
-    response = submit(link[link.index("/signup/"):], {"slug": "second", "admin_email": ADMIN})
+    response = submit(link[link.index("/signup/"):], {"slug": "second", "admin_email": ADMIN, "admin_name": "佐藤 次郎"})
     assert "ご利用を開始しました" in response.get_data(as_text=True) and _count(app, Tenant) == 2
 
 

@@ -148,6 +148,17 @@ def test_tenant_create_same_owner_and_admin_gets_one_mail_with_both_links(cli, o
     assert CONTRACT_LOGIN_URL in links
 
 
+@pytest.mark.parametrize("admin, extra, name", [
+    ("Boss@ACME.test", ("--owner-name", "社長 一郎"), "社長 一郎"),  # the owner is the admin: the owner's name
+    ("it@acme.test", ("--owner-name", "社長 一郎"), "it"),  # someone else, unnamed: never the company's name
+    ("it@acme.test", ("--admin-name", "情報 次郎"), "情報 次郎"),
+])
+def test_tenant_create_names_the_first_admin(cli, outbox, admin, extra, name):
+    ok_json(tenant_create(cli, "acme", "ACME株式会社", "boss@acme.test", admin, *extra))
+    accounts = ok_json(cli("account", "list", "--tenant", "acme", "--json"))["accounts"]
+    assert [a["name"] for a in accounts] == [name]
+
+
 def test_tenant_create_same_person_is_detected_case_insensitively(cli, outbox):
     ok_json(tenant_create(cli, owner="Boss@ACME.test", admin="boss@acme.test"))
     assert [m["Subject"] for m in outbox.messages()] == [SERVICE_START]
@@ -456,7 +467,7 @@ def test_account_list(app, cli):
     ok_json(tenant_create(cli, slug="beta", company="Beta", owner="o@beta.test", admin="a@beta.test"))
     data = ok_json(cli("account", "list", "--tenant", "acme", "--json"))
     assert data == {"accounts": [
-        {"id": tenant["admin_id"], "email": "admin@acme.test", "name": "ACME株式会社", "role": "admin",
+        {"id": tenant["admin_id"], "email": "admin@acme.test", "name": "admin", "role": "admin",
          "group": "ACME株式会社", "status": "enabled", "activated": False, "locked_at": None},
         {"id": user["id"], "email": "taro@acme.test", "name": "山田 太郎", "role": "user",
          "group": "Sales", "status": "enabled", "activated": True, "locked_at": None},

@@ -9,10 +9,12 @@ import re
 import time
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 import idp.platform.ratelimit as ratelimit_module
+import tests.support.redis as redis_support
 from idp import create_app
-from idp.platform import ratelimit
+from idp.platform import metrics, ratelimit
 from idp.platform.config import RATELIMIT_DEFAULTS, ConfigError, load_config
 from idp.platform.extensions import db
 from idp.platform.ratelimit import KINDS, SCOPES, RateLimited, setting_name
@@ -276,15 +278,16 @@ def test_bad_settings_stop_the_app_at_startup(make_app, overrides, message):
     assert "s3cret" not in str(error.value)
 
 
-def test_unreachable_storage_lets_requests_through_and_logs(make_app, caplog):
+def test_unreachable_storage_counts_in_memory_and_logs_once(make_app, caplog):
     with socket_closed_port() as port:
         application = make_app(IDP_RATELIMIT_STORAGE=f"redis://:pw@127.0.0.1:{port}/0",
                                IDP_RATELIMIT_LOGIN_ACCOUNT="1/minute")
         with application.app_context():
-            for _ in range(3):
+            ratelimit.hit("login", ip=OFFICE_IP, account=TARO)
+            assert ratelimit.is_limited("login", account=TARO)
+            with pytest.raises(RateLimited):
                 ratelimit.hit("login", ip=OFFICE_IP, account=TARO)
-            assert not ratelimit.is_limited("login", account=TARO)
-    assert "rate-limit storage unavailable" in caplog.text
+    assert caplog.text.count("rate-limit storage unreachable") == 1
     assert "not reachable" in caplog.text and ":***@" in caplog.text and "pw@" not in caplog.text
 
 
@@ -353,6 +356,83 @@ def test_redis_limits_http_requests_of_both_instances(make_app, redis_url, redis
     assert apps[0].test_client().get("/_test/limited").status_code == 200
     response = apps[1].test_client().get("/_test/limited")
     assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+
+
+# --- Redis down: logins go on, limits per process, then Redis again ---------------------------------
+
+RECHECK = 0.3  # seconds between tries of the storage while it is down (RECHECK_SECONDS, shortened)
+
+
+@pytest.fixture
+def stoppable_redis(monkeypatch):
+    """A Redis server of this test alone: `stop(keep_files=True)`, then `restart()` on the same port."""
+    server = RedisServer(require_redis_server())
+    server.start()
+    port = server.port
+
+    def restart():
+        monkeypatch.setattr(redis_support, "_free_port", lambda: port)
+        server.start()
+    server.restart = restart
+    monkeypatch.setattr(ratelimit_module, "RECHECK_SECONDS", RECHECK)
+    yield server
+    server.stop()
+
+
+def fallback_counts():
+    """(outages, checks counted in memory) so far in this process, from the metrics' text."""
+    body, _type = metrics.exposition()
+    found = {sample.name: sample.value for family in text_string_to_metric_families(body.decode())
+             for sample in family.samples}
+    return (found.get("idp_ratelimit_storage_outages_total", 0.0),
+            found.get("idp_ratelimit_fallback_checks_total", 0.0))
+
+
+def test_redis_stopped_limits_per_process_then_redis_again(make_app, stoppable_redis, caplog):
+    settings = {"IDP_RATELIMIT_STORAGE": stoppable_redis.url, "IDP_RATELIMIT_LOGIN_ACCOUNT": "2/minute"}
+    first, second = make_app(**settings), make_app(**settings)
+    outages, checks = fallback_counts()
+    with first.app_context():
+        ratelimit.hit("login", account=TARO)  # counted in Redis
+        stoppable_redis.stop(keep_files=True)
+        passed, refused = hits_until_refused("login", 5, account=TARO)
+        assert passed == 2 and refused.scope == "account"  # a fresh count in memory, the same limit
+        assert ratelimit.is_limited("login", account=TARO)
+    assert caplog.text.count("rate-limit storage unreachable") == 1  # once per outage, not per request
+    assert fallback_counts()[0] == outages + 1 and fallback_counts()[1] >= checks + 4
+    stoppable_redis.restart()
+    time.sleep(RECHECK + 0.1)
+    with first.app_context():
+        ratelimit.hit("login", account=TARO)  # Redis again (fresh): memory would refuse Taro
+    assert "reachable again" in caplog.text
+    with second.app_context():  # the other instance shares the count again
+        ratelimit.hit("login", account=TARO)
+        with pytest.raises(RateLimited):
+            ratelimit.hit("login", account=TARO)
+
+
+@pytest.fixture
+def redis_limits(config_overrides, stoppable_redis):
+    config_overrides.update(IDP_RATELIMIT_STORAGE=stoppable_redis.url, IDP_RATELIMIT_LOGIN_IP="100/minute",
+                            IDP_RATELIMIT_LOGIN_ACCOUNT="3/minute")
+    return stoppable_redis
+
+
+def test_logins_keep_working_while_redis_is_down(redis_limits, factory, client, login):
+    factory.tenant("acme")
+    factory.account("acme")
+    assert login().status_code == 302  # Redis: 1 of 3
+    client.get("/logout")
+    redis_limits.stop(keep_files=True)
+    assert login().status_code == 302  # memory: 1 of 3
+    client.get("/logout")
+    assert login(password="wrong-password-1").status_code == 200
+    assert login(password="wrong-password-1").status_code == 200
+    refused = login()
+    assert refused.status_code == 429 and "Retry-After" in refused.headers  # the limit holds per process
+    redis_limits.restart()
+    time.sleep(RECHECK + 0.1)
+    assert login().status_code == 302  # counted in Redis again, where Taro has no attempts yet
 
 
 def test_missing_redis_server_skips_or_fails_when_required(monkeypatch):

@@ -160,3 +160,20 @@ def test_readyz_checks_a_running_redis(instance):
         assert response.get_json()["checks"] == {"database": "ok", "redis": "unavailable"}
     finally:
         server.stop()
+
+
+def test_readyz_pings_redis_itself_not_through_the_rate_limiter(instance, closed_port, monkeypatch):
+    """A rate limiter that counts in memory while Redis is down must not make the instance look ready."""
+    application = instance(IDP_RATELIMIT_STORAGE=f"redis://127.0.0.1:{closed_port}/0")
+    from idp.platform import ratelimit
+    with application.app_context():
+        monkeypatch.setattr(ratelimit.limiter().storage, "check", lambda: True)
+    response, elapsed = _timed_get(application.test_client(), "/readyz")
+    assert response.status_code == 503 and elapsed < FAST
+    assert response.get_json()["checks"] == {"database": "ok", "redis": "unavailable"}
+
+
+def test_readyz_leaves_redis_out_when_rate_limits_are_off(instance, closed_port):
+    application = instance(IDP_RATELIMIT_STORAGE=f"redis://127.0.0.1:{closed_port}/0", IDP_RATELIMIT_ENABLED="0")
+    response = application.test_client().get("/readyz")
+    assert response.status_code == 200 and response.get_json()["checks"] == {"database": "ok"}

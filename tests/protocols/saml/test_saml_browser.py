@@ -113,3 +113,41 @@ def test_form_posts_itself_and_portal_logout_does_not_wait_for_a_silent_sp(live_
     assert len(requests_seen) == 1 and "SAMLRequest" in requests_seen[0] and "Signature" in requests_seen[0]
     page.goto(live_server.url + "/")
     assert "/login" in page.url
+
+
+def test_portal_logout_posts_to_an_sp_that_reads_only_http_post(live_server, browser_page, clock, sp_server,
+                                                                sp_keys):
+    """One SP reads only HTTP-POST (its SLO URL says so), another HTTP-Redirect: the page's script posts the
+    first one's LogoutRequest into its frame, both frames load and the browser goes on without the 5 s wait."""
+    with live_server.app.app_context():
+        tenant = tenants.create_tenant(slug="acme", company_name="ACME株式会社", owner_email="owner@acme.example.com",
+                                       admin_email="admin@acme.example.com", admin_password=STRONG_PASSWORD,
+                                       now=clock.now(), actor=OPERATOR).tenant
+        accounts.create_account(
+            tenant, accounts.NewAccount(email="taro@acme.example.com", name="山田 太郎"),
+            password=STRONG_PASSWORD, now=clock.now(), actor=OPERATOR)
+        ids = [saml_registry.register(
+            tenant, saml_registry.SpSettings(
+                name=name, entity_id=f"https://{name}.example.com", acs_urls=[f"{sp_server.url}/acs-{name}"],
+                slo_url=slo_url, signing_cert=sp_keys.cert),
+            now=clock.now(), actor=OPERATOR, groups=[groups.default_group(tenant)]).sp.id
+            for name, slo_url in (("post", f"{sp_server.url}/slo-post#{saml_registry.SLO_POST_FRAGMENT}"),
+                                  ("redirect", f"{sp_server.url}/slo"))]
+        db.session.commit()
+    page = browser_page
+    page.goto(live_server.url + "/login")
+    page.fill("input[name=email]", "taro@acme.example.com")
+    page.fill("input[name=password]", STRONG_PASSWORD)
+    page.click("button[type=submit]")
+    for sp_id, name in zip(ids, ("post", "redirect")):
+        page.goto(f"{live_server.url}/t/acme/saml/launch/{sp_id}")
+        page.wait_for_url(f"{sp_server.url}/acs-{name}")
+    page.goto(live_server.url + "/logout")
+    started = time.monotonic()
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/login", timeout=15_000)
+    assert time.monotonic() - started < 4.5  # both frames loaded: no waiting for the 5 s fallback
+    posted = [fields for method, path, fields in sp_server.seen if (method, path) == ("POST", "/slo-post")]
+    assert len(posted) == 1 and set(posted[0]) == {"SAMLRequest"}
+    redirected = [q for method, path, q in sp_server.seen if (method, path) == ("GET", "/slo")]
+    assert len(redirected) == 1 and "Signature" in redirected[0]
