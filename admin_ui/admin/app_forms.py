@@ -53,6 +53,7 @@ class OidcAppForm(_TileForm):
     access_token_format = StringField(default="opaque")
     allow_refresh = BooleanField(default=True)
     require_dpop = BooleanField(default=False)
+    require_par = BooleanField(default=False)
     jwks = TextAreaField()
     access_token_minutes = StringField(default="60")
     id_token_minutes = StringField(default="60")
@@ -68,7 +69,7 @@ class OidcAppForm(_TileForm):
                          "client_type": "public" if fields.public else "confidential",
                          "id_token_alg": fields.id_token_alg, "access_token_format": fields.access_token_format,
                          "allow_refresh": fields.allow_refresh, "jwks": fields.jwks,
-                         "require_dpop": fields.require_dpop,
+                         "require_dpop": fields.require_dpop, "require_par": fields.require_par,
                          "access_token_minutes": str(fields.access_token_minutes),
                          "id_token_minutes": str(fields.id_token_minutes),
                          "refresh_token_days": str(fields.refresh_token_days)})
@@ -81,7 +82,8 @@ class OidcAppForm(_TileForm):
             backchannel_logout_uri=self.backchannel_logout_uri.data or "", public=self.client_type.data == "public",
             id_token_alg=self.id_token_alg.data or "", access_token_format=self.access_token_format.data or "",
             allow_refresh=bool(self.allow_refresh.data), jwks=self.jwks.data or "",
-            require_dpop=bool(self.require_dpop.data), access_token_minutes=_number(self.access_token_minutes.data),
+            require_dpop=bool(self.require_dpop.data), require_par=bool(self.require_par.data),
+            access_token_minutes=_number(self.access_token_minutes.data),
             id_token_minutes=_number(self.id_token_minutes.data),
             refresh_token_days=_number(self.refresh_token_days.data))
 

@@ -8,6 +8,7 @@ its tenant ID) is taken without asking, with its own second factor; the tenant's
 (`/t/{tenant}/login`) never asks.
 """
 from datetime import datetime, timedelta
+from functools import wraps
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
@@ -43,12 +44,19 @@ def offer(choices, now, target):
     return redirect(url_for("auth.choose_code" if waiting else "auth.choose"))
 
 
+def with_choice(view):
+    """The view gets the browser's live choice and the time; an expired or missing one starts over."""
+    @wraps(view)
+    def wrapper():
+        now = current_time()
+        pending = pending_choice(CHOICE_KEY, now)
+        return _start_over(EXPIRED) if pending is None else view(pending, now)
+    return wrapper
+
+
 @bp.route("/login/choose", methods=["GET", "POST"], endpoint="choose")
-def choose():
-    now = current_time()
-    pending = pending_choice(CHOICE_KEY, now)
-    if pending is None:
-        return _start_over(EXPIRED)
+@with_choice
+def choose(pending, now):
     if pending.get("waiting"):
         return redirect(url_for("auth.choose_code"))
     form = CompanyChoiceForm()
@@ -59,12 +67,9 @@ def choose():
 
 
 @bp.route("/login/choose/code", methods=["GET", "POST"], endpoint="choose_code")
-def choose_code():
+@with_choice
+def choose_code(pending, now):
     """The second factor of the companies that require one, before any company is named."""
-    now = current_time()
-    pending = pending_choice(CHOICE_KEY, now)
-    if pending is None:
-        return _start_over(EXPIRED)
     if not pending.get("waiting"):
         return redirect(url_for("auth.choose"))
     guarded = code_before_choice.accounts(pending["waiting"])
@@ -83,11 +88,8 @@ def choose_code():
 
 
 @bp.route("/login/choose/code/sms", methods=["POST"], endpoint="choose_code_sms")
-def choose_code_sms():
-    now = current_time()
-    pending = pending_choice(CHOICE_KEY, now)
-    if pending is None:
-        return _start_over(EXPIRED)
+@with_choice
+def choose_code_sms(pending, now):
     if ConfirmForm().validate_on_submit() and pending.get("waiting"):
         try:
             code_before_choice.send_sms(code_before_choice.accounts(pending["waiting"]), now)
@@ -102,12 +104,9 @@ def choose_code_sms():
 
 
 @bp.route("/login/choose/skip", methods=["POST"], endpoint="choose_skip")
-def choose_skip():
+@with_choice
+def choose_skip(pending, now):
     """Go on without the code: only the companies that need none are offered."""
-    now = current_time()
-    pending = pending_choice(CHOICE_KEY, now)
-    if pending is None:
-        return _start_over(EXPIRED)
     if ConfirmForm().validate_on_submit():
         return _offer_verified(pending, {}, now)
     return redirect(url_for("auth.choose_code"))

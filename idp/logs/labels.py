@@ -110,7 +110,7 @@ FIELDS = {
     "backchannel_logout_uri": _l("バックチャネルログアウトURI"), "initiate_login_uri": _l("起動URL"),
     "jwks": _l("クライアントの公開鍵（JWKS）"), "id_token_alg": _l("IDトークンの署名アルゴリズム"),
     "access_token_format": _l("アクセストークンの形式"), "allow_refresh": _l("リフレッシュトークンの発行"),
-    "require_dpop": _l("DPoPを必須にする"),
+    "require_dpop": _l("DPoPを必須にする"), "require_pushed_authorization_requests": _l("PARを必須にする"),
     "access_token_seconds": _l("アクセストークンの有効期間（分）"),
     "id_token_seconds": _l("IDトークンの有効期間（分）"),
     "refresh_token_seconds": _l("リフレッシュトークンの有効期間（日）"),

@@ -35,6 +35,8 @@ class OidcClient(db.Model):
     allow_refresh: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     require_dpop: Mapped[bool] = mapped_column(  # RFC 9449 5.2 (dpop_bound_access_tokens)
         Boolean, nullable=False, default=False, server_default=false())
+    require_pushed_authorization_requests: Mapped[bool] = mapped_column(  # RFC 9126 6: authorize only after PAR
+        Boolean, nullable=False, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 
     app = relationship("App")
@@ -152,3 +154,21 @@ class OidcUsedDpopProof(db.Model):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
     jti_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class OidcPushedRequest(db.Model):
+    """An authorization request pushed by an authenticated client (RFC 9126 2): its parameters (JSON)
+    under the SHA-256 of the `request_uri` handed out; used once at the authorization endpoint
+    (`used_at`) before `expires_at`. Expired rows of the tenant are purged on the next push."""
+
+    __tablename__ = "oidc_pushed_requests"
+    __table_args__ = (Index("ix_oidc_pushed_requests_expires", "tenant_id", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    client_pk: Mapped[int] = mapped_column(ForeignKey("oidc_clients.id", ondelete="CASCADE"), nullable=False)
+    request_uri_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    parameters: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    used_at: Mapped[Optional[datetime]] = mapped_column(DateTime)

@@ -71,6 +71,7 @@ class ClientSettings:
     allow_refresh: bool = True
     jwks: str = ""  # the client's public JWK Set, for private_key_jwt
     require_dpop: bool = False  # every token request must carry a DPoP proof (RFC 9449 5.2)
+    require_par: bool = False  # authorization requests only through /oidc/par (RFC 9126 5)
 
 
 def register(tenant, settings, *, now, actor, groups=(), client=NO_CLIENT):
@@ -82,7 +83,7 @@ def register(tenant, settings, *, now, actor, groups=(), client=NO_CLIENT):
         backchannel_logout_uri=settings.backchannel_logout_uri or "",
         initiate_login_uri=settings.initiate_login_uri or "", jwks=settings.jwks or "")
     values = asdict(settings)
-    flags = ("public", "allow_refresh", "require_dpop")
+    flags = ("public", "allow_refresh", "require_dpop", "require_par")
     errors = registration_errors(**{k: v for k, v in values.items() if k not in flags})
     if any(errors.values()):
         raise ValidationError(errors)
@@ -95,6 +96,7 @@ def register(tenant, settings, *, now, actor, groups=(), client=NO_CLIENT):
         tenant_id=tenant.id, app_id=app.id, client_id=new_token(18),
         client_secret_hash=digest(secret) if secret else None, redirect_uris="\n".join(settings.redirect_uris),
         post_logout_redirect_uris="\n".join(settings.post_logout_redirect_uris), created_at=now,
+        require_pushed_authorization_requests=settings.require_par,
         **{key: values[key] for key in stored_as_given})
     db.session.add(row)
     db.session.flush()

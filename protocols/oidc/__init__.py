@@ -12,7 +12,8 @@ anywhere sends back-channel logout tokens (backchannel.py). Token rules live in 
 def init_app(app):
     """Register the OIDC endpoints under /t/<tenant>/ and the signal receivers."""
     from idp.platform.extensions import csrf
-    from protocols.oidc import authorize, backchannel, logout, resource, token_endpoint  # noqa: F401  (register routes)
+    from protocols.oidc import (authorize, backchannel, logout, par, resource,  # noqa: F401  (register routes)
+                                token_endpoint)
     from protocols.oidc.blueprint import bp
     csrf.exempt(bp)  # OAuth endpoints are called by apps, not by our forms; logout checks its own form
     app.register_blueprint(bp)

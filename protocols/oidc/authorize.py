@@ -7,6 +7,12 @@ through, otherwise the browser logs in at the tenant's /t/{tenant}/login (that t
 an address may have accounts in several tenants) and `next` brings it back here with a random
 marker of this request's own login step (idp.web.sso.FRESH_LOGIN_PARAM): prompt=login, max_age=0 and an
 exceeded max_age are satisfied once by the login made for that return URL, never by comparing clocks.
+
+Pushed requests (RFC 9126, par.py): `client_id` + a `request_uri` of PAR stand for the parameters the
+client pushed; they are checked again by the same `parse` and the request_uri is spent at this first
+use. If the browser must log in first, its return URL carries the id of that spent request, signed
+(PAR_PARAM, with the app's secret key), so the login may take longer than the request_uri's 60 s, the
+request_uri is never usable twice and the parameters never travel through the browser.
 """
 import re
 from dataclasses import dataclass
@@ -16,11 +22,13 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749.errors import (InvalidRequestError, InvalidScopeError, OAuth2Error,
                                            UnsupportedResponseTypeError)
 from authlib.oidc.core.errors import LoginRequiredError, RequestNotSupportedError, RequestURINotSupportedError
-from flask import g, redirect, request, url_for
+from flask import current_app, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from idp.oidc import authorization as oidc_authorization
 from idp.oidc import clients as oidc_clients
+from idp.oidc import par
 from idp.oidc.claims import SCOPES_SUPPORTED, parse_claims_request
 from idp.oidc.jwt import unverified_claims, verified_claims
 from idp.platform.clock import current_time
@@ -36,6 +44,7 @@ PKCE_CHALLENGE_RE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 # A longer max_age (any number of digits is valid) is read as this: older than any SSO session lives, so it
 # asks for the same, and a timedelta of it cannot overflow.
 MAX_AGE = 10 * 365 * 24 * 3600
+PAR_PARAM = "_par"  # in the login's return URL: the id of the pushed request being resumed, signed
 
 
 class AuthorizationPageError(ServiceError):
@@ -57,7 +66,10 @@ class AuthorizationRequest:
     claims: str
 
 
-def parse(tenant, params, now):
+def parse(tenant, params, now, pushed=False):
+    """The checked AuthorizationRequest of `params` (also what a pushed request must pass, par.py);
+    AuthorizationPageError when no redirect is trusted, else an OAuth2Error to redirect.
+    `pushed`: the parameters come from a pushed request (RFC 9126), as some clients require."""
     client = oidc_clients.find(tenant, params.get("client_id"))
     if client is None:
         raise AuthorizationPageError(_l("アプリが登録されていません。アプリの管理者にお問い合わせください。"),
@@ -72,6 +84,8 @@ def parse(tenant, params, now):
     def error(cls, description):
         return cls(description, redirect_uri=redirect_uri, state=state)
 
+    if client.require_pushed_authorization_requests and not pushed:  # RFC 9126 5
+        raise error(InvalidRequestError, "this client must push its authorization requests (PAR)")
     if "request" in params:
         raise error(RequestNotSupportedError, "request objects are not supported")
     if "request_uri" in params:
@@ -146,8 +160,42 @@ def _redirect_with(issuer, uri, params):
     return redirect(add_params_to_uri(uri, params + [("iss", issuer)]), code=302)
 
 
-def _login_redirect(tenant, params, req):
-    resume = {k: v for k, v in params.items() if k != FRESH_LOGIN_PARAM}
+def _serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="oidc-pushed-request")
+
+
+def _resolve(tenant, incoming, now):
+    """(parameters, id of the pushed request or None): those of the pushed request this one names
+    (client_id + request_uri of PAR, spent now, or its signed id after the login), else the request's own."""
+    if PAR_PARAM in incoming:
+        try:
+            carried = _serializer().loads(incoming[PAR_PARAM], max_age=int(par.LOGIN_LIFETIME.total_seconds()))
+        except BadSignature:
+            carried = None
+        params = (par.resume(tenant, carried.get("r"), now)
+                  if isinstance(carried, dict) and carried.get("t") == tenant.id else None)
+        if params is None:
+            raise AuthorizationPageError(_l("ログイン要求の有効期限が切れました。アプリに戻ってもう一度お試しください。"),
+                                         detail="bad or stale pushed request in the return URL")
+        return params, carried["r"]
+    if par.is_pushed_uri(incoming.get("request_uri")):
+        client = oidc_clients.find(tenant, incoming.get("client_id"))
+        pushed = par.spend(tenant, client, incoming["request_uri"], now)
+        if pushed is None:  # the redirect_uri of an unknown pushed request is not trusted: a page
+            raise AuthorizationPageError(
+                _l("ログイン要求の有効期限が切れたか、すでに使用されています。アプリに戻ってもう一度お試しください。"),
+                detail="unknown, expired, used or foreign PAR request_uri")
+        return pushed.parameters, pushed.id
+    return incoming, None
+
+
+def _login_redirect(tenant, params, req, pushed):
+    if pushed is not None:  # the request_uri is spent: its id goes on, signed (see the module's docstring)
+        resume = {"client_id": req.client.client_id, PAR_PARAM: _serializer().dumps({"t": tenant.id, "r": pushed})}
+        if params.get("ui_locales"):
+            resume["ui_locales"] = params["ui_locales"]  # the login page's language (idp.web.sso)
+    else:
+        resume = {k: v for k, v in params.items() if k != FRESH_LOGIN_PARAM}
     resume[FRESH_LOGIN_PARAM] = new_login_marker()  # a new one each time: a login counts for one return
     path = f"{url_for('oidc.authorize', tenant_slug=tenant.slug)}?{urlencode(resume)}"
     args = {"next": path}
@@ -162,15 +210,18 @@ def _login_redirect(tenant, params, req):
 def authorize():
     tenant, now = g.oidc_tenant, current_time()
     issuer = issuer_for(tenant.slug)  # read before the commits expire the row
-    params = request.values.to_dict()
+    incoming = request.values.to_dict()
+    params, pushed = _resolve(tenant, incoming, now)
     try:
-        req = parse(tenant, params, now)
-        fresh = take_fresh_login(params.get(FRESH_LOGIN_PARAM), g.sso_session)
+        req = parse(tenant, params, now, pushed=pushed is not None)
+        fresh = take_fresh_login(incoming.get(FRESH_LOGIN_PARAM), g.sso_session)
         if oidc_authorization.needs_login(g.sso_session, tenant, prompt=req.prompt, max_age=req.max_age,
                                           hint_subject=req.hint_subject, fresh=fresh, now=now):
             if "none" in req.prompt:
                 raise LoginRequiredError(redirect_uri=req.redirect_uri, state=req.state)
-            return _login_redirect(tenant, params, req)
+            if pushed is not None:
+                db.session.commit()  # the request_uri stays spent
+            return _login_redirect(tenant, params, req, pushed)
         code = oidc_authorization.grant_code(
             tenant, req.client, g.sso_session, redirect_uri=req.redirect_uri, scope=req.scope, nonce=req.nonce,
             code_challenge=req.code_challenge, claims=req.claims, now=now, client_info=client_info(),

@@ -17,11 +17,11 @@ from idp.web.tenant_urls import tenant_from_url
 bp = Blueprint("oidc", __name__, url_prefix="/t/<tenant_slug>", template_folder="templates")
 ENDPOINTS = {"authorization_endpoint": "authorize", "token_endpoint": "token", "userinfo_endpoint": "userinfo",
              "jwks_uri": "jwks", "revocation_endpoint": "revoke", "introspection_endpoint": "introspect",
-             "end_session_endpoint": "logout"}
+             "end_session_endpoint": "logout", "pushed_authorization_request_endpoint": "par"}
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 CORS_ENDPOINTS = {"oidc.discovery", "oidc.jwks", "oidc.token", "oidc.userinfo", "oidc.revoke"}
 # Called by apps, never with our SSO cookie in mind: no SSO-session lookup for them.
-STATELESS_ENDPOINTS = CORS_ENDPOINTS | {"oidc.introspect"}
+STATELESS_ENDPOINTS = CORS_ENDPOINTS | {"oidc.introspect", "oidc.par"}
 
 
 @bp.url_value_preprocessor
@@ -63,6 +63,7 @@ def discovery_document(tenant):
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
         "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS[:3],
+        "require_pushed_authorization_requests": False,  # RFC 9126 5: per client (oidc_clients)
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": list(CLAIMS_SUPPORTED),
         "claims_parameter_supported": True,

@@ -53,6 +53,7 @@ OIDC = [("GET", "/t/acme/oidc/authorize", AUTHORIZE), ("POST", "/t/acme/oidc/aut
         ("GET", "/t/acme/oidc/userinfo", {}), ("POST", "/t/acme/oidc/userinfo", {"access_token": "t"}),
         ("POST", "/t/acme/oidc/introspect", {"token": "t", **SECRET}),
         ("POST", "/t/acme/oidc/revoke", {"token": "t", "token_type_hint": "refresh_token", **SECRET}),
+        ("POST", "/t/acme/oidc/par", {**AUTHORIZE, **SECRET}),
         ("GET", "/t/acme/oidc/logout", {"client_id": "{client_id}", "state": "s"}),
         ("POST", "/t/acme/oidc/logout", {"client_id": "{client_id}", "confirm": "1"}),
         ("GET", "/t/acme/.well-known/openid-configuration", {}), ("GET", "/t/{token}/oidc/authorize", AUTHORIZE)]

@@ -5,7 +5,7 @@ import io
 import json
 import re
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -220,6 +220,21 @@ def test_dpop_required_is_set_and_cleared_in_the_console(admin, submit, app):
     assert client_credentials(admin, client_id, secret).status_code == 200
     action, _actor, changes = audit_actions(app, app_id)[-1]
     assert action == "app.update" and changes["require_dpop"] == [True, False]
+
+
+def test_par_required_is_set_and_cleared_in_the_console(admin, submit, app):
+    _response, app_id, _secret = create_oidc(submit, require_par="y")
+    client_id = oidc_row(app, app_id)["client_id"]
+    plain = "/t/acme/oidc/authorize?" + urlencode({"response_type": "code", "client_id": client_id,
+                                                   "redirect_uri": REDIRECT, "scope": "openid", "state": "s"})
+    refused = admin.get(plain)  # not pushed first (RFC 9126): an error back to the app, no login
+    assert refused.status_code == 302 and parse_qs(urlsplit(refused.location).query)["error"] == ["invalid_request"]
+    assert 'name="require_par" value="y" checked' in admin.get(f"/admin/apps/{app_id}/edit").get_data(as_text=True)
+    assert submit(f"/admin/apps/{app_id}/edit", oidc_form(require_par=None)).status_code == 302
+    passed = admin.get(plain)  # past the PAR rule now; the admin's group is not assigned to the app
+    assert parse_qs(urlsplit(passed.location).query)["error"] == ["access_denied"]
+    action, _actor, changes = audit_actions(app, app_id)[-1]
+    assert action == "app.update" and changes["require_pushed_authorization_requests"] == [True, False]
 
 
 def test_switching_to_public_and_back_issues_a_new_secret(admin, submit, app):
