@@ -93,6 +93,7 @@ class SamlAppForm(_TileForm):
     entity_id = StringField()
     acs_urls = TextAreaField()
     slo_url = StringField()
+    slo_binding = StringField(default="redirect")
     signing_cert = TextAreaField()
     encryption_cert = TextAreaField()
     encryption_algorithm = StringField(default="aes256-gcm")
@@ -114,7 +115,8 @@ class SamlAppForm(_TileForm):
     @classmethod
     def of(cls, fields):
         return cls(data={**cls._data_of(fields), "entity_id": fields.entity_id, "acs_urls": "\n".join(fields.acs_urls),
-                         "slo_url": fields.slo_url, "signing_cert": fields.signing_cert,
+                         "slo_url": fields.slo_url, "slo_binding": fields.slo_binding,
+                         "signing_cert": fields.signing_cert,
                          "encryption_cert": fields.encryption_cert, "encryption_algorithm": fields.encryption_algorithm,
                          "requests_signed": fields.requests_signed,
                          "nameid_format": fields.nameid_format, "sign": fields.sign,
@@ -135,7 +137,8 @@ class SamlAppForm(_TileForm):
     def to_fields(self):
         return SamlFields(
             **self._common(), entity_id=self.entity_id.data or "", acs_urls=_lines(self.acs_urls.data),
-            slo_url=self.slo_url.data or "", signing_cert=self.signing_cert.data or "",
+            slo_url=self.slo_url.data or "", slo_binding=self.slo_binding.data or "redirect",
+            signing_cert=self.signing_cert.data or "",
             encryption_cert=self.encryption_cert.data or "", encryption_algorithm=self.encryption_algorithm.data or "",
             requests_signed=bool(self.requests_signed.data),
             nameid_format=self.nameid_format.data or "", sign=self.sign.data or "",

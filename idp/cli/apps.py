@@ -73,6 +73,9 @@ def _read(path):
 @click.option("--acs-url", "acs_urls", multiple=True, help="Assertion Consumer Service URL (repeatable; the first "
               "is the default).")
 @click.option("--slo-url", default="")
+@click.option("--slo-binding", type=click.Choice(saml_registry.SLO_BINDINGS), default=None,
+              help="How logout messages reach the SLO URL. Default: what the metadata offers (HTTP-Redirect "
+              "first), else redirect.")
 @click.option("--cert", "cert_file", type=click.Path(exists=True, dir_okay=False),
               help="The SP's signing certificate (PEM): verifies its requests.")
 @click.option("--encryption-cert", "encryption_cert_file", type=click.Path(exists=True, dir_okay=False),
@@ -90,7 +93,7 @@ def _read(path):
 @click.option("--group", "group_names", multiple=True, help="Group allowed to use the app (repeatable).")
 @json_option
 @transactional
-def add_saml(slug, name, metadata_file, entity_id, acs_urls, slo_url, cert_file, encryption_cert_file,
+def add_saml(slug, name, metadata_file, entity_id, acs_urls, slo_url, slo_binding, cert_file, encryption_cert_file,
              encryption_algorithm, require_signed_requests, nameid_format, sign, attribute_preset, attribute_map,
              relay_state, group_names, as_json):
     """Register a SAML service provider; prints app_id and entity_id."""
@@ -108,6 +111,7 @@ def add_saml(slug, name, metadata_file, entity_id, acs_urls, slo_url, cert_file,
         values["encryption_cert"] = _read(encryption_cert_file).decode("ascii", "replace")
     if slo_url:
         values["slo_url"] = slo_url
+    values["slo_binding"] = slo_binding or values.get("slo_binding") or saml_registry.SLO_REDIRECT
     values["requests_signed"] = values["requests_signed"] or require_signed_requests
     values["nameid_format"] = nameid_format or values["nameid_format"]
     from_metadata = encryption_algorithm_of(metadata) if metadata else None

@@ -49,7 +49,7 @@ def detail_values(tenant, app):
     elif app.protocol == PROTOCOL_SAML:
         sp = saml_sp_of(app)
         values["saml"] = {
-            "entity_id": sp.entity_id, "acs": sp.acs_list, "slo_url": sp.slo_url,
+            "entity_id": sp.entity_id, "acs": sp.acs_list, "slo_url": sp.slo_url, "slo_binding": sp.slo_binding,
             "has_signing_cert": bool(sp.signing_cert), "has_encryption_cert": bool(sp.encryption_cert),
             "requests_signed": sp.requests_signed, "nameid_format": sp.nameid_format, "sign": sp.sign,
             "attribute_preset": sp.attribute_preset, "relay_state": sp.relay_state,
@@ -75,6 +75,7 @@ def saml_fields_of(app):
     return SamlFields(
         name=app.name, icon=app.icon, color=app.color, group_ids=[g.id for g in app.groups],
         entity_id=sp.entity_id, acs_urls=[e["url"] for e in sp.acs_list], slo_url=sp.slo_url,
+        slo_binding=sp.slo_binding,
         signing_cert=sp.signing_cert, encryption_cert=sp.encryption_cert, encryption_algorithm=sp.encryption_algorithm,
         requests_signed=sp.requests_signed,
         nameid_format=sp.nameid_format, sign=sp.sign, attribute_preset=sp.attribute_preset,

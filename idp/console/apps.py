@@ -251,8 +251,9 @@ def _with_metadata(fields, metadata, errors):
 def _saml_rules(tenant, fields, acs_urls, sp=None):
     return saml_registry.registration_errors(
         tenant, sp=sp, acs_urls=acs_urls, name=fields.name.strip(), entity_id=fields.entity_id.strip(),
-        slo_url=fields.slo_url.strip(), signing_cert=fields.signing_cert, encryption_cert=fields.encryption_cert,
-        nameid_format=fields.nameid_format, sign=fields.sign, attribute_preset=fields.attribute_preset,
+        slo_url=fields.slo_url.strip(), slo_binding=fields.slo_binding, signing_cert=fields.signing_cert,
+        encryption_cert=fields.encryption_cert, nameid_format=fields.nameid_format, sign=fields.sign,
+        attribute_preset=fields.attribute_preset,
         attribute_map=fields.attribute_map, relay_state=fields.relay_state, requests_signed=fields.requests_signed,
         encryption_algorithm=fields.encryption_algorithm)
 
@@ -285,7 +286,7 @@ def update_saml(app, fields, *, metadata=None, now, actor, client=NO_CLIENT):
     fields, groups, acs_urls = _checked_saml(app_tenant(app), fields, metadata, sp)
     before = _snapshot(app, sp)
     _apply_common(app, fields, groups, now)
-    sp.entity_id, sp.slo_url = fields.entity_id.strip(), fields.slo_url.strip()
+    sp.entity_id, sp.slo_url, sp.slo_binding = fields.entity_id.strip(), fields.slo_url.strip(), fields.slo_binding
     sp.acs_endpoints = json.dumps(saml_registry.acs_endpoints(acs_urls))
     sp.signing_cert = saml_registry.normalize_certificate(fields.signing_cert)
     sp.encryption_cert = saml_registry.normalize_certificate(fields.encryption_cert)

@@ -115,6 +115,7 @@ FIELDS = {
     "id_token_seconds": _l("IDトークンの有効期間（分）"),
     "refresh_token_seconds": _l("リフレッシュトークンの有効期間（日）"),
     "entity_id": _l("エンティティID"), "acs_endpoints": _l("ACS URL"), "slo_url": _l("SLO URL"),
+    "slo_binding": _l("SLOのバインディング"),
     "signing_cert": _l("署名用証明書"), "encryption_cert": _l("暗号化用証明書"),
     "encryption_algorithm": _l("アサーションの暗号化方式"), "nameid_format": _l("NameIDの形式"),
     "sign": _l("署名する対象"), "requests_signed": _l("署名のないAuthnRequestを拒否する"),

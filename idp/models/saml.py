@@ -24,6 +24,9 @@ class SamlServiceProvider(db.Model):
     entity_id: Mapped[str] = mapped_column(String(1024), nullable=False)
     acs_endpoints: Mapped[str] = mapped_column(Text, nullable=False)  # JSON [{"url", "index", "default"}]
     slo_url: Mapped[str] = mapped_column(String(2000), nullable=False, default="")
+    # how our LogoutRequests/LogoutResponses reach slo_url: redirect (HTTP-Redirect) | post (HTTP-POST)
+    slo_binding: Mapped[str] = mapped_column(String(10), nullable=False, default="redirect",
+                                             server_default="redirect")
     signing_cert: Mapped[str] = mapped_column(Text, nullable=False, default="")  # PEM, verifies its requests
     encryption_cert: Mapped[str] = mapped_column(Text, nullable=False, default="")  # PEM: assertions encrypted
     # content encryption of the assertion (RSA-OAEP key transport): aes256-gcm | aes256-cbc (older SPs)

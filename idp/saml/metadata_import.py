@@ -8,7 +8,7 @@ from defusedxml.ElementTree import fromstring
 from flask_babel import lazy_gettext as _l
 
 from idp.platform.errors import ValidationError
-from idp.saml.registry import SLO_POST, slo_url_with_binding
+from idp.saml.registry import SLO_POST, SLO_REDIRECT
 
 MAX_METADATA_BYTES = 512 * 1024
 MD = "{urn:oasis:names:tc:SAML:2.0:metadata}"
@@ -64,8 +64,8 @@ def encryption_algorithm_of(data):
 
 
 def parse_sp_metadata(data):
-    """bytes/str of an EntityDescriptor → dict(entity_id, acs_urls, slo_url, signing_cert, encryption_cert,
-    requests_signed, nameid_format)."""
+    """bytes/str of an EntityDescriptor → dict(entity_id, acs_urls, slo_url, slo_binding, signing_cert,
+    encryption_cert, requests_signed, nameid_format)."""
     root, descriptor = _descriptor(data)
     acs = [(e.get("Location", ""), e.get("index", str(n)), e.get("isDefault") == "true")
            for n, e in enumerate(descriptor.findall(f"{MD}AssertionConsumerService"))
@@ -73,8 +73,8 @@ def parse_sp_metadata(data):
     if not acs:
         _fail(_l("メタデータにHTTP-POSTのAssertionConsumerServiceがありません。"), "no HTTP-POST ACS")
     # our LogoutRequests and LogoutResponses go out over HTTP-Redirect when the SP offers it (whatever the
-    # order), else over HTTP-POST (the stored URL says so); an SP with only SOAP gets no SLO
-    slo = [slo_url_with_binding(e.get("Location", ""), SLO_POST if binding == POST_BINDING else "")
+    # order), else over HTTP-POST; an SP with only SOAP gets no SLO
+    slo = [(e.get("Location", ""), SLO_POST if binding == POST_BINDING else SLO_REDIRECT)
            for binding in (REDIRECT_BINDING, POST_BINDING)
            for e in descriptor.findall(f"{MD}SingleLogoutService") if e.get("Binding") == binding]
     formats = [NAMEID_BY_URN[e.text.strip()] for e in descriptor.findall(f"{MD}NameIDFormat")
@@ -84,7 +84,8 @@ def parse_sp_metadata(data):
     return {
         "entity_id": root.get("entityID", ""),
         "acs_urls": acs,
-        "slo_url": slo[0] if slo else "",
+        "slo_url": slo[0][0] if slo else "",
+        "slo_binding": slo[0][1] if slo else SLO_REDIRECT,
         "signing_cert": signing[0] if signing else "",
         "encryption_cert": encryption[0] if encryption else "",
         "requests_signed": descriptor.get("AuthnRequestsSigned") in ("true", "1"),

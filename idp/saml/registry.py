@@ -31,10 +31,10 @@ ATTRIBUTE_PRESETS = ("basic", "uri", "oid")
 ENCRYPTION_ALGORITHMS = ("aes256-gcm", "aes256-cbc")  # the assertion's content encryption (first: default)
 ATTRIBUTE_KEYS = ("email", "name", "groups", "subject", "department", "organization", "phone")
 PEM_RE = re.compile(r"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.S)
-# The SLO URL of an SP that reads only HTTP-POST (its metadata offers no HTTP-Redirect SingleLogoutService)
-# is stored with this fragment; without it our LogoutRequests and LogoutResponses use HTTP-Redirect.
-SLO_POST_FRAGMENT = "binding=HTTP-POST"
+# How our LogoutRequests and LogoutResponses reach the SP's SLO URL: HTTP-Redirect, or HTTP-POST for an SP
+# that reads only that (its metadata offers no HTTP-Redirect SingleLogoutService).
 SLO_REDIRECT, SLO_POST = "redirect", "post"
+SLO_BINDINGS = (SLO_REDIRECT, SLO_POST)
 config_cache.watch(SamlServiceProvider)  # an SP's change drops the per-process copies of its tenant
 
 
@@ -85,28 +85,14 @@ def _acs_endpoints(acs_urls):
 
 def slo_endpoint(sp):
     """(URL, SLO_REDIRECT or SLO_POST) of the SP's SingleLogoutService, ("", None) without one."""
-    url, _sep, fragment = (sp.slo_url or "").partition("#")
-    if not url:
+    if not sp.slo_url:
         return "", None
-    return url, SLO_POST if fragment == SLO_POST_FRAGMENT else SLO_REDIRECT
-
-
-def slo_url_with_binding(url, binding):
-    """The stored form of an SLO URL and its binding (SLO_POST: the URL with SLO_POST_FRAGMENT)."""
-    return f"{url}#{SLO_POST_FRAGMENT}" if url and binding == SLO_POST else url
-
-
-def _slo_errors(slo_url):
-    if not slo_url:
-        return []
-    fragment = slo_url.partition("#")[2]
-    if fragment and fragment != SLO_POST_FRAGMENT:
-        return [_l("URLの形式が正しくありません。")]
-    return uri_errors(slo_url, allow_fragment=True)
+    return sp.slo_url, SLO_POST if sp.slo_binding == SLO_POST else SLO_REDIRECT
 
 
 def _errors(tenant, *, name, entity_id, endpoints, slo_url, signing_cert, encryption_cert, nameid_format,
-            sign, attribute_preset, attribute_map, relay_state, requests_signed, encryption_algorithm="aes256-gcm"):
+            sign, attribute_preset, attribute_map, relay_state, requests_signed, encryption_algorithm="aes256-gcm",
+            slo_binding=SLO_REDIRECT):
     errors = {"name": text_errors(name, required=True, max_length=200),
               "entity_id": text_errors(entity_id, required=True, max_length=1024)}
     if entity_id and find(tenant, entity_id) is not None:
@@ -115,7 +101,7 @@ def _errors(tenant, *, name, entity_id, endpoints, slo_url, signing_cert, encryp
                          else [_l("ACS URLを1つ以上指定してください。")])
     if len({e["index"] for e in endpoints}) != len(endpoints):
         errors["acs_url"].append(_l("ACSのインデックスが重複しています。"))
-    errors["slo_url"] = _slo_errors(slo_url)
+    errors["slo_url"] = uri_errors(slo_url) if slo_url else []
     errors["cert"] = _cert_errors(signing_cert)
     if requests_signed and not signing_cert:
         errors["cert"].append(_l("署名付きリクエストを要求するには署名用証明書が必要です。"))
@@ -123,7 +109,7 @@ def _errors(tenant, *, name, entity_id, endpoints, slo_url, signing_cert, encryp
     if slo_url and not signing_cert:
         errors["cert"].append(_l("シングルログアウトには署名用証明書が必要です。"))
     if (nameid_format not in NAMEID_FORMATS or sign not in SIGN_CHOICES or attribute_preset not in ATTRIBUTE_PRESETS
-            or encryption_algorithm not in ENCRYPTION_ALGORITHMS):
+            or encryption_algorithm not in ENCRYPTION_ALGORITHMS or slo_binding not in SLO_BINDINGS):
         errors["options"] = [_l("選択肢にない値です。")]
     if any(key not in ATTRIBUTE_KEYS or not isinstance(value, str) or not value or len(value) > 256
            for key, value in attribute_map.items()):
@@ -142,6 +128,7 @@ class SpSettings:
     entity_id: str = ""
     acs_urls: Sequence = ()
     slo_url: str = ""
+    slo_binding: str = SLO_REDIRECT
     signing_cert: str = ""
     encryption_cert: str = ""
     encryption_algorithm: str = "aes256-gcm"
@@ -165,8 +152,8 @@ def register(tenant, settings, *, now, actor, groups=(), client=NO_CLIENT):
     if any(errors.values()):
         raise ValidationError(errors, detail=f"invalid SAML SP registration: {errors}")
     app = new_app(tenant, name=settings.name, protocol=PROTOCOL_SAML, groups=groups, now=now)
-    stored_as_given = ("entity_id", "slo_url", "encryption_algorithm", "nameid_format", "sign", "attribute_preset",
-                       "relay_state")
+    stored_as_given = ("entity_id", "slo_url", "slo_binding", "encryption_algorithm", "nameid_format", "sign",
+                       "attribute_preset", "relay_state")
     sp = SamlServiceProvider(
         tenant_id=tenant.id, app_id=app.id, acs_endpoints=json.dumps(endpoints),
         signing_cert=normalize_certificate(settings.signing_cert),

@@ -341,6 +341,23 @@ def test_saml_create_with_every_field(admin, submit, app, sp_cert, sales):
     assert audit_actions(app, app_id)[0][:2] == ("app.create", "admin")
 
 
+def test_saml_slo_binding_is_chosen_and_audited(admin, submit, app, sp_cert):
+    created = submit("/admin/apps/new/saml", saml_form(sp_cert, slo_binding="post"))
+    app_id = int(created.location.rsplit("/", 1)[1])
+    with app.app_context():
+        binding = lambda: db.session.scalar(select(SamlServiceProvider.slo_binding)  # noqa: E731
+                                            .where(SamlServiceProvider.app_id == app_id))
+        assert binding() == "post"
+    assert "https://sp.example.com/slo（HTTP-POST）" in admin.get(f"/admin/apps/{app_id}").get_data(as_text=True)
+    refused = submit(f"/admin/apps/{app_id}/edit", saml_form(sp_cert, slo_binding="soap"))
+    assert refused.status_code == 200 and "選択肢にない値です。" in refused.get_data(as_text=True)
+    assert submit(f"/admin/apps/{app_id}/edit", saml_form(sp_cert, slo_binding="redirect")).status_code == 302
+    with app.app_context():
+        assert binding() == "redirect"
+    action, _actor, changes = audit_actions(app, app_id)[-1]
+    assert action == "app.update" and changes["slo_binding"] == ["post", "redirect"]
+
+
 def test_saml_metadata_upload_fills_the_connection(admin, app, sp_cert, post, acme):
     with app.app_context():
         group = default_group(tenants.get_by_slug("acme")).id

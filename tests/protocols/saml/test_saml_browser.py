@@ -129,10 +129,9 @@ def test_portal_logout_posts_to_an_sp_that_reads_only_http_post(live_server, bro
         ids = [saml_registry.register(
             tenant, saml_registry.SpSettings(
                 name=name, entity_id=f"https://{name}.example.com", acs_urls=[f"{sp_server.url}/acs-{name}"],
-                slo_url=slo_url, signing_cert=sp_keys.cert),
+                slo_url=slo_url, slo_binding=name, signing_cert=sp_keys.cert),
             now=clock.now(), actor=OPERATOR, groups=[groups.default_group(tenant)]).sp.id
-            for name, slo_url in (("post", f"{sp_server.url}/slo-post#{saml_registry.SLO_POST_FRAGMENT}"),
-                                  ("redirect", f"{sp_server.url}/slo"))]
+            for name, slo_url in (("post", f"{sp_server.url}/slo-post"), ("redirect", f"{sp_server.url}/slo"))]
         db.session.commit()
     page = browser_page
     page.goto(live_server.url + "/login")

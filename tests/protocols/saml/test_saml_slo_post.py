@@ -53,7 +53,7 @@ def post_only_sp(app, client, acme, sp_keys, tmp_path, register):
     })
     with app.app_context():
         values = metadata_import.parse_sp_metadata(str(entity_descriptor(config)))
-    assert values["slo_url"] == f"{SLO_URL}#{saml_registry.SLO_POST_FRAGMENT}"  # POST, since it offers no Redirect
+    assert (values["slo_url"], values["slo_binding"]) == (SLO_URL, "post")  # POST, since it offers no Redirect
     values.pop("encryption_cert")
     register(**values)
     return Saml2Client(config=config)
@@ -199,15 +199,17 @@ def test_sp_initiated_logout_with_another_sp_posts_the_answer_after_the_frames(
     assert_sp_accepts_logout_response(post_only_sp, fields, request_id)
 
 
-@pytest.mark.parametrize("slo_url, valid", [
-    (f"{SLO_URL}#{saml_registry.SLO_POST_FRAGMENT}", True),
-    (f"{SLO_URL}#binding=SOAP", False),
-    (SLO_URL, True),
+@pytest.mark.parametrize("slo_url, binding, valid", [
+    (SLO_URL, "post", True),
+    (SLO_URL, "redirect", True),
+    (SLO_URL, "soap", False),  # no SOAP back-channel: refused, not stored
+    (f"{SLO_URL}#binding=HTTP-POST", "post", False),  # a URL with a fragment is no SLO endpoint
 ])
-def test_only_the_post_marker_may_follow_an_slo_url(app, acme, slo_url, valid, sp_keys):
+def test_the_slo_binding_is_redirect_or_post(app, acme, slo_url, binding, valid, sp_keys):
     with app.app_context():
         errors = saml_registry.registration_errors(
             tenants.get_by_slug("acme"), acs_urls=[ACS_URL], name="x", entity_id="https://x.example.com/md",
-            slo_url=slo_url, signing_cert=sp_keys.cert, encryption_cert="", nameid_format="email", sign="both",
-            attribute_preset="basic", attribute_map={}, relay_state="", requests_signed=False)
-        assert (errors["slo_url"] == []) is valid
+            slo_url=slo_url, slo_binding=binding, signing_cert=sp_keys.cert, encryption_cert="",
+            nameid_format="email", sign="both", attribute_preset="basic", attribute_map={}, relay_state="",
+            requests_signed=False)
+        assert (not errors["slo_url"] and not errors.get("options")) is valid
