@@ -77,7 +77,8 @@ _HTTP_MESSAGES = {
 
 
 # status -> (RFC 6749 5.2 error code, description) for the JSON APIs
-_OAUTH_ERRORS = {413: ("invalid_request", "the request body is too large"),
+_OAUTH_ERRORS = {400: ("invalid_request", "the request could not be read"),
+                 413: ("invalid_request", "the request body is too large"),
                  503: ("temporarily_unavailable", "the service is temporarily unavailable, try again later")}
 
 

@@ -5,10 +5,12 @@
 - Bytes that are not ASCII in the raw query string (a client that did not percent-encode them) are
   percent-encoded on arrival, so `request.args` decodes them as it does any escape, instead of raising
   UnicodeDecodeError. A well-formed query string, whose signature SAML may check, has none.
+- A NUL character in a path segment, a query or form parameter is a 400 before any view: no person types
+  one, and PostgreSQL refuses it in any string (the driver's ValueError would be a 500).
 """
 import re
 
-from flask import Request
+from flask import Request, abort, request
 from werkzeug.routing import IntegerConverter
 
 from idp.platform.validation import MAX_ID
@@ -31,7 +33,17 @@ class AsciiQueryRequest(Request):
         self.query_string = NOT_ASCII.sub(lambda byte: b"%%%02X" % byte.group()[0], self.query_string)
 
 
+def refuse_nul():
+    values = [value for _name, values in request.args.lists() for value in values]
+    values += [value for value in (request.view_args or {}).values() if isinstance(value, str)]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += [value for _name, values in request.form.lists() for value in values]
+    if any("\x00" in value for value in values):
+        abort(400)
+
+
 def init_app(app):
     """Before any blueprint adds its rules: a rule takes its converter when it is added."""
     app.url_map.converters["int"] = RowIdConverter
     app.request_class = AsciiQueryRequest
+    app.before_request(refuse_nul)

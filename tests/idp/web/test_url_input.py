@@ -38,3 +38,21 @@ def test_a_raw_query_string_is_read_like_an_encoded_one(app, raw, expected):
 def test_raw_bytes_in_the_query_string_of_a_page_are_no_error(client):
     response = client.get("/login", environ_overrides={"QUERY_STRING": "next=\x80&ui_locales=\xff"})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("method, url, data", [
+    ("GET", "/t/acme/oidc/authorize?response_type=code&client_id=a%00b&scope=openid", None),
+    ("GET", "/t/acme/oidc/logout?client_id=%00", None),
+    ("GET", "/t/a%00b/login", None),
+    ("POST", "/login", {"email": "taro@acme.example.com\x00", "password": "x"}),
+])
+def test_a_nul_character_is_a_400_page(client, factory, method, url, data):
+    factory.tenant()
+    response = client.open(url, method=method, data=data)
+    assert response.status_code == 400 and "リクエストが正しくありません。" in response.get_data(as_text=True)
+
+
+def test_a_nul_character_at_the_token_endpoint_is_an_oauth_error(client, factory):
+    factory.tenant()
+    response = client.post("/t/acme/oidc/token", data={"grant_type": "client_credentials", "client_id": "a\x00"})
+    assert response.status_code == 400 and response.json["error"] == "invalid_request"
