@@ -79,7 +79,7 @@ def test_create_shows_company_and_errors(admin, submit, app):
     ("name", "x" * 201, "200文字以内で入力してください。"),
     ("organization", "x" * 201, "200文字以内で入力してください。"),
     ("department", "x" * 201, "200文字以内で入力してください。"),
-    ("name", "山田\x00太郎", "制御文字は使用できません。"),
+    ("name", "山田\x07太郎", "制御文字は使用できません。"),  # NUL itself: a 400 before any form (url_input)
     ("department", "営業\x1b部", "制御文字は使用できません。"),
     ("mobile", "090-1234-567", "070・080・090で始まる11桁"),
     ("mobile", "03-1234-5678", "070・080・090で始まる11桁"),

@@ -355,7 +355,7 @@ class SlowTransport:
 class TestAsyncDelivery:
     @pytest.fixture
     def slow(self):
-        return SlowTransport(delay=0.5)
+        return SlowTransport(delay=1.0)
 
     @pytest.fixture
     def config_overrides(self, slow):
@@ -365,9 +365,8 @@ class TestAsyncDelivery:
         factory.tenant()
         mail.flush(app)
         slow.sent.clear()
-        started = time.monotonic()
         url = _create_account(app, clock)
-        assert time.monotonic() - started < 0.4
+        assert slow.sent == []  # the commit came back while the mail server still had the message (1 s)
         mail.flush(app)
         [message] = slow.sent
         assert message["To"] == NEW_EMAIL and ACTIVATION_RE.findall(_body(message)) == [url]
