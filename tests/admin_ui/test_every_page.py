@@ -11,7 +11,6 @@ and no action or login-reason code of idp/logs/labels.py.
 import re
 import shutil
 import tempfile
-from html.parser import HTMLParser
 
 import pytest
 
@@ -21,6 +20,7 @@ from idp.logs.labels import ACTIONS, REASONS, RESULTS
 from idp.platform.clock import FrozenClock
 from idp.platform.extensions import db
 from tests.admin_ui.every_page_world import build
+from tests.support.visible_text import visible
 
 # One xdist worker walks them all (`make test` runs `--dist loadgroup`): the data is built once, not per worker.
 pytestmark = pytest.mark.xdist_group("every_page")
@@ -112,30 +112,6 @@ def confirmations(world):
         (ids["review"], ids["review"] + "/discard", {}),
         ("/admin/security", "/admin/security/keys/rotate", {}),
     ]
-
-
-class _Text(HTMLParser):
-    """The text nodes a person sees: no tags, attribute values, scripts or styles."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts, self._hidden = [], 0
-
-    def handle_starttag(self, tag, attrs):
-        self._hidden += tag in ("script", "style")
-
-    def handle_endtag(self, tag):
-        self._hidden -= tag in ("script", "style")
-
-    def handle_data(self, data):
-        if not self._hidden and data.strip():
-            self.parts.append(data.strip())
-
-
-def visible(html):
-    parser = _Text()
-    parser.feed(html)
-    return "\n".join(parser.parts)
 
 
 def problems(text, lang):

@@ -16,9 +16,8 @@ import pytest
 import requests
 
 from conftest import STRONG_PASSWORD
-from idp.platform.clock import SystemClock
 from tests.protocols.oidc.conftest import REDIRECT_URI
-from tests.protocols.oidc.live_server import LiveServer, free_port, write_certificate
+from tests.protocols.oidc.live_server import config_overrides, live, tls  # noqa: F401  (fixtures for the tests)
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "output" / "node"
 OPENID_CLIENT = "openid-client@6.9.1"
@@ -42,28 +41,9 @@ def openid_client():
     return module
 
 
-@pytest.fixture
-def tls(tmp_path):
-    cert_path, key_path = write_certificate(tmp_path)
-    return {"port": free_port(), "cert": cert_path, "key": key_path}
-
-
-@pytest.fixture
-def config_overrides(tls):
-    # openid-client checks the ID token's iat/exp against the real time and wants https.
-    return {"IDP_BASE_URL": f"https://127.0.0.1:{tls['port']}", "IDP_CLOCK": SystemClock()}
-
-
-@pytest.fixture
-def live(app, tls):
-    server = LiveServer(app, tls["port"], tls["cert"], tls["key"])
-    yield f"https://127.0.0.1:{tls['port']}"
-    server.close()
-
-
-def https_browser(tls):
+def https_browser(tls_files):
     browser = requests.Session()
-    browser.verify, browser.trust_env = tls["cert"], False
+    browser.verify, browser.trust_env = tls_files["cert"], False
     return browser
 
 
@@ -82,11 +62,11 @@ def browser_login(browser, url, base, email="taro@acme.example.com"):
     return back.headers["Location"]
 
 
-def run_node(script, module, tls, tmp_path, *args, name="rp.mjs"):
+def run_node(script, module, tls_files, tmp_path, *args, name="rp.mjs"):
     """Run `script` (with %(module)s for openid-client's path) with `args`; its JSON output."""
     path = tmp_path / name
     path.write_text(script % {"module": module.as_uri()})
-    env = {**os.environ, "NODE_EXTRA_CA_CERTS": tls["cert"], "NO_PROXY": "127.0.0.1"}
+    env = {**os.environ, "NODE_EXTRA_CA_CERTS": tls_files["cert"], "NO_PROXY": "127.0.0.1"}
     run = subprocess.run(["node", str(path), *args], capture_output=True, text=True, timeout=120, env=env)
     assert run.returncode == 0, run.stderr[-2000:]
     return json.loads(run.stdout)

@@ -8,7 +8,6 @@ import csv
 import io
 import os
 import re
-from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import pytest
@@ -22,6 +21,7 @@ from idp.oidc import clients as oidc_clients
 from idp.platform.extensions import db
 from idp.tenancy import tenants
 from tests.support.mfa import SmsOutbox, post_form, recovery_codes_on, secret_on, totp
+from tests.support.visible_text import visible
 
 REDIRECT_URI = "https://rp.example.com/callback"
 FORM = {"role": "user", "status": "enabled", "valid_from": "2026-04-01", "mobile": "09011112222"}
@@ -29,30 +29,6 @@ FORM = {"role": "user", "status": "enabled", "valid_from": "2026-04-01", "mobile
 REPRS = ("None", "True", "False", "[", "{'", "<built-in")
 CODES = ("account.", "mfa.", "password.", "group.", "logs.", "bad_password", "bad_code", "app_not_assigned",
          "success", "failure", "totp", "recovery", "oidc")
-
-
-class _Text(HTMLParser):
-    """The text a person sees on a page (no tags, attributes, scripts or styles)."""
-
-    def __init__(self):
-        super().__init__()
-        self.parts, self._hidden = [], 0
-
-    def handle_starttag(self, tag, attrs):
-        self._hidden += tag in ("script", "style")
-
-    def handle_endtag(self, tag):
-        self._hidden -= tag in ("script", "style")
-
-    def handle_data(self, data):
-        if not self._hidden and data.strip():
-            self.parts.append(data.strip())
-
-
-def visible(html):
-    parser = _Text()
-    parser.feed(html)
-    return "\n".join(parser.parts)
 
 
 def assert_readable(text):

@@ -11,7 +11,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+import pytest
 from werkzeug.serving import make_server
+
+from idp.platform.clock import SystemClock
 
 
 def free_port():
@@ -50,3 +53,23 @@ class LiveServer:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+# Fixtures of the tests that drive an RP library over HTTPS: import them into the test module.
+@pytest.fixture
+def tls(tmp_path):
+    cert_path, key_path = write_certificate(tmp_path)
+    return {"port": free_port(), "cert": cert_path, "key": key_path}
+
+
+@pytest.fixture
+def config_overrides(tls):
+    # RP libraries check exp/iat against the real time and want an https issuer.
+    return {"IDP_BASE_URL": f"https://127.0.0.1:{tls['port']}", "IDP_CLOCK": SystemClock()}
+
+
+@pytest.fixture
+def live(app, tls):
+    server = LiveServer(app, tls["port"], tls["cert"], tls["key"])
+    yield f"https://127.0.0.1:{tls['port']}"
+    server.close()

@@ -4,7 +4,6 @@ the JWKS, iss, aud, exp, nonce, at_hash) → userinfo → refresh → RP-initiat
 logout token verified by pyoidc. Nothing here calls the server's code."""
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 import requests
 from oic import rndstr
 from oic.oic import Client
@@ -12,30 +11,10 @@ from oic.oic.message import AuthorizationResponse, BackChannelLogoutRequest, Reg
 from oic.utils.authn.client import CLIENT_AUTHN_METHOD
 from oic.utils.settings import OicClientSettings
 
-from idp.platform.clock import SystemClock
 from tests.protocols.oidc.conftest import POST_LOGOUT_URI, REDIRECT_URI, STRONG
-from tests.protocols.oidc.live_server import LiveServer, free_port, write_certificate
+from tests.protocols.oidc.live_server import config_overrides, live, tls  # noqa: F401  (fixtures)
 
 CSRF_MARK = 'name="csrf_token" value="'
-
-
-@pytest.fixture
-def tls(tmp_path):
-    cert_path, key_path = write_certificate(tmp_path)
-    return {"port": free_port(), "cert": cert_path, "key": key_path}
-
-
-@pytest.fixture
-def config_overrides(tls):
-    # pyoidc checks exp/iat against the real time and wants an https issuer.
-    return {"IDP_BASE_URL": f"https://127.0.0.1:{tls['port']}", "IDP_CLOCK": SystemClock()}
-
-
-@pytest.fixture
-def live(app, tls):
-    server = LiveServer(app, tls["port"], tls["cert"], tls["key"])
-    yield f"https://127.0.0.1:{tls['port']}"
-    server.close()
 
 
 def _rp(issuer, registration, ca_path):
@@ -64,7 +43,7 @@ def _browser_login(browser, url, base):
     return back.headers["Location"]
 
 
-def test_pyoidc_rp_full_lifecycle(live, tls, register, acme, logout_receiver):
+def test_pyoidc_rp_full_lifecycle(live, tls, register, acme, logout_receiver):  # noqa: F811  (imported fixtures)
     registration = register(backchannel_logout_uri=logout_receiver.url)
     issuer = f"{live}/t/acme"
     rp = _rp(issuer, registration, tls["cert"])
