@@ -1,7 +1,8 @@
 """Operator commands on the outgoing mail and SMS queue (idp.platform.outbox).
 
 `idp mail deliver` sends every message that is due once (cron, or after an SMTP outage);
-`idp mail queue` shows what waits and the latest failures (recipients masked).
+`idp mail queue` shows what waits and the latest failures (recipients masked);
+`idp mail purge` deletes sent and given-up messages older than 30 days (run daily, like `idp logs purge`).
 """
 from flask import current_app
 from flask.cli import AppGroup
@@ -43,6 +44,15 @@ def mail_queue(as_json):
     data = {"counts": outbox.counts(), "oldest_pending_seconds": stats["oldest_pending_seconds"],
             "failures": failures}
     return Output(as_json, data, _text(data))
+
+
+@mail_cli.command("purge")
+@json_option
+@transactional
+def mail_purge(as_json):
+    """Delete sent and given-up messages older than 30 days (their recipients and errors)."""
+    deleted = outbox.purge(current_time())
+    return Output(as_json, {"deleted": deleted}, f"deleted {deleted} sent or given-up messages")
 
 
 def masked(kind, recipient):

@@ -8,6 +8,7 @@
   deliver_due(channels, now)                  claim and send every row that is due (the periodic sweep,
                                              `idp mail deliver`)
   queue_stats(), counts(), failures()         what waits and what failed (metrics, CLI, admin's logs)
+  purge(now)                                  delete sent and given-up rows after RETENTION (`idp mail purge`)
 
 A claim is one conditional UPDATE (status, claimed_by, claimed_until) on both backends: of two instances
 sweeping at once, only the one whose UPDATE matched the row sends it (PostgreSQL re-checks the
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 
-from sqlalchemy import and_, event, func, insert, or_, select, update
+from sqlalchemy import and_, delete, event, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from idp.models.outbox import OutboxMessage
@@ -42,6 +43,7 @@ FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 MAIL_DEADLINE = timedelta(hours=24)
 CLAIM_LEASE = timedelta(minutes=5)
+RETENTION = timedelta(days=30)  # sent and given-up rows (recipients, errors; never bodies) then go
 BATCH = 100
 ERROR_LENGTH = 300
 _DEFERRED_KEY = "idp_outbox_deferred"
@@ -216,6 +218,13 @@ def _notify(kind, gave_up):
             callback(kind, gave_up)
         except Exception:
             log.exception("outbox on_failure callback failed")
+
+
+def purge(now):
+    """Delete the sent and given-up rows older than RETENTION (all tenants); returns how many. Waiting rows
+    stay whatever their age: they are still to be delivered or given up."""
+    return db.session.execute(delete(OutboxMessage).where(
+        OutboxMessage.status.in_((SENT, FAILED)), OutboxMessage.created_at < now - RETENTION)).rowcount
 
 
 # --- reading ----------------------------------------------------------------------------------------

@@ -100,3 +100,16 @@ def test_an_unavailable_database_is_one_error_line(cli, monkeypatch):
 def test_unknown_option_is_a_usage_error(cli):
     result = cli("mail", "queue", "--tenant", "acme")
     assert result.exit_code == 2 and result.stdout == ""
+
+
+def test_purge_deletes_what_was_sent_or_given_up_a_month_ago(app, cli, clock, factory, transport):
+    factory.tenant()  # the owner's mail: sent
+    transport.down = True
+    _create_account(app, clock)  # waits for a retry
+    clock.advance(days=29)
+    assert ok_json(cli("mail", "purge", "--json")) == {"deleted": 0}
+    clock.advance(days=2)
+    assert ok_json(cli("mail", "purge", "--json")) == {"deleted": 1}  # the sent one; the waiting one stays
+    assert ok_json(cli("mail", "queue", "--json"))["counts"] == {"pending": 1, "sending": 0, "sent": 0, "failed": 0}
+    result = cli("mail", "purge")
+    assert result.exit_code == 0 and result.stdout == "deleted 0 sent or given-up messages\n"
