@@ -15,6 +15,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+pytestmark = pytest.mark.sqlite_only  # the catalog and the locale switch: the same on either database
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TRANSLATIONS = os.path.join(ROOT, "idp", "translations")
 BABEL_CFG = os.path.join(TRANSLATIONS, "babel.cfg")

@@ -6,12 +6,14 @@ PAGES = ["/admin/accounts", "/admin/accounts/new", "/admin/accounts/import", "/a
          "/admin/logs/logins.csv", "/admin/logs/operations.csv", "/admin/accounts/export", "/admin/security"]
 
 
+@pytest.mark.sqlite_only  # roles, not storage (cross-tenant lookups: both databases)
 @pytest.mark.parametrize("url", PAGES)
 def test_anonymous_visitors_are_sent_to_login(client, acme, url):
     response = client.get(url)
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
 
 
+@pytest.mark.sqlite_only  # roles, not storage (cross-tenant lookups: both databases)
 @pytest.mark.parametrize("url", PAGES)
 def test_users_get_403(client, login, factory, acme, url):
     factory.account()
@@ -19,6 +21,7 @@ def test_users_get_403(client, login, factory, acme, url):
     assert client.get(url).status_code == 403
 
 
+@pytest.mark.sqlite_only  # roles, not storage (cross-tenant lookups: both databases)
 @pytest.mark.parametrize("url", PAGES)
 def test_admins_get_the_page(admin, url):
     assert admin.get(url).status_code == 200
@@ -119,6 +122,7 @@ DESTRUCTIVE = ["/admin/accounts/delete", "/admin/accounts/{account}/unlock", "/a
                "/admin/accounts/import/{token}/discard"]
 
 
+@pytest.mark.sqlite_only  # roles, not storage (cross-tenant lookups: both databases)
 @pytest.mark.parametrize("url", DESTRUCTIVE)
 def test_changes_are_post_only(admin, factory, url):
     account_id, _ = factory.account()
