@@ -14,6 +14,9 @@ from idp.platform.extensions import db
 
 DELIVERY_FAILURES_SHOWN = 100
 _KIND_LABELS = {outbox.MAIL: _l("メール"), outbox.SMS: _l("SMS")}
+_REASON_LABELS = {outbox.UNREACHABLE: _l("メールサーバーまたはSMS事業者に接続できませんでした"),
+                  outbox.REFUSED: _l("メールサーバーが受け付けませんでした（宛先の誤りなど）"),
+                  outbox.OTHER: _l("送信に失敗しました")}
 _STATUS_LABELS = {outbox.FAILED: _l("送信失敗"), outbox.PENDING: _l("再送予定"), outbox.SENDING: _l("再送予定")}
 
 
@@ -60,6 +63,6 @@ def mail_failures():
     """The tenant's messages that failed (given up, or waiting for a retry after an error), newest first."""
     rows = [{"time": row.created_at, "kind": _KIND_LABELS.get(row.kind, row.kind), "recipient": row.recipient,
              "status": _STATUS_LABELS.get(row.status, row.status), "attempts": row.attempts,
-             "error": row.last_error or ""}
+             "error": _REASON_LABELS[outbox.failure_reason(row.last_error)]}
             for row in outbox.failures(g.tenant.id, limit=DELIVERY_FAILURES_SHOWN)]
     return render_template("admin/logs/mail_failures.html", rows=rows, limit=DELIVERY_FAILURES_SHOWN)

@@ -81,6 +81,19 @@ def error_text(exc):
     return f"{type(exc).__name__}: {detail}"[:ERROR_LENGTH] if detail else type(exc).__name__
 
 
+UNREACHABLE, REFUSED, OTHER = "unreachable", "refused", "other"
+_UNREACHABLE = ("ConnectionRefusedError", "ConnectionResetError", "ConnectionError", "TimeoutError", "OSError",
+                "gaierror", "SMTPConnectError", "SMTPServerDisconnected", "SMTPHeloError", "SmsDeliveryError")
+_REFUSED = ("SMTPRecipientsRefused", "SMTPSenderRefused", "SMTPDataError", "SMTPAuthenticationError")
+
+
+def failure_reason(last_error):
+    """What a stored error means for the tenant's admin (UNREACHABLE, REFUSED or OTHER); the error text itself
+    (`idp mail queue`) names the operator's servers and is for the operator."""
+    kind = (last_error or "").partition(":")[0].strip()
+    return UNREACHABLE if kind in _UNREACHABLE else REFUSED if kind in _REFUSED else OTHER
+
+
 # --- writing ----------------------------------------------------------------------------------------
 
 def add(session, kind, recipient, payload, *, tenant_id, now, give_up_at=None):

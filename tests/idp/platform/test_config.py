@@ -17,6 +17,7 @@ from idp.platform.config import ConfigError, ensure_secret_file
 from idp.platform.extensions import db
 from idp.platform.urls import external_url
 from idp.tenancy import tenants
+from tests.support.apps import app_builder
 
 HTTPS_BASE = "https://idp.example.com"
 LOOPBACK_BASE = "http://127.0.0.1:8000"
@@ -42,18 +43,8 @@ def _base_config(instance_dir, **overrides):
 @pytest.fixture
 def make_app():
     """create_app with a clean config; the engines of every app built are disposed afterwards."""
-    built = []
-
-    def _make(instance_dir, **overrides):
-        application = create_app(_base_config(instance_dir, **overrides))
-        built.append(application)
-        return application
-
-    yield _make
-    for application in built:
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with app_builder(lambda _n, instance_dir, **overrides: _base_config(instance_dir, **overrides)) as make:
+        yield make
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ import stat
 
 import pytest
 
-from idp import create_app
 from idp.logs.audit import OPERATOR
 from idp.platform.config import ensure_secret_file, make_private
 from idp.platform.extensions import db
 from idp.tenancy import tenants
+from tests.support.apps import app_builder
 
 pytestmark = pytest.mark.sqlite_only  # the default database: SQLite in the instance folder
 
@@ -35,21 +35,11 @@ def loose_umask():
 def start(tmp_path):
     """create_app on the instance folder, with the defaults: SQLite there, generated secrets; every app's
     engine is disposed at the end."""
-    built = []
-
-    def _start(instance):
-        application = create_app({
+    with app_builder(lambda _n, instance: {
             "IDP_INSTANCE_DIR": str(instance), "IDP_DATABASE_URL": None, "IDP_SECRET_KEY": None,
             "IDP_KEY_ENCRYPTION_KEY": None, "IDP_BASE_URL": "http://127.0.0.1:8000", "IDP_MAIL_TRANSPORT": "outbox",
-            "IDP_MAIL_ASYNC": False, "TESTING": True})
-        built.append(application)
-        return application
-
-    yield _start
-    for application in built:
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
+            "IDP_MAIL_ASYNC": False, "TESTING": True}) as start_app:
+        yield start_app
 
 
 def _write(application, slug="acme"):

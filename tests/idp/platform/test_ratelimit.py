@@ -13,11 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import idp.platform.ratelimit as ratelimit_module
 import tests.support.redis as redis_support
-from idp import create_app
 from idp.platform import metrics, ratelimit
 from idp.platform.config import RATELIMIT_DEFAULTS, ConfigError, load_config
-from idp.platform.extensions import db
 from idp.platform.ratelimit import KINDS, SCOPES, RateLimited, setting_name
+from tests.support.apps import app_builder
 from tests.support.redis import RedisServer, require_redis_server
 
 pytestmark = pytest.mark.sqlite_only  # no database involved; once is enough
@@ -42,22 +41,11 @@ def config_overrides(request):
 @pytest.fixture
 def make_app(tmp_path):
     """Further apps (instances) on their own instance folders; engines disposed afterwards."""
-    built = []
-
-    def _make(**overrides):
-        instance = tmp_path / f"instance{len(built)}"
-        application = create_app({
-            "IDP_INSTANCE_DIR": str(instance), "IDP_DATABASE_URL": None, "IDP_SECRET_KEY": "test-secret-key",
-            "IDP_BASE_URL": "http://127.0.0.1:8000", "IDP_MAIL_TRANSPORT": "outbox", "TESTING": True,
-            **overrides})
-        built.append(application)
-        return application
-
-    yield _make
-    for application in built:
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with app_builder(lambda n, **overrides: {
+            "IDP_INSTANCE_DIR": str(tmp_path / f"instance{n}"), "IDP_DATABASE_URL": None,
+            "IDP_SECRET_KEY": "test-secret-key", "IDP_BASE_URL": "http://127.0.0.1:8000",
+            "IDP_MAIL_TRANSPORT": "outbox", "TESTING": True, **overrides}) as make:
+        yield make
 
 
 def hits_until_refused(kind, max_hits, **keys):

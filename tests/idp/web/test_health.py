@@ -7,9 +7,9 @@ import time
 import pytest
 from sqlalchemy import create_engine, event
 
-from idp import create_app
 from idp.platform.extensions import db
 from idp.web import health
+from tests.support.apps import app_builder
 from tests.support.redis import RedisServer, require_redis_server
 
 FAST = 2.0  # seconds: a failing /readyz answers within this
@@ -122,21 +122,11 @@ def test_a_hanging_check_is_answered_timeout_without_piling_up(app, client, monk
 @pytest.fixture
 def instance(app, tmp_path):
     """Another instance of the app on the same database, with some settings of its own."""
-    built = []
-
-    def _make(**overrides):
-        application = create_app({
-            "IDP_INSTANCE_DIR": str(tmp_path / f"instance{len(built) + 1}"), "IDP_SECRET_KEY": "test-secret-key",
+    with app_builder(lambda n, **overrides: {
+            "IDP_INSTANCE_DIR": str(tmp_path / f"instance{n + 1}"), "IDP_SECRET_KEY": "test-secret-key",
             "IDP_DATABASE_URL": app.config["IDP_DATABASE_URL"], "IDP_BASE_URL": "http://127.0.0.1:8000",
-            "IDP_MAIL_TRANSPORT": "outbox", "TESTING": True, **overrides})
-        built.append(application)
-        return application
-
-    yield _make
-    for application in built:
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
+            "IDP_MAIL_TRANSPORT": "outbox", "TESTING": True, **overrides}) as make:
+        yield make
 
 
 def test_readyz_is_503_quickly_when_the_configured_redis_is_down(instance, closed_port):
