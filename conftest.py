@@ -290,6 +290,34 @@ def live_server(tmp_path, clock):
     thread.join(5)
 
 
+def _settled_content(page):
+    """page.content() that waits for the page a click began to load.
+
+    A click that submits a form returns once the navigation has started; read at that instant
+    (or between a POST's 302 and the GET), the document is empty or Playwright refuses because
+    the page is navigating. Reading again until a loaded document with a body shows up keeps
+    `assert "..." in page.content()` from failing on a slow machine.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+    read = page.content
+
+    def content():
+        html = ""
+        for _ in range(100):  # 10 s at most
+            try:
+                page.wait_for_load_state()
+                html = read()
+            except PlaywrightError as error:
+                if "navigating" not in str(error):
+                    raise
+                html = ""
+            if "</body>" in html and not re.search(r"<body[^>]*>\s*</body>", html):
+                return html
+            page.wait_for_timeout(100)
+        return html
+    return content
+
+
 @pytest.fixture
 def browser_page():
     """A headless Debian Chromium page (Playwright); screenshots go to tests/output/."""
@@ -302,5 +330,6 @@ def browser_page():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 800}, locale="ja-JP")
+        page.content = _settled_content(page)
         yield page
         browser.close()
