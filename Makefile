@@ -12,16 +12,17 @@ export IDP_INSTANCE_DIR
 TEST_WORKERS ?= auto
 # Debian packages: xmlsec1 (SAML signing), PostgreSQL (database tests on both backends),
 # Redis (rate-limit storage for scale-out), nginx (the topology test's reverse proxy, deploy/nginx),
-# Chromium + a Japanese font (browser tests, screenshots).
-APT_PACKAGES := xmlsec1 postgresql redis-server nginx-light chromium fonts-noto-cjk
-RUN_APT_PACKAGES := xmlsec1
+# Chromium + a Japanese font (browser tests, screenshots); gcc builds the native argon2 library at
+# install time (setup.py; without it the slower portable argon2-cffi runs, with a warning).
+APT_PACKAGES := xmlsec1 gcc postgresql redis-server nginx-light chromium fonts-noto-cjk
+RUN_APT_PACKAGES := xmlsec1 gcc
 
 .PHONY: run test venv system-deps system-deps-run i18n clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml $(wildcard third_party/argon2/*.c third_party/argon2/src/*.c third_party/argon2/src/blake2/*) | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@

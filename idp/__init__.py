@@ -18,6 +18,13 @@ from idp.web.locale import select_locale
 from idp.web.sso import load_sso_session
 
 
+def _engine_options(database_url, settings):
+    """A logged database error names the statement, never its values (hashes, digests, addresses). A SQLite
+    file cannot go away under a pooled connection: no ping (a SELECT 1) before each use there."""
+    return {"hide_parameters": True, "pool_pre_ping": not database_url.startswith("sqlite"),
+            **settings.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+
+
 def create_app(config=None):
     settings = load_config()
     settings.update(config or {})
@@ -31,11 +38,11 @@ def create_app(config=None):
     app = Flask(__name__, instance_path=instance_dir, static_folder=None)
     url_input.init_app(app)  # before any route is added
     app.config.update(settings)
+    database_url = settings["IDP_DATABASE_URL"] or default_database_url(instance_dir)
     app.config.update(
         SECRET_KEY=settings["IDP_SECRET_KEY"] or ensure_secret_file(os.path.join(instance_dir, "secret_key")),
-        SQLALCHEMY_DATABASE_URI=settings["IDP_DATABASE_URL"] or default_database_url(instance_dir),
-        # a logged database error names the statement, never its values (hashes, digests, addresses)
-        SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True, **settings.get("SQLALCHEMY_ENGINE_OPTIONS", {})},
+        SQLALCHEMY_DATABASE_URI=database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(database_url, settings),
         IDP_HTTPS=https,
         SESSION_COOKIE_NAME="idp_form",
         SESSION_COOKIE_HTTPONLY=True,

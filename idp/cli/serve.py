@@ -7,8 +7,10 @@ and Rust HTTP layer do the same requests for less CPU than gunicorn's workers.
 - SIGTERM or SIGINT: no new connections; the requests in flight finish, then the workers stop and the
   command exits 0 (workers that hang are killed after STOP_TIMEOUT seconds). Mails still queued go
   out first. Workers also stop when the main process is killed (they would keep the port).
-- Logs (granian's own and the access log, one line per request with its query string and Referer)
-  go to stderr through `idp.platform.log_redaction`: link tokens, codes and hints are `[redacted]`.
+- Logs go to stderr through `idp.platform.log_redaction`: link tokens, codes and hints are `[redacted]`.
+  granian's own through its handlers' filter; the access log (one line per request with its query
+  string and Referer) is written by the app's wrapper idp.web.access_log, not by granian's `logging`
+  access logger, which cost ten times the CPU.
 - The workers count their metrics in {instance}/metrics/ (PROMETHEUS_MULTIPROC_DIR, emptied at start),
   which /metrics adds up (idp.platform.metrics).
 - stdout holds one line when the server starts: the address, the workers and the pid (`--json`: one
@@ -30,16 +32,16 @@ import click
 from flask import current_app
 
 from idp.cli.output import emit, json_option
+from idp.directory import passwords
 from idp.platform import metrics
 from idp.platform.config import DEFAULT_BASE_URL
 from idp.platform.extensions import db
+from idp.web.access_log import AccessLog
 
 PR_SET_PDEATHSIG = 1  # prctl(2)
 STOP_TIMEOUT = 30  # seconds a worker may take to finish its requests after SIGTERM (gunicorn's default)
 # Python threads per worker that run requests: more only queue on the GIL (p99 grows, throughput does not)
 BLOCKING_THREADS = 2
-ACCESS_FORMAT = ('%(addr)s - - [%(time)s] "%(method)s %(path)s %(protocol)s" %(status)d '
-                 '"%(header{referer})s" "%(header{user-agent})s" %(dt_ms).1fms')
 # granian's handlers, on stderr (stdout is the command's answer) and behind the redacting filter: a
 # handler's filter also sees the records of child loggers (`_granian.wsgi.http`, …), a logger's does not
 LOG_CONFIG = {
@@ -51,19 +53,6 @@ LOG_CONFIG = {
 LOG_CONFIG["handlers"]["console"] = LOG_CONFIG["handlers"].pop("generic")
 
 
-class RequestTarget(logging.Filter):
-    """granian's access record: the query string joined to the path (`/cb?code=…`), before redaction."""
-
-    def filter(self, record):
-        args = record.args
-        if isinstance(args, dict) and args.get("query_string"):
-            record.args = {**args, "path": f"{args['path']}?{args['query_string']}", "query_string": ""}
-        return True
-
-
-REQUEST_TARGET = RequestTarget()
-
-
 def worker_app():
     """The app of one worker (granian's factory target), built after the fork.
 
@@ -73,9 +62,8 @@ def worker_app():
     a terminal's Ctrl-C would otherwise send it SIGINT while the main process sends SIGTERM, and with both
     a granian 2.8 worker sometimes never finishes stopping (1 in 6 here). A worker ends with `os._exit`
     (multiprocessing), which skips `atexit`: its exit handlers are run as a normal exit would (the mail
-    thread sends what is still queued). The query string goes into the access line ahead of the
-    redacting filter, and what the worker loaded moves to the garbage collector's permanent generation
-    (as in idp/web/gunicorn_conf.py).
+    thread sends what is still queued). The access-log wrapper goes around the app (text logs), and what
+    the worker loaded moves to the garbage collector's permanent generation (as in idp/web/gunicorn_conf.py).
     """
     from idp import create_app
     for stop in (signal.SIGTERM, signal.SIGINT):
@@ -84,9 +72,8 @@ def worker_app():
     _stop_with_the_main_process()
     app = create_app()
     multiprocessing.util.Finalize(None, atexit._run_exitfuncs, exitpriority=0)
-    access = logging.getLogger("granian.access")
-    if REQUEST_TARGET not in access.filters:
-        access.filters.insert(0, REQUEST_TARGET)
+    if app.config["IDP_LOG_FORMAT"] == "text":  # in JSON, the request's JSON line is the access line
+        app.wsgi_app = AccessLog(app.wsgi_app)
     gc.collect()
     gc.freeze()
     return app
@@ -135,8 +122,8 @@ def _server(host, port, workers):
     from granian.constants import Interfaces
     from granian.server import Server
     return Server("idp.cli.serve:worker_app", factory=True, interface=Interfaces.WSGI, address=host, port=port,
-                  workers=workers, blocking_threads=BLOCKING_THREADS, websockets=False, log_access=True,
-                  log_access_format=ACCESS_FORMAT, log_dictconfig=LOG_CONFIG, workers_kill_timeout=STOP_TIMEOUT)
+                  workers=workers, blocking_threads=BLOCKING_THREADS, websockets=False, log_access=False,
+                  log_dictconfig=LOG_CONFIG, workers_kill_timeout=STOP_TIMEOUT)
 
 
 @click.command("serve")
@@ -155,10 +142,12 @@ def serve(bind, workers, as_json):
     # /metrics adds up the workers' counts: a private folder of the instance, emptied at each start
     metrics.use_multiprocess_folder(os.path.join(current_app.instance_path, "metrics"))
     server = _server(address, port, workers)
-    data = {"bind": bind, "workers": workers, "pid": os.getpid(), "server": "granian"}
+    data = {"bind": bind, "workers": workers, "pid": os.getpid(), "server": "granian",
+            "password_hashing": passwords.backend()}
     # printed once the address is bound, before the workers start
     server.on_startup(lambda: emit(as_json, data, f"Serving on {bind} with {workers} workers (granian, pid "
                                                   f"{data['pid']}); SIGTERM or Ctrl-C stops it"))
+    server.on_startup(lambda: logging.getLogger("_granian").info("password hashing: %s", data["password_hashing"]))
     try:
         server.serve()
     except (OSError, RuntimeError) as exc:  # taken since the check; granian's message ends in a backtrace

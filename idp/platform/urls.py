@@ -1,7 +1,10 @@
 """External URLs are built from IDP_BASE_URL, never from the request's Host header."""
+import re
 from urllib.parse import urlsplit
 
 from flask import current_app
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # C0 controls and DEL
 
 
 def external_url(path):
@@ -22,7 +25,7 @@ def safe_next(target, default="/"):
         return default
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+    if _CONTROL.search(target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
