@@ -56,7 +56,7 @@ def token_response(tenant, client, issuance, now, *, scope=None, nonce="", jkt=N
     body = {"access_token": access, "token_type": "DPoP" if jkt else "Bearer",
             "expires_in": int(lifetime.total_seconds()), "scope": scope}
     if oidc_tokens.wants_refresh(client, grant):
-        body["refresh_token"], refresh_lifetime = oidc_tokens.new_refresh_token(grant)
+        body["refresh_token"], refresh_lifetime = oidc_tokens.new_refresh_token(client)
         stored.append((TOKEN_REFRESH, body["refresh_token"], refresh_lifetime, issuance.refresh_scope or scope,
                        jkt if client.public else None))
     if grant.account_id is not None and "openid" in grant.scope.split():
