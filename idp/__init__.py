@@ -8,12 +8,14 @@ import os
 from flask import Flask
 
 from idp import keys
+from idp.catalog import presets as catalog_presets
 from idp.platform import encryption, mail, proxies, ratelimit, schema
 from idp.platform.clock import SystemClock
 from idp.platform.config import (check_base_url, default_database_url, ensure_secret_file, load_config, parse_flag,
                                  private_folder)
 from idp.platform.extensions import babel, csrf, db, migrate
-from idp.web import errors, form_translations, health, layout, metrics, request_log, security_headers, url_input
+from idp.web import (errors, form_session, form_translations, health, layout, metrics, request_log, security_headers,
+                     url_input)
 from idp.web.locale import select_locale
 from idp.web.sso import load_sso_session
 
@@ -37,6 +39,7 @@ def create_app(config=None):
 
     app = Flask(__name__, instance_path=instance_dir, static_folder=None)
     url_input.init_app(app)  # before any route is added
+    form_session.init_app(app)
     app.config.update(settings)
     database_url = settings["IDP_DATABASE_URL"] or default_database_url(instance_dir)
     app.config.update(
@@ -54,6 +57,7 @@ def create_app(config=None):
         BABEL_TRANSLATION_DIRECTORIES=os.path.join(os.path.dirname(__file__), "translations"),
         MAX_CONTENT_LENGTH=settings.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
     )
+    catalog_presets.all_presets()  # a broken catalog preset stops the app here, naming its file (CatalogError)
     app.extensions["idp_clock"] = settings.get("IDP_CLOCK") or SystemClock()
     mail.init_app(app, settings.get("IDP_MAIL"))
     encryption.init_app(app, settings["IDP_KEY_ENCRYPTION_KEY"]
@@ -76,7 +80,6 @@ def create_app(config=None):
     import protocols
     protocols.init_app(app)
     schema.init_app(app)
-
     from idp import cli
     cli.init_app(app)
     from admin_ui import init_app as init_admin_ui

@@ -11,11 +11,19 @@ from idp.console.apps import OidcFields, SamlFields
 from idp.platform.errors import ValidationError
 from idp.platform.validation import parse_ids, parse_number
 from idp.saml.metadata_import import MAX_METADATA_BYTES
-from idp.saml.registry import ATTRIBUTE_KEYS
+from idp.saml.registry import ATTRIBUTE_KEYS, normalize_certificate
 
 
 def _lines(text):
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _pem(certificate):
+    """metadata's bare base64 as PEM, as the field shows certificates (left as it is if it is none)."""
+    try:
+        return normalize_certificate(certificate)
+    except (ValueError, TypeError):
+        return certificate
 
 
 def _number(text):
@@ -90,6 +98,7 @@ class OidcAppForm(_TileForm):
 
 class SamlAppForm(_TileForm):
     metadata = FileField()
+    metadata_url = StringField()  # where the SP publishes its metadata ("取得" and the refresh read it)
     entity_id = StringField()
     acs_urls = TextAreaField()
     slo_url = StringField()
@@ -121,6 +130,7 @@ class SamlAppForm(_TileForm):
                          "requests_signed": fields.requests_signed,
                          "nameid_format": fields.nameid_format, "sign": fields.sign,
                          "attribute_preset": fields.attribute_preset, "relay_state": fields.relay_state,
+                         "metadata_url": fields.metadata_url,
                          **{f"attr_{key}": value for key, value in fields.attribute_map.items()}})
 
     def attribute_map(self):
@@ -134,6 +144,16 @@ class SamlAppForm(_TileForm):
             return None
         return upload.read(MAX_METADATA_BYTES + 1) or None
 
+    def fill_from_metadata(self, values):
+        """Show what an SP's metadata (`parse_sp_metadata`'s dict) sets in the connection fields, the default
+        ACS first (the first line is the default); the NameID format and attributes stay as chosen."""
+        acs = sorted(values["acs_urls"], key=lambda entry: not entry[2])
+        self.entity_id.data, self.acs_urls.data = values["entity_id"], "\n".join(entry[0] for entry in acs)
+        self.slo_url.data, self.slo_binding.data = values["slo_url"], values["slo_binding"]
+        self.signing_cert.data = _pem(values["signing_cert"])
+        self.encryption_cert.data = _pem(values["encryption_cert"])
+        self.requests_signed.data = values["requests_signed"]
+
     def to_fields(self):
         return SamlFields(
             **self._common(), entity_id=self.entity_id.data or "", acs_urls=_lines(self.acs_urls.data),
@@ -143,4 +163,5 @@ class SamlAppForm(_TileForm):
             requests_signed=bool(self.requests_signed.data),
             nameid_format=self.nameid_format.data or "", sign=self.sign.data or "",
             attribute_preset=self.attribute_preset.data or "", attribute_map=self.attribute_map(),
-            relay_state=(self.relay_state.data or "").strip())
+            relay_state=(self.relay_state.data or "").strip(),
+            metadata_url=(self.metadata_url.data or "").strip())

@@ -4,6 +4,7 @@ values to copy into the SaaS, client-secret regeneration, delete after a confirm
 A client secret is only ever in the response to the POST that made it (creation, regeneration,
 switch to confidential), never in a redirect, the session or a log; that page is `no-store`."""
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from admin_ui.admin import bp
@@ -11,7 +12,7 @@ from admin_ui.admin.access import admin_required, audit_context
 from admin_ui.admin.app_forms import OidcAppForm, SamlAppForm
 from admin_ui.admin.forms import ConfirmForm
 from admin_ui.saving import save
-from idp.console import app_pages
+from idp.console import app_pages, catalog_pages
 from idp.console import apps as console_apps
 from idp.console.groups import group_choices
 from idp.models.app import PROTOCOL_OIDC, PROTOCOL_SAML, TILE_COLORS
@@ -24,6 +25,11 @@ _FORMS = {
     PROTOCOL_OIDC: (OidcAppForm, console_apps.create_oidc, console_apps.update_oidc, app_pages.oidc_fields_of),
     PROTOCOL_SAML: (SamlAppForm, console_apps.create_saml, console_apps.update_saml, app_pages.saml_fields_of),
 }
+
+
+def ui_language():
+    """The admin's language for data that has both ("ja" or "en"): the catalog's presets and steps."""
+    return "ja" if str(get_locale() or "ja").startswith("ja") else "en"
 
 
 @bp.route("/apps")
@@ -62,7 +68,7 @@ def _app_form(protocol, app):
                      _l("サービスを保存しました。"))
         if saved.ok:
             app, secret = saved.value
-            return _secret_page(app, secret) if secret else redirect(url_for("admin.app_detail", app_id=app.id))
+            return secret_page(app, secret) if secret else redirect(url_for("admin.app_detail", app_id=app.id))
         errors = saved.errors
     return render_template(f"admin/apps/{protocol}_form.html", form=form, errors=errors,
                            app_id=app.id if app else None, groups=group_choices(g.tenant),
@@ -80,7 +86,7 @@ def _create_or_update(app, create, update, fields, options):
     return app, update(app, fields, **options)
 
 
-def _secret_page(app, secret):
+def secret_page(app, secret):
     values = app_pages.detail_values(g.tenant, app)
     response = render_template("admin/apps/secret.html", app=values, client_secret=secret)
     return response, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -89,8 +95,11 @@ def _secret_page(app, secret):
 @bp.route("/apps/<int:app_id>")
 @admin_required
 def app_detail(app_id):
+    """The app's values; for an app made from a preset its setup steps (in the admin's language)."""
     app = console_apps.get_app(g.tenant, app_id)
-    return render_template("admin/apps/detail.html", app=app_pages.detail_values(g.tenant, app), form=ConfirmForm())
+    return render_template("admin/apps/detail.html", app=app_pages.detail_values(g.tenant, app), form=ConfirmForm(),
+                           setup=catalog_pages.setup(g.tenant, app, ui_language()),
+                           downloads=catalog_pages.offers_downloads(app))
 
 
 @bp.route("/apps/<int:app_id>/secret", methods=["POST"])
@@ -103,7 +112,7 @@ def app_regenerate_secret(app_id):
     secret = console_apps.regenerate_secret(app, now=current_time(), actor=actor, client=client)
     db.session.commit()
     flash(_l("クライアントシークレットを再発行しました。以前のシークレットは使えません。"), "info")
-    return _secret_page(app, secret)
+    return secret_page(app, secret)
 
 
 @bp.route("/apps/<int:app_id>/delete", methods=["POST"])

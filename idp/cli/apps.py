@@ -1,4 +1,5 @@
-"""`idp app add-oidc|add-saml`: register an OIDC client or a SAML service provider."""
+"""`idp app add-oidc|add-saml`: register an OIDC client or a SAML service provider;
+`idp app refresh-metadata`: re-read a SAML SP's metadata from the URL it was registered with."""
 import click
 from flask.cli import AppGroup
 
@@ -7,6 +8,7 @@ from idp.directory import groups
 from idp.logs.audit import OPERATOR
 from idp.oidc import clients as oidc_clients
 from idp.platform.clock import current_time
+from idp.saml import metadata_fetch
 from idp.saml import registry as saml_registry
 from idp.saml.metadata_import import MAX_METADATA_BYTES, encryption_algorithm_of, parse_sp_metadata
 from idp.tenancy import tenants
@@ -69,6 +71,8 @@ def _read(path):
 @click.option("--name", required=True)
 @click.option("--metadata", "metadata_file", type=click.Path(exists=True, dir_okay=False),
               help="The SP's SAML metadata file (entity ID, ACS, SLO, certificates).")
+@click.option("--metadata-url", default="", help="Where the SP publishes its SAML metadata: read now (https; "
+              "public addresses only) like --metadata, and kept for `idp app refresh-metadata`.")
 @click.option("--entity-id", default="")
 @click.option("--acs-url", "acs_urls", multiple=True, help="Assertion Consumer Service URL (repeatable; the first "
               "is the default).")
@@ -93,15 +97,17 @@ def _read(path):
 @click.option("--group", "group_names", multiple=True, help="Group allowed to use the app (repeatable).")
 @json_option
 @transactional
-def add_saml(slug, name, metadata_file, entity_id, acs_urls, slo_url, slo_binding, cert_file, encryption_cert_file,
-             encryption_algorithm, require_signed_requests, nameid_format, sign, attribute_preset, attribute_map,
-             relay_state, group_names, as_json):
+def add_saml(slug, name, metadata_file, metadata_url, entity_id, acs_urls, slo_url, slo_binding, cert_file,
+             encryption_cert_file, encryption_algorithm, require_signed_requests, nameid_format, sign, attribute_preset,
+             attribute_map, relay_state, group_names, as_json):
     """Register a SAML service provider; prints app_id and entity_id."""
-    if bool(metadata_file) == bool(entity_id or acs_urls):
-        raise click.UsageError("give either --metadata FILE or --entity-id and --acs-url")
+    if [bool(metadata_file), bool(metadata_url), bool(entity_id or acs_urls)].count(True) != 1:
+        raise click.UsageError("give either --metadata FILE, --metadata-url URL or --entity-id and --acs-url")
     tenant = tenants.get_by_slug(slug)
     chosen = [groups.get_by_name(tenant, group_name) for group_name in group_names]
     metadata = _read(metadata_file) if metadata_file else None
+    if metadata_url:
+        metadata = metadata_fetch.fetch_sp_metadata(metadata_url).encode()
     values = parse_sp_metadata(metadata) if metadata else {
         "entity_id": entity_id, "acs_urls": list(acs_urls), "slo_url": slo_url, "signing_cert": "",
         "encryption_cert": "", "requests_signed": False, "nameid_format": "email"}
@@ -121,6 +127,28 @@ def add_saml(slug, name, metadata_file, entity_id, acs_urls, slo_url, slo_bindin
             name=name, sign=sign, attribute_preset=attribute_preset,
             attribute_map=saml_registry.json_attribute_map(attribute_map), relay_state=relay_state, **values),
         now=current_time(), actor=OPERATOR, groups=chosen)
+    created.sp.metadata_url = metadata_url.strip()
     data = created.as_json()
     return Output(as_json, data, f"registered SAML app {created.app.name} (app id {data['app_id']})\n"
                                  f"entity_id: {data['entity_id']}")
+
+
+@app_cli.command("refresh-metadata")
+@click.option("--tenant", "slug", required=True)
+@click.option("--app", "app_id", type=int, default=None, help="The SAML app's id.")
+@click.option("--entity-id", default="", help="The SP's entity ID (instead of --app).")
+@json_option
+@transactional
+def refresh_metadata(slug, app_id, entity_id, as_json):
+    """Re-read a SAML SP's metadata from its stored URL and apply it (entity ID, ACS, SLO, certificates);
+    prints app_id, entity_id and the changed settings."""
+    if (app_id is None) == (not entity_id):
+        raise click.UsageError("give either --app ID or --entity-id")
+    tenant = tenants.get_by_slug(slug)
+    sp = metadata_fetch.stored_sp(tenant, app_id=app_id, entity_id=entity_id)
+    if sp is None:
+        raise click.ClickException(f"no SAML app {app_id or entity_id!r} in tenant {slug}")
+    changed = metadata_fetch.refresh_from_url(sp, now=current_time(), actor=OPERATOR)
+    data = {"app_id": sp.app_id, "entity_id": sp.entity_id, "changed": changed}
+    return Output(as_json, data, f"refreshed the metadata of SAML app {sp.app_id} from {sp.metadata_url}\n"
+                                 f"changed: {', '.join(changed) or 'nothing'}")

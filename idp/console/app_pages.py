@@ -1,5 +1,6 @@
 """Plain values of the console's app pages: list rows, the detail (with what the SaaS side needs to
-copy: issuer, discovery URL, client_id, IdP metadata URL, SSO/SLO URLs) and the edit forms' values."""
+copy: issuer, discovery URL, client_id, IdP metadata URL, SSO/SLO URLs; `preset`: the catalog preset the app
+was added from, or None) and the edit forms' values. The setup steps of a preset are in `catalog_pages`."""
 from sqlalchemy import select
 
 from idp.console.apps import OidcFields, SamlFields, oidc_client_of, saml_sp_of
@@ -35,6 +36,7 @@ def detail_values(tenant, app):
     values = {"id": app.id, "name": app.name, "protocol": app.protocol, "icon": app.icon or app.name[:1],
               "custom_icon": bool(app.icon), "color": app.color, "color_index": app.color_index,
               "launch_url": app.launch_url, "created_at": app.created_at, "updated_at": app.updated_at,
+              "preset": app.preset,
               "groups": [{"id": g.id, "name": g.name} for g in sorted(app.groups, key=lambda g: g.name)],
               **tenant_urls(tenant)}
     if app.protocol == PROTOCOL_OIDC:
@@ -52,7 +54,7 @@ def detail_values(tenant, app):
             "entity_id": sp.entity_id, "acs": sp.acs_list, "slo_url": sp.slo_url, "slo_binding": sp.slo_binding,
             "has_signing_cert": bool(sp.signing_cert), "has_encryption_cert": bool(sp.encryption_cert),
             "requests_signed": sp.requests_signed, "nameid_format": sp.nameid_format, "sign": sp.sign,
-            "attribute_preset": sp.attribute_preset, "relay_state": sp.relay_state,
+            "attribute_preset": sp.attribute_preset, "relay_state": sp.relay_state, "metadata_url": sp.metadata_url,
             "attributes": sorted({**PRESETS[sp.attribute_preset], **sp.attribute_names}.items())}
     return values
 
@@ -79,7 +81,7 @@ def saml_fields_of(app):
         signing_cert=sp.signing_cert, encryption_cert=sp.encryption_cert, encryption_algorithm=sp.encryption_algorithm,
         requests_signed=sp.requests_signed,
         nameid_format=sp.nameid_format, sign=sp.sign, attribute_preset=sp.attribute_preset,
-        attribute_map=sp.attribute_names, relay_state=sp.relay_state)
+        attribute_map=sp.attribute_names, relay_state=sp.relay_state, metadata_url=sp.metadata_url)
 
 
 def attribute_presets():

@@ -31,6 +31,7 @@ from idp.platform.errors import NotFound, ServiceError, ValidationError
 from idp.platform.extensions import db
 from idp.platform.random_tokens import digest, new_token
 from idp.platform.validation import text_errors
+from idp.saml import metadata_fetch
 from idp.saml import registry as saml_registry
 from idp.saml.metadata_import import parse_sp_metadata
 
@@ -71,6 +72,7 @@ class SamlFields(saml_registry.SpSettings):
     icon: str = ""
     color: str = ""
     group_ids: list = field(default_factory=list)
+    metadata_url: str = ""  # where the SP publishes its metadata (idp.saml.metadata_fetch)
 
 
 def get_app(tenant, app_id):
@@ -260,7 +262,7 @@ def _saml_rules(tenant, fields, acs_urls, sp=None):
 
 def _checked_saml(tenant, fields, metadata, sp=None):
     """(fields with the metadata applied, groups, ACS list as register takes it), or ValidationError."""
-    errors = _tile_errors(fields)
+    errors = {**_tile_errors(fields), "metadata_url": metadata_fetch.url_errors(fields.metadata_url.strip())}
     groups = _groups(tenant, fields.group_ids, errors)
     fields = _with_metadata(fields, metadata, errors)
     if fields is None:
@@ -278,6 +280,7 @@ def create_saml(tenant, fields, *, metadata=None, now, actor, client=NO_CLIENT):
     created = saml_registry.register(tenant, replace(fields, acs_urls=acs_urls), groups=groups, now=now, actor=actor,
                                      client=client)
     _apply_common(created.app, fields, groups, now)
+    created.sp.metadata_url = fields.metadata_url.strip()
     return created
 
 
@@ -294,6 +297,7 @@ def update_saml(app, fields, *, metadata=None, now, actor, client=NO_CLIENT):
     sp.nameid_format, sp.sign, sp.requests_signed = fields.nameid_format, fields.sign, bool(fields.requests_signed)
     sp.attribute_preset, sp.attribute_map = fields.attribute_preset, json.dumps(fields.attribute_map)
     sp.relay_state, sp.updated_at = fields.relay_state, now
+    sp.metadata_url = fields.metadata_url.strip()
     _audit_update(app, before, _snapshot(app, sp), now=now, actor=actor, client=client)
 
 

@@ -120,7 +120,7 @@ FIELDS = {
     "encryption_algorithm": _l("アサーションの暗号化方式"), "nameid_format": _l("NameIDの形式"),
     "sign": _l("署名する対象"), "requests_signed": _l("署名のないAuthnRequestを拒否する"),
     "attribute_preset": _l("属性のプリセット"), "attribute_map": _l("属性名の対応付け"),
-    "relay_state": _l("RelayState"),
+    "relay_state": _l("RelayState"), "metadata_url": _l("メタデータのURL"),
 }
 
 _MFA_MODES = {"off": _l("使用しない"), "totp": _l("認証アプリ（必須）"), "sms": _l("SMS（必須）"),

@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
+from typing import Optional
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.platform.extensions import db
@@ -49,6 +50,9 @@ class App(db.Model):
         Integer, nullable=False, default=REFRESH_TOKEN_SECONDS, server_default=str(REFRESH_TOKEN_SECONDS))
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    # The catalog preset the app was added from (idp.catalog) and the admin's inputs (JSON); None otherwise
+    preset: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    preset_inputs: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
 
     groups = relationship("Group", secondary=group_apps, back_populates="apps")
 

@@ -38,6 +38,8 @@ class SamlServiceProvider(db.Model):
     attribute_preset: Mapped[str] = mapped_column(String(20), nullable=False, default="basic")
     attribute_map: Mapped[str] = mapped_column(Text, nullable=False, default="{}")  # JSON {ours: their name}
     relay_state: Mapped[str] = mapped_column(String(80), nullable=False, default="")  # IdP-initiated
+    # where the SP publishes its metadata ("" = none): the console's 取得 and refresh read it (idp.saml.metadata_fetch)
+    metadata_url: Mapped[str] = mapped_column(String(2000), nullable=False, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 

@@ -8,20 +8,16 @@ Grants bound to those sessions without offline_access are revoked (2.7).
 
 SSRF: a logout URI that resolves to a loopback/private/link-local address is refused unless
 IDP_OIDC_BACKCHANNEL_ALLOW_PRIVATE allows it (default `auto`: only when the IdP itself runs on
-loopback, i.e. local development and tests). The host is resolved once per attempt, every address
-checked, and the connection made to the checked address (no DNS-rebinding gap); redirects are
-never followed.
+loopback, i.e. local development and tests). Delivery goes through idp.platform.outbound: the host
+is resolved once per attempt, every address checked, and the connection made to the checked address
+(no DNS-rebinding gap); redirects are never followed.
 """
-import http.client
-import ipaddress
 import logging
 import queue
-import socket
-import ssl
 import threading
 import time
 from datetime import timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from flask import current_app
 from sqlalchemy import event
@@ -30,8 +26,7 @@ from sqlalchemy.orm import Session
 from idp.oidc import clients as oidc_clients
 from idp.oidc import tokens as oidc_tokens
 from idp.oidc.jwt import epoch, sign
-from idp.platform import signals
-from idp.platform.config import is_loopback_host, parse_flag
+from idp.platform import outbound, signals
 from idp.platform.random_tokens import new_token
 from idp.platform.urls import issuer_for
 
@@ -40,45 +35,6 @@ EXTENSION = "oidc_backchannel"
 PENDING_KEY = "oidc_backchannel_pending"
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_LIFETIME = timedelta(minutes=2)
-
-
-def resolve_checked(host, port, allow_private):
-    """The address to connect to: every address `host` resolves to must be public (unless private
-    targets are allowed), and the connection then goes to the one checked here, so a second DNS
-    answer (DNS rebinding) cannot point it elsewhere. None when refused or unresolvable."""
-    if not host:
-        return None
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
-    except (socket.gaierror, UnicodeError, ValueError, OSError):
-        return None
-    if not addresses or not (allow_private or all(a.is_global for a in addresses)):
-        return None
-    return str(addresses[0])
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """HTTP to a pre-checked address; the Host header still names the URI's host."""
-
-    def __init__(self, host, port, address, timeout):
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """HTTPS to a pre-checked address; SNI and certificate verification use the URI's host."""
-
-    def __init__(self, host, port, address, timeout):
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
-
-    def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
 class Sender:
@@ -130,29 +86,16 @@ class Sender:
     def _post(self, uri, logout_token):
         """True on 200/204, False on any other answer or a network error, None when the target is
         refused. Redirects are answers like any other (never followed)."""
-        parts = urlsplit(uri)
         try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
+            reply = outbound.request(
+                "POST", uri, allow_private=self.allow_private, timeout=self.timeout,
+                body=urlencode({"logout_token": logout_token}),
+                headers={"Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-cache"})
+        except outbound.Refused:
             return None
-        if parts.scheme not in ("http", "https"):
-            return None
-        address = resolve_checked(parts.hostname, port, self.allow_private)
-        if address is None:
-            return None
-        cls = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-        connection = cls(parts.hostname, port, address, self.timeout)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        body = urlencode({"logout_token": logout_token})
-        try:
-            connection.request("POST", path, body=body, headers={
-                "Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-cache"})
-            status = connection.getresponse().status
-        except (OSError, http.client.HTTPException, ValueError):
+        except outbound.OutboundError:
             return False
-        finally:
-            connection.close()
-        return status in (200, 204)
+        return reply.status in (200, 204)
 
 
 def logout_token(tenant, client, subject, sid, now):
@@ -198,10 +141,7 @@ def _drop_pending(session):
 
 
 def allow_private_targets(config):
-    setting = str(config.get("IDP_OIDC_BACKCHANNEL_ALLOW_PRIVATE", "auto")).strip().lower()
-    if setting == "auto":
-        return is_loopback_host(urlsplit(config["IDP_BASE_URL"]).hostname)
-    return parse_flag("IDP_OIDC_BACKCHANNEL_ALLOW_PRIVATE", setting)
+    return outbound.private_targets_allowed(config, "IDP_OIDC_BACKCHANNEL_ALLOW_PRIVATE")
 
 
 def init_app(app):

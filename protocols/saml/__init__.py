@@ -1,4 +1,6 @@
-"""SAML 2.0 identity provider per tenant (pysaml2 message classes, in-process xmlsec signatures).
+"""SAML 2.0 identity provider per tenant (responses built as lxml trees and signed in-process; the SPs'
+signatures verified and assertions encrypted with the xmlsec binding; pysaml2 for outgoing logout messages
+and metadata).
 
 Flow of a login: the SP sends an AuthnRequest to /t/<tenant>/saml/sso (Redirect or POST; one parser,
 messages.py, authn_request.py) → without a usable SSO session of this tenant the browser logs in at

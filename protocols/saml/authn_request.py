@@ -13,7 +13,7 @@ from typing import Optional
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from saml2 import BINDING_HTTP_POST, samlp
+from saml2 import BINDING_HTTP_POST, saml, samlp
 
 from idp.saml import registry as saml_registry
 from idp.saml import sso as saml_sso
@@ -42,6 +42,47 @@ class PendingLogin:
     authn_context: tuple = ()  # RequestedAuthnContext (Core 3.3.2.2.1): class refs and their Comparison
     authn_comparison: str = "exact"
     login_marker: str = ""  # this request's own login step (idp.web.sso.FRESH_LOGIN_PARAM), once it asked for one
+
+
+class _Issuer:
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = text
+
+
+class AuthnRequest:
+    """What we read of an AuthnRequest (Core 3.4.1), straight from the tree messages.parse_xml made, under
+    the names of pysaml2's message classes (check_common reads a LogoutRequest's the same way). Texts are
+    the elements' whole character content (comments and child elements do not cut them short)."""
+
+    def __init__(self, root):
+        get = root.get
+        self.id, self.version, self.issue_instant = get("ID"), get("Version"), get("IssueInstant")
+        self.destination, self.protocol_binding = get("Destination"), get("ProtocolBinding")
+        self.assertion_consumer_service_url = get("AssertionConsumerServiceURL")
+        self.assertion_consumer_service_index = get("AssertionConsumerServiceIndex")
+        self.force_authn, self.is_passive = get("ForceAuthn"), get("IsPassive")
+        issuer = root.find(_ISSUER)
+        self.issuer = None if issuer is None else _Issuer(_text(issuer))
+        self.name_id_policy = root.find(_NAMEID_POLICY)  # Format, SPNameQualifier, AllowCreate
+        self.requested_authn_context = root.find(_REQUESTED_CONTEXT)  # Comparison, AuthnContextClassRef*
+
+    @classmethod
+    def from_tree(cls, root):
+        """The request, or None when the document is not an AuthnRequest."""
+        return cls(root) if root.tag == _AUTHN_REQUEST else None
+
+
+_AUTHN_REQUEST = f"{{{samlp.NAMESPACE}}}AuthnRequest"
+_ISSUER = f"{{{saml.NAMESPACE}}}Issuer"
+_NAMEID_POLICY = f"{{{samlp.NAMESPACE}}}NameIDPolicy"
+_REQUESTED_CONTEXT = f"{{{samlp.NAMESPACE}}}RequestedAuthnContext"
+_CLASS_REF = f"{{{saml.NAMESPACE}}}AuthnContextClassRef"
+
+
+def _text(element):
+    return "".join(element.itertext())
 
 
 def epoch(moment):
@@ -107,7 +148,7 @@ def check_common(tenant, message, service, now):
 def parse(tenant, incoming, now):
     """(validated PendingLogin, SP) from an AuthnRequest, or SamlMessageError (400 page). The replay check
     comes with the answer's other writes (`saml_sso.conclude`)."""
-    request = samlp.authn_request_from_string(incoming.xml)
+    request = AuthnRequest.from_tree(incoming.root)
     if request is None:
         raise SamlMessageError("not an AuthnRequest")
     sp = check_common(tenant, request, "sso", now)
@@ -123,12 +164,18 @@ def parse(tenant, incoming, now):
     return PendingLogin(tenant_id=tenant.id, sp_id=sp.id, request_id=request.id, acs_url=acs_url,
                         relay_state=incoming.relay_state, force_authn=request.force_authn in ("true", "1"),
                         is_passive=request.is_passive in ("true", "1"), seen=epoch(now),
-                        name_id_format=policy.format if policy is not None else None,
-                        sp_name_qualifier=policy.sp_name_qualifier if policy is not None else None,
-                        allow_create=policy is None or policy.allow_create not in ("false", "0"),
-                        authn_context=tuple(c.text.strip() for c in context.authn_context_class_ref if c.text)
-                        if context is not None else (),
-                        authn_comparison=(context.comparison or "exact") if context is not None else "exact"), sp
+                        name_id_format=policy.get("Format") if policy is not None else None,
+                        sp_name_qualifier=policy.get("SPNameQualifier") if policy is not None else None,
+                        allow_create=policy is None or policy.get("AllowCreate") not in ("false", "0"),
+                        authn_context=_class_refs(context),
+                        authn_comparison=(context.get("Comparison") or "exact") if context is not None else "exact"), sp
+
+
+def _class_refs(context):
+    """The AuthnContextClassRefs of a RequestedAuthnContext (Core 3.3.2.2.1), in order, empty ones left out."""
+    if context is None:
+        return ()
+    return tuple(text.strip() for text in map(_text, context.findall(_CLASS_REF)) if text)
 
 
 def _serializer():

@@ -7,20 +7,20 @@ certificate, so a rotated key is announced before it signs.
 import base64
 import secrets
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from lxml import etree
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, md, samlp
-from saml2.xmldsig import KeyInfo, X509Certificate, X509Data
 
 from idp import keys
 from idp.platform.clock import current_time
-from idp.platform.urls import issuer_for, saml_metadata_url_for
-from idp.saml.sso import NAMEID_URNS
+from idp.saml import idp_metadata
+from idp.saml.idp_metadata import endpoint_url, entity_id  # noqa: F401  (the protocol modules' names)
 from idp.web.tenant_urls import tenant_from_url
 from protocols.saml.xml_security import sign
 
 bp = Blueprint("saml", __name__, url_prefix="/t/<tenant_slug>/saml", template_folder="templates")
-BINDINGS = (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST)
+BINDINGS = idp_metadata.BINDINGS
 # The app's Content-Security-Policy (idp/__init__.py) with a script-src, so that talisman adds the
 # request's nonce and the auto-submit script of our pages may run (without one only default-src applies).
 PAGE_POLICY = {"default-src": "'self'", "img-src": "'self' data:", "form-action": "*", "frame-ancestors": "'none'",
@@ -39,36 +39,12 @@ def _load_tenant(_endpoint, values):
     g.saml_tenant = tenant_from_url(values)
 
 
-def entity_id(tenant):
-    return saml_metadata_url_for(tenant.slug)
-
-
-def endpoint_url(tenant, name):
-    return f"{issuer_for(tenant.slug)}/saml/{name}"
-
-
-def _key_descriptor(pem):
-    body = "".join(line for line in pem.strip().splitlines() if "-----" not in line)
-    return md.KeyDescriptor(use="signing", key_info=KeyInfo(x509_data=[X509Data(
-        x509_certificate=X509Certificate(text=body))]))
-
-
 def metadata_xml(tenant, now, signed=False):
-    """The EntityDescriptor of the tenant's IdP (Metadata 2.4.3); `signed`: enveloped signature by the
-    current signing key (Metadata 3), referencing the descriptor's ID."""
-    descriptor = md.IDPSSODescriptor(
-        protocol_support_enumeration=samlp.NAMESPACE, want_authn_requests_signed="false",
-        key_descriptor=[_key_descriptor(pem) for pem, _signing in keys.saml_certificates(tenant.id, now)],
-        single_logout_service=[md.SingleLogoutService(binding=b, location=endpoint_url(tenant, "slo"))
-                               for b in BINDINGS],
-        name_id_format=[md.NameIDFormat(text=urn) for urn in NAMEID_URNS.values()],
-        single_sign_on_service=[md.SingleSignOnService(binding=b, location=endpoint_url(tenant, "sso"))
-                                for b in BINDINGS])
-    entity = md.EntityDescriptor(entity_id=entity_id(tenant), idpsso_descriptor=[descriptor],
-                                 id="_" + secrets.token_hex(20) if signed else None)
+    """The tenant's IdP metadata (idp.saml.idp_metadata); `signed`: enveloped signature by the current
+    signing key (Metadata 3), referencing the descriptor's ID."""
     if not signed:
-        return entity.to_string()
-    root = etree.fromstring(entity.to_string())
+        return idp_metadata.unsigned_xml(tenant, now)
+    root = etree.fromstring(idp_metadata.entity_descriptor(tenant, now, "_" + secrets.token_hex(20)).to_string())
     sign(root, keys.signing_key(tenant, "RS256", now))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
@@ -84,3 +60,21 @@ def metadata():
 
 def b64(data):
     return base64.b64encode(data).decode("ascii")
+
+
+POST_PAGE_TEXTS = {"title": _l("アプリに移動しています"),
+                   "noscript": _l("JavaScriptが無効です。「続行」を押してください。"),
+                   "button": _l("続行")}
+_post_page_texts = {}  # {locale: the texts translated}: the catalogues do not change while the process runs
+
+
+def post_page(url, field, value, relay_state=""):
+    """Bindings 3.5.4: the page whose form the browser posts to `url` by itself (a button without JavaScript).
+    It stands alone (no base layout), so it gets its few values here rather than through the app's
+    context processors, with its texts translated once per locale and process (SSO answers with it)."""
+    locale = str(get_locale() or "ja")
+    texts = _post_page_texts.get(locale)
+    if texts is None:
+        texts = _post_page_texts[locale] = {key: str(text) for key, text in POST_PAGE_TEXTS.items()}
+    return current_app.jinja_env.get_template("saml/post.html").render(
+        url=url, field=field, value=value, relay_state=relay_state, current_locale=locale, **texts)

@@ -33,7 +33,7 @@ from idp.saml import registry as saml_registry
 from idp.saml import sso as saml_sso
 from idp.web.sso import clear_sso_cookie
 from protocols.saml.authn_request import check_common, verify_signature
-from protocols.saml.blueprint import PAGE_POLICY, b64, bp, entity_id, with_policy
+from protocols.saml.blueprint import PAGE_POLICY, b64, bp, entity_id, post_page, with_policy
 from protocols.saml.messages import SamlMessageError, read
 from protocols.saml.responses import _issuer, instant, new_id
 from protocols.saml.xml_security import RSA_SHA256, sign
@@ -108,8 +108,7 @@ def propagation_page(tenant, sso_session, next_step, now, exclude_sp_id=None):
 def _go(step):
     if not step.field:
         return redirect(step.url)
-    return make_response(render_template("saml/post.html", url=step.url, field=step.field, value=step.value,
-                                         relay_state=step.relay_state))
+    return make_response(post_page(step.url, step.field, step.value, step.relay_state))
 
 
 def _logout_response(tenant, sp, in_response_to, relay_state, now):

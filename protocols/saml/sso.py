@@ -6,7 +6,7 @@ form (which also works without JavaScript); anything else is a 400 page.
 import logging
 from dataclasses import replace
 
-from flask import g, redirect, render_template, request, url_for
+from flask import g, redirect, request, url_for
 
 from idp.platform.clock import current_time
 from idp.platform.extensions import db
@@ -16,7 +16,7 @@ from idp.web.endpoints import login_url
 from idp.web.sso import FRESH_LOGIN_PARAM, client_info, new_login_marker, take_fresh_login
 from protocols.saml import responses
 from protocols.saml.authn_request import PendingLogin, dump_pending, epoch, load_pending, parse
-from protocols.saml.blueprint import b64, bp, with_policy
+from protocols.saml.blueprint import b64, bp, post_page, with_policy
 from protocols.saml.messages import SamlMessageError, read
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def post_form(url, field, xml, relay_state):
     """Bindings 3.5.4: an HTML form that the browser submits to the SP."""
-    return render_template("saml/post.html", url=url, field=field, value=b64(xml), relay_state=relay_state)
+    return post_page(url, field, b64(xml), relay_state)
 
 
 REFUSALS = {saml_sso.SamlDenied: (responses.REQUEST_DENIED, responses.RESPONDER),

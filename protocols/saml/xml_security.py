@@ -1,23 +1,28 @@
-"""XML signatures and encryption in-process with the `xmlsec` binding (no xmlsec1 subprocess).
+"""XML signatures and encryption in-process: signing with `cryptography` and lxml's exclusive c14n,
+verification and encryption with the `xmlsec` binding (no xmlsec1 subprocess).
 
 Signing (XML-DSig, SAML Core 5.4): enveloped signature right after the Issuer, exclusive
-c14n, RSA-SHA256, SHA-256 digest, the signing certificate in KeyInfo. Verification insists that
-the signature is the message's own child and references the message's ID (no wrapping attacks).
-Encryption (SAML Core 6): AES-256-GCM (or AES-256-CBC) content key, RSA-OAEP key transport.
-Keys are turned into xmlsec keys once per process (cached by key id).
+c14n, RSA-SHA256, SHA-256 digest, the signing certificate in KeyInfo. It is the signature the
+xmlsec template would make (tests/protocols/saml/test_saml_signing.py compares both), computed
+directly: the digest of the element's canonical form before the signature goes in (what the
+enveloped-signature transform leaves), then RSA over the canonical SignedInfo.
+Verification insists that the signature is the message's own child and references the message's ID
+(no wrapping attacks). Encryption (SAML Core 6): AES-256-GCM (or AES-256-CBC) content key, RSA-OAEP
+key transport. The certificate's base64 body is taken from its PEM once per process (cached by key id).
 """
 import base64
-import threading
+import hashlib
 
 import xmlsec
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
+EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 REDIRECT_ALGORITHMS = {
     RSA_SHA256: hashes.SHA256,
@@ -27,47 +32,58 @@ REDIRECT_ALGORITHMS = {
 XML_ALGORITHMS = set(REDIRECT_ALGORITHMS)
 ENCRYPTION_ALGORITHMS = {"aes256-gcm": xmlsec.constants.TransformAes256Gcm,
                          "aes256-cbc": xmlsec.constants.TransformAes256Cbc}
-
-_keys = {}
-_lock = threading.Lock()
+# The element xmlsec.template.create + add_reference (enveloped, exc-c14n) + add_x509_data makes, line
+# breaks included; the values (Reference URI, DigestValue, SignatureValue, X509Certificate) are set per message.
+# Parsed for each signature in the signing thread (no tree shared between threads).
+_SIGNATURE = (
+    f'<ds:Signature xmlns:ds="{DSIG}">\n<ds:SignedInfo>\n'
+    f'<ds:CanonicalizationMethod Algorithm="{EXC_C14N}"/>\n'
+    f'<ds:SignatureMethod Algorithm="{RSA_SHA256}"/>\n'
+    f'<ds:Reference URI="">\n<ds:Transforms>\n'
+    f'<ds:Transform Algorithm="{DSIG}enveloped-signature"/>\n'
+    f'<ds:Transform Algorithm="{EXC_C14N}"/>\n</ds:Transforms>\n'
+    f'<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/>\n'
+    f'<ds:DigestValue/>\n</ds:Reference>\n</ds:SignedInfo>\n'
+    f'<ds:SignatureValue/>\n<ds:KeyInfo>\n<ds:X509Data>\n<ds:X509Certificate/>\n</ds:X509Data>\n'
+    f'</ds:KeyInfo>\n</ds:Signature>').encode()
+_certificate_bodies = {}
 
 
 class SignatureError(Exception):
     """A missing, malformed or wrong signature."""
 
 
-def _signing_key(loaded):
-    """xmlsec key (private key + certificate) for a keys.LoadedKey, made once per process."""
-    key = _keys.get(loaded.kid)
-    if key is None:
-        pem = loaded.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption())
-        key = xmlsec.Key.from_memory(pem, xmlsec.constants.KeyDataFormatPem)
-        key.load_cert_from_memory(loaded.certificate.encode(), xmlsec.constants.KeyDataFormatCertPem)
-        with _lock:
-            _keys[loaded.kid] = key
-    return key
+def _certificate_body(loaded):
+    """The base64 lines of the key's certificate PEM (X509Certificate), once per process."""
+    body = _certificate_bodies.get(loaded.kid)
+    if body is None:
+        body = _certificate_bodies[loaded.kid] = "\n".join(
+            line for line in loaded.certificate.strip().splitlines() if "-----" not in line) + "\n"
+    return body
+
+
+def canonical(element):
+    """Exclusive c14n without comments of `element`'s subtree (what a same-document `#ID` reference selects)."""
+    return etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
 
 
 def sign(element, loaded):
     """Add an enveloped RSA-SHA256 signature to `element` after its Issuer (Response, Assertion, Core 5.4.1),
     or as its first child without one (EntityDescriptor, Metadata 3)."""
-    signature = xmlsec.template.create(element, xmlsec.constants.TransformExclC14N,
-                                       xmlsec.constants.TransformRsaSha256, ns="ds")
+    digest = base64.b64encode(hashlib.sha256(canonical(element)).digest()).decode("ascii")
+    signature = etree.fromstring(_SIGNATURE)
+    signed_info, signature_value, key_info = signature
+    reference = signed_info[2]
+    reference.set("URI", "#" + element.get("ID"))
+    reference[2].text = digest
+    key_info[0][0].text = _certificate_body(loaded)
     issuer = element.find(f"{{{SAML}}}Issuer")
     if issuer is not None:
         issuer.addnext(signature)
     else:
         element.insert(0, signature)
-    reference = xmlsec.template.add_reference(signature, xmlsec.constants.TransformSha256,
-                                              uri="#" + element.get("ID"))
-    xmlsec.template.add_transform(reference, xmlsec.constants.TransformEnveloped)
-    xmlsec.template.add_transform(reference, xmlsec.constants.TransformExclC14N)
-    xmlsec.template.add_x509_data(xmlsec.template.ensure_key_info(signature))
-    xmlsec.tree.add_ids(element, ["ID"])
-    context = xmlsec.SignatureContext()
-    context.key = _signing_key(loaded)
-    context.sign(signature)
+    value = base64.b64encode(loaded.private_key.sign(canonical(signed_info), padding.PKCS1v15(), hashes.SHA256()))
+    signature_value.text = b"\n".join(value[i:i + 64] for i in range(0, len(value), 64)).decode("ascii")  # as xmlsec
 
 
 def _certificate_key(pem):

@@ -40,7 +40,8 @@ def _client_credentials(base_url, client_id, secret):
 def test_register_an_oidc_app_and_use_its_secret(apps_console, live_server):
     page = apps_console
     _shot(page, "apps_list_empty")
-    _navigate(page, "text=OpenID Connectで登録")
+    _navigate(page, "a.button:text-is('追加')")  # サービス → 追加 → the catalog's 「その他」: the full form
+    _navigate(page, "text=その他 (OpenID Connect)")
     page.fill("input[name=name]", "経費精算")
     page.fill("input[name=icon]", "経")
     page.select_option("select[name=color]", "green")
@@ -74,7 +75,8 @@ def test_register_a_saml_app_from_metadata(apps_console, live_server, tmp_path):
     path = tmp_path / "sp-metadata.xml"
     path.write_bytes(metadata_xml(make_key_pair("sp.example.com").cert))
     page = apps_console
-    _navigate(page, "text=SAMLで登録")
+    _navigate(page, "a.button:text-is('追加')")
+    _navigate(page, "text=その他 (SAML)")
     page.fill("input[name=name]", "勤怠")
     page.set_input_files("input[name=metadata]", str(path))
     page.select_option("select[name=nameid_format]", "persistent")

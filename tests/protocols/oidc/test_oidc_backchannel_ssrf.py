@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from protocols.oidc import backchannel
+from idp.platform import outbound
 from protocols.oidc.backchannel import Sender
 
 
@@ -33,7 +33,7 @@ def _url_for(receiver, host):
 def test_connection_goes_to_the_checked_address_even_if_dns_changes(monkeypatch, logout_receiver):
     # First answer (checked) is the receiver; a rebinding answer afterwards would point elsewhere.
     dns = FakeDns(["127.0.0.1"], ["198.51.100.7"])
-    monkeypatch.setattr(backchannel.socket, "getaddrinfo", dns)
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", dns)
     url = _url_for(logout_receiver, "rp.rebind.test")
     assert Sender(allow_private=True, delays=()).deliver(url, "the-token") is True
     assert dns.calls == 1
@@ -46,12 +46,12 @@ def test_connection_goes_to_the_checked_address_even_if_dns_changes(monkeypatch,
     ["127.0.0.1"], ["169.254.169.254"], ["::1"], ["::ffff:127.0.0.1"], ["fe80::1%eth0"], ["192.168.1.20"],
 ])
 def test_private_addresses_are_refused_without_connecting(monkeypatch, addresses):
-    monkeypatch.setattr(backchannel.socket, "getaddrinfo", FakeDns(addresses))
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", FakeDns(addresses))
 
     def no_connection(*args, **kwargs):
         raise AssertionError("must not connect")
 
-    monkeypatch.setattr(backchannel.socket, "create_connection", no_connection)
+    monkeypatch.setattr(outbound.socket, "create_connection", no_connection)
     assert Sender(allow_private=False, delays=()).deliver("https://rp.example.test/bc", "t") is False
 
 
@@ -59,7 +59,7 @@ def test_unresolvable_host_and_other_schemes_are_refused(monkeypatch):
     def fail(*args, **kwargs):
         raise socket.gaierror("no such host")
 
-    monkeypatch.setattr(backchannel.socket, "getaddrinfo", fail)
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", fail)
     sender = Sender(allow_private=True, delays=())
     assert sender.deliver("https://nowhere.invalid/bc", "t") is False
     assert sender.deliver("file:///etc/passwd", "t") is False

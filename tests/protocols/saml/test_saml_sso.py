@@ -1,5 +1,6 @@
 """SP-initiated and IdP-initiated SSO against an independent SP stack (python3-saml)."""
 import base64
+import html
 import re
 
 import pytest
@@ -36,6 +37,20 @@ def test_the_form_submits_itself_and_works_without_javascript(client, login, reg
     nonce = re.search(r'<script nonce="([^"]+)">document.getElementById\("saml-post"\).submit\(\);', body).group(1)
     assert f"'nonce-{nonce}'" in policy and "form-action *" in policy  # the script may run, the form may post
     assert re.search(r"<noscript>.*</noscript>\s*<button type=\"submit\">", body)  # and without JS, a button
+
+
+def test_the_form_page_speaks_the_browsers_language_page_after_page(client, login, register, onelogin_sp):
+    register()
+    sp = onelogin_sp()
+    login()
+    for lang, title, noscript, button in [
+            ("en", "Going to the app", 'JavaScript is disabled. Press "Continue".', "Continue"),
+            ("ja", "アプリに移動しています", "JavaScriptが無効です。「続行」を押してください。", "続行"),
+            ("en", "Going to the app", 'JavaScript is disabled. Press "Continue".', "Continue")]:
+        client.set_cookie("lang", lang)
+        body = html.unescape(client.get(sp.login_url()).get_data(as_text=True))
+        assert f'<html lang="{lang}">' in body and f"<title>{title}</title>" in body
+        assert f"<noscript><p>{noscript}</p></noscript>" in body and f'<button type="submit">{button}</button>' in body
 
 
 def test_live_session_goes_straight_through(client, login, register, onelogin_sp):
