@@ -13,6 +13,8 @@ from idp.platform.extensions import db
 from tests.support.sp_metadata import ENTITY_ID, MetadataServer, cert_body, sp_metadata
 from tests.protocols.saml.conftest import make_key_pair
 
+pytestmark = pytest.mark.sqlite_only  # no storage-specific behaviour here: SQLite alone (conftest.py)
+
 NEW = "/admin/apps/new/saml"
 
 

@@ -8,6 +8,8 @@ from idp.catalog import presets
 from idp.models import App
 from idp.platform.extensions import db
 
+pytestmark = pytest.mark.sqlite_only  # no storage-specific behaviour here: SQLite alone (conftest.py)
+
 
 @pytest.fixture
 def cli(app):

@@ -29,6 +29,8 @@ from idp.saml.sso import NAMEID_URNS, PRESETS as ATTRIBUTE_NAMES
 from tests.idp.catalog.conftest import ACCOUNT
 from tests.protocols.saml.conftest import login_through, posted_form
 
+pytestmark = pytest.mark.sqlite_only  # no storage-specific behaviour here: SQLite alone (conftest.py)
+
 BASE = "http://127.0.0.1:8000"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TAGS = re.compile(r"<[^>]+>|\s+")

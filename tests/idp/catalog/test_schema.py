@@ -6,6 +6,8 @@ from idp import create_app
 from idp.catalog import presets
 from idp.catalog.schema import CatalogError
 
+pytestmark = pytest.mark.sqlite_only  # no storage-specific behaviour here: SQLite alone (conftest.py)
+
 GOOD = '''id = "acme-chat"
 name = "Acme Chat"
 category = "communication"

@@ -9,6 +9,8 @@ from idp.platform.extensions import db
 from tests.protocols.saml.conftest import make_key_pair
 from tests.support.sp_metadata import ENTITY_ID, MetadataServer, cert_body, sp_metadata
 
+pytestmark = pytest.mark.sqlite_only  # no storage-specific behaviour here: SQLite alone (conftest.py)
+
 
 @pytest.fixture(scope="module")
 def sp_cert():

@@ -20,6 +20,8 @@ from idp.saml import metadata_fetch, registry
 from idp.tenancy import tenants
 from tests.support.sp_metadata import ENTITY_ID, MetadataServer, cert_body, sp_metadata
 
+pytestmark = pytest.mark.sqlite_only  # no storage-specific behaviour here: SQLite alone (conftest.py)
+
 
 def refused(app, url):
     """The messages fetch_sp_metadata gives for `url` (the test fails if it fetches anything)."""
