@@ -103,8 +103,8 @@ def _sigterm_while_a_request_is_in_flight(process, port):
 def test_serves_pages_and_discovery_and_stops_gracefully_on_sigterm(start):
     process, port, log = start()
     started = json.loads(process.stdout.readline())
-    assert started == {"bind": f"127.0.0.1:{port}", "workers": 1, "pid": process.pid, "server": "granian",
-                       "password_hashing": passwords.backend()}  # the native argon2 build where it was built
+    assert started == {"bind": f"127.0.0.1:{port}", "workers": 1, "threads": 1, "pid": process.pid,
+                       "server": "granian", "password_hashing": passwords.backend()}  # 1 thread: SQLite
 
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)  # one keep-alive connection
     connection.request("GET", "/login")
@@ -218,3 +218,10 @@ def test_make_run_serves_with_it_after_the_demo_tenant():
     with open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "Makefile")) as makefile:
         recipe = makefile.read().split("\nrun:", 1)[1].split("\n\n", 1)[0]
     assert recipe.index("$(BIN)/idp demo") < recipe.index("$(BIN)/idp serve")
+
+
+@pytest.mark.parametrize("url, threads", [("sqlite:////srv/idp/idp.db", 1), ("postgresql://idp@db/idp", 2)])
+def test_one_request_thread_per_worker_on_sqlite_two_on_postgresql(app, url, threads):
+    with app.app_context():
+        app.config["SQLALCHEMY_DATABASE_URI"] = url
+        assert serve.default_threads() == threads
