@@ -14,10 +14,12 @@ mixed workload, picked at random with these weights:
   admin   1  the admin's account search (by name)
 Rate limits stay on, in Redis, with limits far above the load (one source address for every client).
 Mail goes to the outbox folder. Prints, per kind: count, errors, rate, p50/p95/p99 latency; then the
-first error messages of each kind, if any. Exit status 1 when any request failed.
+first error messages of each kind, if any, and each worker's resident memory (RSS) after the run.
+Exit status 1 when any request failed.
 """
 import argparse
 import collections
+import glob
 import os
 import random
 import statistics
@@ -117,6 +119,21 @@ def report(results, errors, elapsed):
     return failed
 
 
+def worker_rss_mb(topology):
+    """Resident memory (VmRSS, MB) of every `idp serve` worker of the topology (Linux /proc)."""
+    sizes = []
+    for instance in topology.instances:
+        children = []
+        for path in glob.glob(f"/proc/{instance.process.pid}/task/*/children"):
+            with open(path) as fh:
+                children += fh.read().split()
+        for pid in children:
+            with open(f"/proc/{pid}/status") as fh:
+                rss = next(line for line in fh if line.startswith("VmRSS:"))
+            sizes.append(int(rss.split()[1]) / 1024)
+    return sizes
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10)
@@ -143,6 +160,9 @@ def main():
         for thread in threads:
             thread.join()
         failed = report(results, errors, time.monotonic() - started)
+        sizes = worker_rss_mb(topology)
+        print("worker RSS after the run: " + ", ".join(f"{size:.0f} MB" for size in sizes)
+              + (f" (max {max(sizes):.0f} MB)" if sizes else ""))
     finally:
         topology.stop()
     sys.exit(1 if failed else 0)
