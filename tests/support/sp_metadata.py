@@ -7,6 +7,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
 
 ENTITY_ID = "https://sp.example.com/saml"
 
@@ -66,3 +68,24 @@ class MetadataServer:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+# Fixtures of the tests that fetch SP metadata (import them into a test module or conftest.py)
+@pytest.fixture(scope="session")
+def sp_cert():
+    from tests.protocols.saml.conftest import make_key_pair
+    return make_key_pair("sp.example.com").cert
+
+
+@pytest.fixture(scope="session")
+def new_sp_cert():
+    from tests.protocols.saml.conftest import make_key_pair
+    return make_key_pair("sp-2027.example.com").cert
+
+
+@pytest.fixture
+def metadata_server(sp_cert):
+    server = MetadataServer()
+    server.body = sp_metadata(sp_cert)
+    yield server
+    server.close()

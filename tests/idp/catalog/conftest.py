@@ -9,6 +9,7 @@ from idp.directory import groups
 from idp.logs.audit import OPERATOR
 from idp.platform.extensions import db
 from idp.tenancy import tenants
+from tests.support.cli_runner import cli  # noqa: F401  (a fixture)
 
 ACCOUNT = {"email": "taro@acme.example.com", "name": "山田 太郎", "phone": "0312345678",
            "organization": "ACME株式会社 本社", "department": "経理部"}

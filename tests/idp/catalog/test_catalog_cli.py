@@ -1,26 +1,13 @@
 """`idp catalog list [--json]` and `idp app add --preset … --input KEY=VALUE … --json` (CliRunner, in-process)."""
-import json
-
 import pytest
 from sqlalchemy import select
 
 from idp.catalog import presets
 from idp.models import App
 from idp.platform.extensions import db
+from tests.support.cli_runner import ok_json
 
 pytestmark = pytest.mark.sqlite_only  # no storage-specific behaviour here: SQLite alone (conftest.py)
-
-
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-    return lambda *args: runner.invoke(args=list(args))
-
-
-def ok_json(result):
-    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-    assert result.stdout.count("\n") == 1, result.stdout
-    return json.loads(result.stdout)
 
 
 def one_error_line(result, exit_code=1):

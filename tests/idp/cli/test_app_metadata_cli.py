@@ -1,45 +1,13 @@
 """`idp app add-saml --metadata-url` and `idp app refresh-metadata`, against a local metadata server."""
-import json
-
 import pytest
 from sqlalchemy import select
 
 from idp.models.saml import SamlServiceProvider
 from idp.platform.extensions import db
-from tests.protocols.saml.conftest import make_key_pair
-from tests.support.sp_metadata import ENTITY_ID, MetadataServer, cert_body, sp_metadata
+from tests.support.cli_runner import ok_json
+from tests.support.sp_metadata import ENTITY_ID, cert_body, sp_metadata
 
 pytestmark = pytest.mark.sqlite_only  # no storage-specific behaviour here: SQLite alone (conftest.py)
-
-
-@pytest.fixture(scope="module")
-def sp_cert():
-    return make_key_pair("sp.example.com").cert
-
-
-@pytest.fixture(scope="module")
-def new_sp_cert():
-    return make_key_pair("sp-2027.example.com").cert
-
-
-@pytest.fixture
-def metadata_server(sp_cert):
-    server = MetadataServer()
-    server.body = sp_metadata(sp_cert)
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-    return lambda *args: runner.invoke(args=list(args))
-
-
-def ok_json(result):
-    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-    assert result.stdout.count("\n") == 1
-    return json.loads(result.stdout)
 
 
 def error_line(result):
