@@ -4,23 +4,21 @@
   the connection fields and the form comes back to be checked and saved (nothing is saved here).
 - 「メタデータを再取得」 on the app page re-reads the stored URL and applies it at once (audited as an edit).
 """
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, url_for
 from flask_babel import lazy_gettext as _l
 
 from admin_ui.admin import bp
 from admin_ui.admin.access import admin_required, audit_context
 from admin_ui.admin.app_forms import SamlAppForm
+from admin_ui.admin.apps import form_page
 from admin_ui.admin.forms import ConfirmForm
 from admin_ui.saving import save
-from idp.console import app_pages
 from idp.console import apps as console_apps
-from idp.console.groups import group_choices
-from idp.models.app import PROTOCOL_SAML, TILE_COLORS
+from idp.models.app import PROTOCOL_SAML
 from idp.platform.clock import current_time
 from idp.platform.errors import ValidationError
 from idp.saml import metadata_fetch
 from idp.saml.metadata_import import parse_sp_metadata
-from idp.saml.registry import ATTRIBUTE_KEYS, ATTRIBUTE_PRESETS
 
 
 def _saml_app(app_id):
@@ -46,10 +44,7 @@ def app_metadata_fetch(app_id=None):
         notice = _l("メタデータの内容を入力欄に反映しました。確認して保存してください。")
     except ValidationError as exc:
         errors = exc.errors
-    return render_template("admin/apps/saml_form.html", form=form, errors=errors, notice=notice, app_id=app_id,
-                           groups=group_choices(g.tenant), selected_groups={str(v) for v in form.groups.data or []},
-                           colors=TILE_COLORS, attribute_presets=ATTRIBUTE_PRESETS, attribute_keys=ATTRIBUTE_KEYS,
-                           presets=app_pages.attribute_presets())
+    return form_page(PROTOCOL_SAML, form, errors, app_id, notice)
 
 
 @bp.route("/apps/<int:app_id>/metadata/refresh", methods=["POST"])

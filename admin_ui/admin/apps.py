@@ -70,8 +70,13 @@ def _app_form(protocol, app):
             app, secret = saved.value
             return secret_page(app, secret) if secret else redirect(url_for("admin.app_detail", app_id=app.id))
         errors = saved.errors
-    return render_template(f"admin/apps/{protocol}_form.html", form=form, errors=errors,
-                           app_id=app.id if app else None, groups=group_choices(g.tenant),
+    return form_page(protocol, form, errors, app.id if app else None)
+
+
+def form_page(protocol, form, errors, app_id, notice=None):
+    """The OIDC or SAML form page (also after the SAML form's 「取得」, admin_ui/admin/app_metadata.py)."""
+    return render_template(f"admin/apps/{protocol}_form.html", form=form, errors=errors, notice=notice,
+                           app_id=app_id, groups=group_choices(g.tenant),
                            selected_groups={str(v) for v in form.groups.data or []}, colors=TILE_COLORS,
                            nameid_formats=NAMEID_FORMATS, sign_choices=SIGN_CHOICES,
                            attribute_presets=ATTRIBUTE_PRESETS, attribute_keys=ATTRIBUTE_KEYS,

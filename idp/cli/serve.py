@@ -157,8 +157,8 @@ def serve(bind, workers, threads, as_json):
     data = {"bind": bind, "workers": workers, "threads": threads, "pid": os.getpid(), "server": "granian",
             "password_hashing": passwords.backend()}
     # printed once the address is bound, before the workers start
-    server.on_startup(lambda: emit(as_json, data, f"Serving on {bind} with {workers} workers × {threads} "
-                                                  f"threads (granian, pid "
+    server.on_startup(lambda: emit(as_json, data, f"Serving on {bind} with {workers} workers, {threads} "
+                                                  f"request thread{'s' if threads > 1 else ''} each (granian, pid "
                                                   f"{data['pid']}); SIGTERM or Ctrl-C stops it"))
     server.on_startup(lambda: logging.getLogger("_granian").info("password hashing: %s", data["password_hashing"]))
     try:

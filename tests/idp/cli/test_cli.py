@@ -21,6 +21,7 @@ from conftest import START, STRONG_PASSWORD, csrf_token_from
 from idp.authn import lockout
 from idp.models import Account, ActionToken, AuditEvent, Group, Owner, Tenant
 from idp.platform.extensions import db
+from tests.support.cli_runner import ok_json
 
 BASE = "http://127.0.0.1:8000"
 SERVICE_START = "【まとめログイン】サービス利用開始通知"
@@ -35,24 +36,6 @@ COUNTED = (Tenant, Owner, Group, Account, ActionToken, AuditEvent)
 def _no_password_from_environment(monkeypatch):
     """`account create --password` also reads IDP_ACCOUNT_PASSWORD; keep the operator's shell out of it."""
     monkeypatch.delenv("IDP_ACCOUNT_PASSWORD", raising=False)
-
-
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def invoke(*args, env=None):
-        return runner.invoke(args=list(args), env=env)
-    return invoke
-
-
-def ok_json(result):
-    """The command succeeded and stdout holds exactly one JSON object (one line)."""
-    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-    assert result.stdout.endswith("\n") and result.stdout.count("\n") == 1, result.stdout
-    data = json.loads(result.stdout)  # raises on anything besides one JSON document
-    assert isinstance(data, dict)
-    return data
 
 
 def one_error_line(result):

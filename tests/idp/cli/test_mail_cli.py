@@ -8,8 +8,9 @@ from idp.logs.audit import OPERATOR
 from idp.platform import outbox
 from idp.platform.extensions import db
 from idp.tenancy import tenants
-from tests.idp.cli.test_cli import ok_json, one_error_line
+from tests.idp.cli.test_cli import one_error_line
 from tests.idp.platform.test_outbox import FlakyTransport
+from tests.support.cli_runner import ok_json
 
 NEW_EMAIL = "hanako@acme.example.com"
 
