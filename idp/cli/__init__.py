@@ -18,9 +18,11 @@ def init_app(app):
     # `idp serve` (granian) and gunicorn's, also without idp/web/gunicorn_conf.py: no link token or ID
     # token hint in those logs
     log_redaction.install(app.name)  # app.name: Flask's logger, without creating it (and its handler)
-    from idp.cli import accounts, apps, catalog, demo, groups, keys, logs, mail, mfa, serve, tenants
+    from idp.cli import (accounts, apps, catalog, demo, groups, keys, logs, mail, mfa, provisioning, scim, serve,
+                         tenants)
     for command in (tenants.tenant_cli, accounts.account_cli, groups.group_cli, apps.app_cli, mfa.mfa_cli,
-                    demo.demo, logs.logs_cli, keys.keys_cli, mail.mail_cli, serve.serve, catalog.catalog_cli):
+                    demo.demo, logs.logs_cli, keys.keys_cli, mail.mail_cli, serve.serve, catalog.catalog_cli,
+                    scim.scim_cli, provisioning.provisioning_cli):
         app.cli.add_command(command)
     app.cli.add_command(db_cli)
 

@@ -18,6 +18,7 @@ from idp.models.saml import (SamlParticipant, SamlPersistentId, SamlSeenRequest,
 from idp.models.session import SsoSession
 from idp.models.tenancy import Group, Owner, Tenant
 from idp.models.tokens import ActionToken
+from idp.models import passkey, provisioning, scim  # noqa: F401,E402  (passkeys, SCIM tokens, SCIM push)
 
 __all__ = [
     "Account", "ActionToken", "App", "AuditEvent", "Group", "LoginEvent",
