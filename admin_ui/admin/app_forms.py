@@ -62,6 +62,7 @@ class OidcAppForm(_TileForm):
     allow_refresh = BooleanField(default=True)
     require_dpop = BooleanField(default=False)
     require_par = BooleanField(default=False)
+    api_client = BooleanField(default=False)
     jwks = TextAreaField()
     access_token_minutes = StringField(default="60")
     id_token_minutes = StringField(default="60")
@@ -78,6 +79,7 @@ class OidcAppForm(_TileForm):
                          "id_token_alg": fields.id_token_alg, "access_token_format": fields.access_token_format,
                          "allow_refresh": fields.allow_refresh, "jwks": fields.jwks,
                          "require_dpop": fields.require_dpop, "require_par": fields.require_par,
+                         "api_client": fields.api_client,
                          "access_token_minutes": str(fields.access_token_minutes),
                          "id_token_minutes": str(fields.id_token_minutes),
                          "refresh_token_days": str(fields.refresh_token_days)})
@@ -91,6 +93,7 @@ class OidcAppForm(_TileForm):
             id_token_alg=self.id_token_alg.data or "", access_token_format=self.access_token_format.data or "",
             allow_refresh=bool(self.allow_refresh.data), jwks=self.jwks.data or "",
             require_dpop=bool(self.require_dpop.data), require_par=bool(self.require_par.data),
+            api_client=bool(self.api_client.data),
             access_token_minutes=_number(self.access_token_minutes.data),
             id_token_minutes=_number(self.id_token_minutes.data),
             refresh_token_days=_number(self.refresh_token_days.data))

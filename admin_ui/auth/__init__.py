@@ -16,6 +16,7 @@ from idp.web.sso import clear_sso_cookie, client_info, record_fresh_login, set_s
 from idp.web.tenant_urls import tenant_from_url
 
 bp = Blueprint("auth", __name__)
+OFFER_PASSKEY = "offer_passkey"  # the form session's note that an activation just finished
 
 UNAVAILABLE = _l("このアカウントは現在ご利用いただけません。管理者にお問い合わせください。")
 LOGIN_ERRORS = {
@@ -55,6 +56,9 @@ def login_page(tenant):
             return redirect(target)
         form.email.data = (request.args.get("login_hint", "")[:254] or session.pop(LOGIN_EMAIL, "")
                            or (g.account.email if g.account else ""))
+    offer_passkey = request.method == "GET" and session.pop(OFFER_PASSKEY, False)
+    if offer_passkey and not form.next.data:  # the first login goes on to the passkey registration
+        form.next.data = url_for("auth.mfa_settings") + "#passkeys"
     error = None
     if form.validate_on_submit():
         now = current_time()
@@ -67,7 +71,11 @@ def login_page(tenant):
             return response
         error = LOGIN_ERRORS[result.error]
     action = url_for("auth.tenant_login", tenant_slug=tenant.slug) if tenant else url_for("auth.login")
-    return render_template("auth/login.html", form=form, error=error, tenant=tenant, action=action)
+    passkey_urls = ({"options": url_for("auth.tenant_passkey_login_options", tenant_slug=tenant.slug),
+                     "submit": url_for("auth.tenant_passkey_login", tenant_slug=tenant.slug)} if tenant else
+                    {"options": url_for("auth.passkey_login_options"), "submit": url_for("auth.passkey_login")})
+    return render_template("auth/login.html", form=form, error=error, tenant=tenant, action=action,
+                           passkey_urls=passkey_urls, offer_passkey=offer_passkey)
 
 
 def go_on(result, now, target):
@@ -81,9 +89,10 @@ def go_on(result, now, target):
     return None
 
 
-def start_session(account, now, response, amr=("pwd",)):
-    """Sign the browser in (SSO cookie on `response`); `amr` says how (pwd, otp/sms, mfa)."""
-    returning_to = response.location or getattr(g.get("pending"), "next_url", None)  # or the recovery codes' page
+def start_session(account, now, response, amr=("pwd",), returning_to=None):
+    """Sign the browser in (SSO cookie on `response`); `amr` says how (pwd, otp/sms, hwk/swk, mfa);
+    `returning_to`: where a JSON answer (passkeys) sends the browser."""
+    returning_to = returning_to or response.location or getattr(g.get("pending"), "next_url", None)
     if g.sso_session is not None:  # the browser's previous session ends: the session id rotates
         sessions.end(g.sso_session, now, reason="replaced")
     raw, started = sessions.start(account, now, client_info(), amr=amr)
@@ -114,7 +123,13 @@ def activate(token):
     return set_password_page(
         token, find=accounts.account_for_activation, apply=accounts.activate, template="auth/activate.html",
         invalid_template="auth/link_invalid.html", done_message=_l("パスワードを設定しました。ログインしてください。"),
-        done=lambda: redirect(url_for("auth.login")), context=lambda account: {"email": account.email})
+        done=_after_activation, context=lambda account: {"email": account.email})
+
+
+def _after_activation():
+    """The password is set: the login page next, which offers the passkey registration after it."""
+    session[OFFER_PASSKEY] = True
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/lang/<code>")
@@ -129,3 +144,4 @@ def set_language(code):
 from admin_ui.auth import choice  # noqa: E402  (the company's choice after the password, /login/choose)
 from admin_ui.auth import mfa_settings  # noqa: E402,F401  (the user's own factor, /mfa)
 from admin_ui.auth.mfa_views import begin_second_factor  # noqa: E402  (routes of the second factor on `bp`)
+from admin_ui.auth import passkeys  # noqa: E402,F401  (passkeys: /mfa/passkeys, /login/passkey, /mfa/passkey)

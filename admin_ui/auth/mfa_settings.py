@@ -1,9 +1,11 @@
-"""The signed-in user's own second factor: what is enrolled, new recovery codes, enrol again."""
+"""The signed-in user's own second factor: what is enrolled, new recovery codes, enrol again, and the
+passkeys (registered and deleted through admin_ui/auth/passkeys.py)."""
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
 from admin_ui.auth import bp
 from admin_ui.auth.forms import ConfirmForm
+from admin_ui.auth.passkeys import may_register, passkey_rows
 from idp.authn import second_factor
 from idp.logs.audit import Actor
 from idp.platform.clock import current_time
@@ -21,7 +23,8 @@ def _strong_session():
 @login_required
 def mfa_settings():
     return render_template("mfa/settings.html", status=second_factor.status(g.account),
-                           can_change="mfa" in g.sso_session.amr.split())
+                           can_change="mfa" in g.sso_session.amr.split(), passkeys=passkey_rows(g.account),
+                           may_register_passkey=may_register())
 
 
 @bp.route("/mfa/recovery-codes", methods=["POST"])

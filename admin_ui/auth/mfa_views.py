@@ -6,7 +6,7 @@ and every step page returns to it when it is not (or no longer) the step.
 """
 from functools import wraps
 
-from flask import current_app, flash, g, redirect, render_template, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
 from admin_ui.auth import LOGIN_ERRORS, bp, start_session
@@ -24,7 +24,8 @@ CODE_ERRORS = {second_factor.INVALID_CODE: _l("認証コードが正しくあり
                second_factor.LOCKED: LOGIN_ERRORS[second_factor.LOCKED]}
 STEP_ENDPOINTS = {second_factor.CHOOSE: "auth.mfa_choose", second_factor.TOTP_ENROL: "auth.mfa_totp",
                   second_factor.SMS_PHONE: "auth.mfa_phone", second_factor.SMS_SEND: "auth.mfa_sms",
-                  second_factor.CODE: "auth.mfa_code"}
+                  second_factor.CODE: "auth.mfa_code", second_factor.PASSKEY_CHECK: "auth.mfa_code",
+                  second_factor.PASSKEY_ENROL: "auth.mfa_passkey_enrol"}
 
 
 def begin_second_factor(account, now, target):
@@ -86,9 +87,13 @@ def mfa_totp():
 
 
 @bp.route("/login/mfa/code", methods=["GET", "POST"])
-@pending_step(second_factor.CODE, second_factor.SMS_SEND)
+@pending_step(second_factor.CODE, second_factor.SMS_SEND, second_factor.PASSKEY_CHECK)
 def mfa_code():
-    if not second_factor.accepts_code(g.pending):  # SMS being enrolled and nothing sent yet
+    """The code page; with a passkey also its button (passkeys.js), at PASSKEY_CHECK only that."""
+    passkey_only = second_factor.step(g.pending) == second_factor.PASSKEY_CHECK
+    if passkey_only and request.method == "POST":
+        return redirect(url_for("auth.mfa_step"))
+    if not passkey_only and not second_factor.accepts_code(g.pending):  # SMS being enrolled and nothing sent
         return redirect(url_for("auth.mfa_step"))
     return _verify_code("auth/mfa_code.html")
 

@@ -2,14 +2,15 @@
 
 `identity_of(sso_session)` gives who is signed in and how: the account's stable opaque
 subject (per tenant; never the email or the row id), profile values, the group, and the
-authentication methods of the session (`amr`: pwd, otp, sms, mfa) with the matching level.
+authentication methods of the session (`amr`: pwd, otp, sms, hwk/swk and user for a passkey, mfa) with
+the matching level.
 """
 from dataclasses import dataclass
 from datetime import datetime
 
 ACR_PASSWORD = "urn:matome:acr:pwd"
 ACR_MFA = "urn:matome:acr:mfa"
-SECOND_FACTORS = {"otp", "sms", "mfa"}
+SECOND_FACTORS = {"otp", "sms", "hwk", "swk", "mfa"}
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,10 @@ Flow (admin_ui/auth/mfa_views.py drives it; each page returns to one dispatcher)
       SMS_SEND    the masked number, "送信" (and, while enrolling, "電話番号再設定");
                   once enrolled, a recovery code can be typed instead of sending
       CODE        type the code (TOTP or SMS; once enrolled, a recovery code too)
+      PASSKEY_CHECK   mode `passkey` (or `any` with nothing but passkeys): the passkey button only
+      PASSKEY_ENROL   mode `passkey` and no passkey yet: register one (after the old factor, if any)
+  An account with a passkey may answer any step with it (verify_passkey): it is the
+  stronger factor (user verification), so it completes the login (amr pwd+hwk|swk).
   What the password alone can change (someone who knows only the password must
   not get a factor of their own): the number, while SMS is not yet verified.
   An enrolled factor stays until it is checked: when the policy now asks for
@@ -33,9 +37,10 @@ from sqlalchemy import delete, or_, select, update
 
 from idp.authn import lockout, login
 from idp.authn.mfa import codes as mfa_codes
+from idp.authn.mfa import passkeys as mfa_passkeys
 from idp.authn.mfa import sms as mfa_sms
 from idp.authn.mfa import totp as mfa_totp
-from idp.authn.mfa.policy import SMS, TOTP, effective_mode
+from idp.authn.mfa.policy import PASSKEY, SMS, TOTP, effective_mode
 from idp.directory.account_state import login_block_reason
 from idp.logs.audit import NO_CLIENT, Actor, record_audit, record_login
 from idp.models import MfaFactor, MfaPendingLogin, MfaRecoveryCode, MfaSmsCode
@@ -46,6 +51,7 @@ from idp.platform.random_tokens import digest, new_token
 
 PENDING_LIFETIME = timedelta(minutes=10)
 CHOOSE, TOTP_ENROL, SMS_PHONE, SMS_SEND, CODE = "choose", "totp_enrol", "sms_phone", "sms_send", "code"
+PASSKEY_CHECK, PASSKEY_ENROL = "passkey", "passkey_enrol"
 INVALID_CODE = "invalid_code"
 LOCKED = login.LOCKED
 AMR = {TOTP: ("pwd", "otp", "mfa"), SMS: ("pwd", "sms", "mfa"), "recovery": ("pwd", "otp", "mfa")}
@@ -127,6 +133,9 @@ def _method(pending):
     """(method, enrolled factor or None): the factor to check, or (factor None) the method to enrol."""
     mode = effective_mode(pending.account)
     factor = factor_of(pending.account)
+    if mode == PASSKEY and (factor is None or pending.factor_verified_at is not None
+                            or mfa_passkeys.has_passkey(pending.account)):
+        return PASSKEY, None  # a passkey already there suffices; else the old factor first, then enrol one
     if factor is not None and not _switch_checked(pending, factor, mode):
         return factor.method, factor  # also when the policy wants another method: the old factor first
     if mode in (TOTP, SMS):
@@ -136,7 +145,7 @@ def _method(pending):
 
 def _switching(factor, mode):
     """The policy asks for another method than the enrolled one."""
-    return mode in (TOTP, SMS) and factor.method != mode
+    return mode in (TOTP, SMS, PASSKEY) and factor.method != mode
 
 
 def needs_new_method(account):
@@ -157,6 +166,8 @@ def _phone(pending, factor):
 
 def step(pending):
     method, factor = _method(pending)
+    if method == PASSKEY or (method is None and mfa_passkeys.has_passkey(pending.account)):
+        return PASSKEY_CHECK if mfa_passkeys.has_passkey(pending.account) else PASSKEY_ENROL
     if method is None:
         return CHOOSE
     if method == TOTP:
@@ -170,7 +181,9 @@ def describe(pending):
     """Plain values for the pages: method, whether enrolling, the masked number, recovery allowed."""
     method, factor = _method(pending)
     phone = _phone(pending, factor) if method == SMS else ""
-    return {"method": method, "enrolling": factor is None, "masked_phone": sms.mask(phone) if phone else "",
+    method = PASSKEY if step(pending) in (PASSKEY_CHECK, PASSKEY_ENROL) else method
+    return {"method": method, "enrolling": factor is None,
+            "has_passkey": mfa_passkeys.has_passkey(pending.account), "masked_phone": sms.mask(phone) if phone else "",
             "can_change_phone": method == SMS and factor is None, "email": pending.account.email,
             "recovery_only": factor is not None and step(pending) == SMS_SEND}
 
@@ -244,9 +257,42 @@ def verify(pending, code, *, now, client):
         pending.factor_verified_at, pending.sms_sent_at = now, None  # now enrol the method the policy asks
         return Verification(finished=False, next_url=pending.next_url)
     codes = _enrol(pending, method, factor, totp_step, now, client) if factor is None else []
+    return _finish(pending, now, client, kind, AMR[kind], codes)
+
+
+def _finish(pending, now, client, kind, amr, codes=()):
     pending.ended_at = now
-    login.complete(account, now=now, client=client, method=kind)  # the login event says which factor
-    return Verification(amr=AMR[kind], recovery_codes=codes, next_url=pending.next_url)
+    login.complete(pending.account, now=now, client=client, method=kind)  # the login event says which factor
+    return Verification(amr=amr, recovery_codes=list(codes), next_url=pending.next_url)
+
+
+def passkey_options(pending, now):
+    """The WebAuthn options of the half-done login: registration at PASSKEY_ENROL, else an assertion of
+    one of the account's passkeys (WrongStep when it has none)."""
+    if step(pending) == PASSKEY_ENROL:
+        return mfa_passkeys.registration_options(pending.account, now)
+    if not mfa_passkeys.has_passkey(pending.account):
+        raise WrongStep(f"half-done login {pending.id}: no passkey to check")
+    return mfa_passkeys.authentication_options(purpose=mfa_passkeys.SECOND_FACTOR, now=now, account=pending.account)
+
+
+def verify_passkey(pending, credential_json, *, now, client):
+    """A passkey assertion instead of the code: completes the login (PasskeyError when refused; the
+    failure counts in the lockout counter)."""
+    account = pending.account
+    ratelimit.guard("code", client=client, account=f"account:{account.id}", login_id=account.email, now=now)
+    if not mfa_passkeys.has_passkey(account):
+        raise WrongStep(f"half-done login {pending.id}: no passkey to check")
+    _, passkey = mfa_passkeys.authenticate(credential_json, purpose=mfa_passkeys.SECOND_FACTOR, now=now,
+                                           client=client, account=account)
+    return _finish(pending, now, client, PASSKEY, mfa_passkeys.amr_of(passkey, after_password=True))
+
+
+def enrol_passkey(pending, credential_json, name, *, now, client):
+    """PASSKEY_ENROL: register the account's first passkey, then complete the login with it."""
+    _require(pending, PASSKEY_ENROL)
+    passkey = mfa_passkeys.register(pending.account, credential_json, name, now=now, client=client)
+    return _finish(pending, now, client, PASSKEY, mfa_passkeys.amr_of(passkey, after_password=True))
 
 
 def _check(pending, method, factor, code, now):
@@ -303,17 +349,20 @@ def _enrol(pending, method, _factor, totp_step, now, client):
 
 
 def status(account):
-    """What an admin or the user sees: the enrolled method (or None) and the unused recovery codes."""
+    """What an admin or the user sees: the enrolled method (`passkey` when passkeys are all there is, or
+    None) and the unused recovery codes."""
     factor = factor_of(account)
-    return {"method": factor.method if factor else None, "enrolled_at": factor.enrolled_at if factor else None,
+    method = factor.method if factor else (PASSKEY if mfa_passkeys.has_passkey(account) else None)
+    return {"method": method, "enrolled_at": factor.enrolled_at if factor else None,
             "recovery_codes_left": mfa_codes.remaining_recovery_codes(account) if factor else 0,
             "mode": effective_mode(account)}
 
 
 def reset_mfa(account, *, now, actor, client=NO_CLIENT):
-    """Forget the account's second factor (factor, recovery and SMS codes, half-done logins): it
-    enrols again at its next login. Audit event `mfa.reset`."""
+    """Forget the account's second factor (factor, passkeys, recovery and SMS codes, half-done logins):
+    it enrols again at its next login. Audit event `mfa.reset`."""
     factor = factor_of(account)
+    passkeys_removed = mfa_passkeys.remove_all(account)
     for model in (MfaRecoveryCode, MfaSmsCode):
         db.session.execute(delete(model).where(model.account_id == account.id,
                                                model.tenant_id == account.tenant_id))
@@ -322,7 +371,8 @@ def reset_mfa(account, *, now, actor, client=NO_CLIENT):
     if factor is not None:
         db.session.delete(factor)
     record_audit(tenant_id=account.tenant_id, actor=actor, action="mfa.reset", target=account, now=now,
-                 changes={"method": [factor.method if factor else None, None]}, client=client)
+                 changes={"method": [factor.method if factor else None, None],
+                          **({"count": [passkeys_removed, 0]} if passkeys_removed else {})}, client=client)
 
 
 def renew_recovery_codes(account, *, now, client=NO_CLIENT):

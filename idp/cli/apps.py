@@ -36,11 +36,13 @@ app_cli = AppGroup("app", help="Register apps (OIDC clients, SAML service provid
               "every token of the app is bound to the client's key.")
 @click.option("--require-par", is_flag=True, help="Refuse authorization requests that were not pushed first "
               "(RFC 9126 pushed authorization requests, POST {issuer}/oidc/par).")
+@click.option("--api-client", is_flag=True, help="An API client of the admin REST API: may get the scopes "
+              "admin:read / admin:write by client_credentials (docs/api.md).")
 @json_option
 @transactional
 def add_oidc(slug, name, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri, public,
              initiate_login_uri, group_names, id_token_alg, access_token_format, no_refresh, jwks, require_dpop,
-             require_par, as_json):
+             require_par, api_client, as_json):
     """Register an OpenID Connect client; prints app_id, client_id and (confidential apps) client_secret."""
     tenant = tenants.get_by_slug(slug)
     chosen = [groups.get_by_name(tenant, group_name) for group_name in group_names]
@@ -52,7 +54,7 @@ def add_oidc(slug, name, redirect_uris, post_logout_redirect_uris, backchannel_l
             name=name, redirect_uris=redirect_uris, post_logout_redirect_uris=post_logout_redirect_uris,
             backchannel_logout_uri=backchannel_logout_uri, public=public, initiate_login_uri=initiate_login_uri,
             id_token_alg=id_token_alg, access_token_format=access_token_format, allow_refresh=not no_refresh,
-            jwks=jwks, require_dpop=require_dpop, require_par=require_par),
+            jwks=jwks, require_dpop=require_dpop, require_par=require_par, api_client=api_client),
         groups=chosen, now=current_time(), actor=OPERATOR)
     data = created.as_json()
     text = f"registered OIDC app {created.app.name} (app id {data['app_id']})\nclient_id: {data['client_id']}"

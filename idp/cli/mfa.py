@@ -20,7 +20,7 @@ mfa_cli = AppGroup("mfa", help="Multi-factor authentication policy.")
 @json_option
 @transactional
 def mfa_set(slug, group_name, mode, as_json):
-    """Who needs a second factor: off, totp, sms or any (the user's choice)."""
+    """Who needs a second factor: off, totp, sms, any (the user's choice) or passkey."""
     tenant = tenants.get_by_slug(slug)
     group = groups.get_by_name(tenant, group_name) if group_name else None
     if mode == mfa_policy.INHERIT and group is None:
@@ -47,7 +47,7 @@ def mfa_show(slug, as_json):
 
 @account_command(mfa_cli, "reset")
 def mfa_reset(account, as_json):
-    """Forget an account's second factor; it enrols again at its next login."""
+    """Forget an account's second factor and passkeys; it enrols again at its next login."""
     second_factor.reset_mfa(account, now=current_time(), actor=OPERATOR)
     return Output(as_json, {"id": account.id, "email": account.email, "reset": True},
                   f"MFA reset for {account.email}: enrols again at the next login")

@@ -157,7 +157,7 @@ def update(account, fields, *, now, actor, client=NO_CLIENT, lookups=None):
     """Apply an admin's edit; returns the changes {field: [old, new]} (audited)."""
     fields.cleaned()
     errors = field_errors(account.tenant, fields, lookups)
-    if account.id == actor.id and (fields.role != account.role or fields.status != account.status):
+    if actor.is_account(account) and (fields.role != account.role or fields.status != account.status):
         errors["role"] = [_l("自分自身のユーザータイプとステータスは変更できません。")]
     if errors:
         raise ValidationError(errors)
@@ -183,7 +183,7 @@ def _plain(value):
 def delete_many(tenant, account_ids, *, now, actor, client=NO_CLIENT):
     """Delete the given accounts of `tenant` (never the acting admin); their sessions end."""
     doomed = accounts_by_ids(tenant, account_ids)
-    if any(account.id == actor.id for account in doomed):
+    if any(actor.is_account(account) for account in doomed):
         raise ServiceError(_l("自分自身のアカウントは削除できません。"))
     for account in doomed:
         delete_account(account, now=now, actor=actor, client=client)

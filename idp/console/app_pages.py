@@ -67,7 +67,7 @@ def oidc_fields_of(app):
         post_logout_redirect_uris=row.post_logout_redirect_uri_list, backchannel_logout_uri=row.backchannel_logout_uri,
         public=row.public, id_token_alg=row.id_token_alg, access_token_format=row.access_token_format,
         allow_refresh=row.allow_refresh, jwks=row.jwks, require_dpop=row.require_dpop,
-        require_par=row.require_pushed_authorization_requests,
+        require_par=row.require_pushed_authorization_requests, api_client=row.api_client,
         access_token_minutes=app.access_token_seconds // 60,
         id_token_minutes=app.id_token_seconds // 60, refresh_token_days=app.refresh_token_seconds // 86400)
 

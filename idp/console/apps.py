@@ -59,6 +59,7 @@ class OidcFields:
     jwks: str = ""
     require_dpop: bool = False  # DPoP-bound tokens only (RFC 9449, idp.oidc.dpop)
     require_par: bool = False  # pushed authorization requests only (RFC 9126, idp.oidc.par)
+    api_client: bool = False  # 管理APIクライアント: may get admin:read / admin:write (docs/api.md)
     access_token_minutes: object = ACCESS_TOKEN_SECONDS // 60
     id_token_minutes: object = ID_TOKEN_SECONDS // 60
     refresh_token_days: object = REFRESH_TOKEN_SECONDS // 86400
@@ -188,7 +189,8 @@ def create_oidc(tenant, fields, *, now, actor, client=NO_CLIENT):
             backchannel_logout_uri=fields.backchannel_logout_uri.strip(), public=fields.public,
             initiate_login_uri=fields.launch_url.strip(), id_token_alg=fields.id_token_alg,
             access_token_format=fields.access_token_format, allow_refresh=fields.allow_refresh,
-            jwks=fields.jwks.strip(), require_dpop=bool(fields.require_dpop), require_par=bool(fields.require_par)),
+            jwks=fields.jwks.strip(), require_dpop=bool(fields.require_dpop), require_par=bool(fields.require_par),
+            api_client=bool(fields.api_client)),
         groups=groups, now=now, actor=actor, client=client)
     _apply_common(created.app, fields, groups, now)
     _apply_lifetimes(created.app, fields)
@@ -212,6 +214,7 @@ def update_oidc(app, fields, *, now, actor, client=NO_CLIENT):
     row.allow_refresh, row.jwks = bool(fields.allow_refresh), fields.jwks.strip()
     row.require_dpop = bool(fields.require_dpop)
     row.require_pushed_authorization_requests = bool(fields.require_par)
+    row.api_client = bool(fields.api_client)
     secret = None
     if fields.public:
         row.client_secret_hash = None

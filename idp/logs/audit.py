@@ -30,6 +30,10 @@ class Actor:
     def of_account(cls, account):
         return cls(account.role, account.id, account.email)
 
+    def is_account(self, account):
+        """This actor is `account` signed in (not a token, an API client or an owner with the same row id)."""
+        return self.type in ("admin", "user") and self.id == account.id
+
 
 OPERATOR = Actor.operator()
 NO_CLIENT = ClientInfo()

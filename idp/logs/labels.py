@@ -33,6 +33,12 @@ ACTIONS = {
     "app.update": _l("サービスの変更"),
     "app.delete": _l("サービスの削除"),
     "app.secret_regenerate": _l("クライアントシークレットの再発行"),
+    "app.provisioning_sync": _l("プロビジョニングの同期"),
+    "passkey.registered": _l("パスキーの登録"),
+    "passkey.deleted": _l("パスキーの削除"),
+    "passkey.clone_suspected": _l("パスキーの複製の疑い"),
+    "scim_token.create": _l("SCIMトークンの作成"),
+    "scim_token.revoke": _l("SCIMトークンの無効化"),
     "keys.rotate": _l("署名鍵の更新"),
     "logs.login_export": _l("ログイン履歴のダウンロード"),
     "logs.audit_export": _l("管理操作履歴のダウンロード"),
@@ -64,6 +70,8 @@ REASONS = {
     "app_not_assigned": _l("サービスの利用権限なし"),
     "rate_limited": _l("試行回数の上限"),
     "federation_failed": _l("外部IDでのログイン失敗"),
+    "bad_passkey": _l("パスキーの確認失敗"),
+    "clone_suspected": _l("パスキーの複製の疑い（署名カウンタの逆行）"),
 }
 
 RESULTS = {"success": _l("成功"), "failure": _l("失敗")}
@@ -73,6 +81,7 @@ METHODS = {
     "totp": _l("パスワード＋認証アプリ"),
     "sms": _l("パスワード＋SMS"),
     "recovery": _l("パスワード＋回復コード"),
+    "passkey": _l("パスキー"),
     "oidc": _l("OpenID Connect"),
     "saml": _l("SAML 2.0"),
 }
@@ -121,22 +130,31 @@ FIELDS = {
     "sign": _l("署名する対象"), "requests_signed": _l("署名のないAuthnRequestを拒否する"),
     "attribute_preset": _l("属性のプリセット"), "attribute_map": _l("属性名の対応付け"),
     "relay_state": _l("RelayState"), "metadata_url": _l("メタデータのURL"),
+    "api_client": _l("管理APIクライアント"),
+    # SCIM push to the app (idp/provisioning/settings.py)
+    "scim_base_url": _l("SCIMのベースURL"), "scim_token": _l("SCIMのトークン"),
+    "provisioning": _l("アカウントの変更をこのサービスに反映する"), "deprovision": _l("使えなくなったアカウント"),
 }
 
 _MFA_MODES = {"off": _l("使用しない"), "totp": _l("認証アプリ（必須）"), "sms": _l("SMS（必須）"),
-              "any": _l("認証アプリまたはSMS（必須）"), None: _l("会社の設定に従う")}
+              "any": _l("認証アプリまたはSMS（必須）"),
+              "passkey": _l("パスキー（必須）"), None: _l("会社の設定に従う")}
 
 # Coded values of a field: {field: {stored value: label}} (booleans included).
 VALUES = {
     "role": {"user": _l("ユーザー"), "admin": _l("管理者")},
     "status": {"enabled": _l("有効"), "disabled": _l("無効")},
     "mode": _MFA_MODES,
-    "method": {"totp": _l("認証アプリ"), "sms": _l("SMS")},
+    "method": {"totp": _l("認証アプリ"), "sms": _l("SMS"), "passkey": _l("パスキー")},
     "blocked": REASONS,
     "result": RESULTS,
     "action": ACTIONS,
     "was_locked": {True: _l("ロック中"), False: _l("ロックなし")},
     "public": {True: _l("パブリック"), False: _l("コンフィデンシャル")},
+    "api_client": {True: _l("オン"), False: _l("オフ")},
+    "provisioning": {True: _l("オン"), False: _l("オフ")},
+    "deprovision": {"deactivate": _l("無効化"), "delete": _l("削除")},
+    "scim_token": {"set": _l("設定済み"), "": _l("未設定")},
     "protocol": {"oidc": _l("OpenID Connect"), "saml": _l("SAML 2.0"), "link": _l("リンク")},
     "color": {"blue": _l("青"), "green": _l("緑"), "orange": _l("橙"), "purple": _l("紫"), "red": _l("赤"),
               "slate": _l("灰")},

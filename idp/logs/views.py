@@ -65,8 +65,13 @@ def _parse_date(value):
         return None
 
 
+# The days a period may name: 0001-01-01 or 9999-12-31 would overflow once shifted to UTC (a 500 before)
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9999, 12, 30)
+
+
 def _utc(day):
-    """Naive-UTC start of a Japan calendar day."""
+    """Naive-UTC start of a Japan calendar day (bounded to EARLIEST_DAY … LATEST_DAY + 1)."""
+    day = max(day, EARLIEST_DAY)
     return datetime.combine(day, time(0), BUSINESS_TZ).astimezone(timezone.utc).replace(tzinfo=None)
 
 
@@ -75,7 +80,7 @@ def _period(column, filters, now):
     if filters.date_from:
         where.append(column >= _utc(filters.date_from))
     if filters.date_to:
-        where.append(column < _utc(filters.date_to + timedelta(days=1)))
+        where.append(column < _utc(min(filters.date_to, LATEST_DAY) + timedelta(days=1)))
     return where
 
 

@@ -37,6 +37,8 @@ class OidcClient(db.Model):
         Boolean, nullable=False, default=False, server_default=false())
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(  # RFC 9126 6: authorize only after PAR
         Boolean, nullable=False, default=False, server_default=false())
+    api_client: Mapped[bool] = mapped_column(  # may get admin:read / admin:write (the admin REST API, docs/api.md)
+        Boolean, nullable=False, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 
     app = relationship("App")

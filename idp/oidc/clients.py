@@ -27,6 +27,10 @@ from idp.platform.validation import text_errors, uri_errors
 
 ID_TOKEN_ALGS = ("RS256", "ES256")
 ACCESS_TOKEN_FORMATS = ("jwt", "opaque")
+# The admin REST API's scopes (docs/api.md): only a client marked `api_client` gets them, and only by the
+# client_credentials grant (the authorization endpoint keeps to idp.oidc.claims.SCOPES_SUPPORTED).
+ADMIN_READ, ADMIN_WRITE = "admin:read", "admin:write"
+ADMIN_SCOPES = (ADMIN_READ, ADMIN_WRITE)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class ClientSettings:
     jwks: str = ""  # the client's public JWK Set, for private_key_jwt
     require_dpop: bool = False  # every token request must carry a DPoP proof (RFC 9449 5.2)
     require_par: bool = False  # authorization requests only through /oidc/par (RFC 9126 5)
+    api_client: bool = False  # may get the admin API's scopes by client_credentials (ADMIN_SCOPES)
 
 
 def register(tenant, settings, *, now, actor, groups=(), client=NO_CLIENT):
@@ -83,7 +88,7 @@ def register(tenant, settings, *, now, actor, groups=(), client=NO_CLIENT):
         backchannel_logout_uri=settings.backchannel_logout_uri or "",
         initiate_login_uri=settings.initiate_login_uri or "", jwks=settings.jwks or "")
     values = asdict(settings)
-    flags = ("public", "allow_refresh", "require_dpop", "require_par")
+    flags = ("public", "allow_refresh", "require_dpop", "require_par", "api_client")
     errors = registration_errors(**{k: v for k, v in values.items() if k not in flags})
     if any(errors.values()):
         raise ValidationError(errors)
@@ -91,7 +96,7 @@ def register(tenant, settings, *, now, actor, groups=(), client=NO_CLIENT):
                   groups=groups, now=now)
     secret = None if settings.public else new_token(32)
     stored_as_given = ("backchannel_logout_uri", "initiate_login_uri", "jwks", "id_token_alg", "access_token_format",
-                       "allow_refresh", "require_dpop")
+                       "allow_refresh", "require_dpop", "api_client")
     row = OidcClient(
         tenant_id=tenant.id, app_id=app.id, client_id=new_token(18),
         client_secret_hash=digest(secret) if secret else None, redirect_uris="\n".join(settings.redirect_uris),
@@ -102,7 +107,8 @@ def register(tenant, settings, *, now, actor, groups=(), client=NO_CLIENT):
     db.session.flush()
     record_audit(tenant_id=tenant.id, actor=actor, action="app.create", target=app, now=now, client=client,
                  changes={"name": settings.name, "protocol": PROTOCOL_OIDC, "client_id": row.client_id,
-                          "public": settings.public, "redirect_uris": settings.redirect_uris})
+                          "public": settings.public, "redirect_uris": settings.redirect_uris,
+                          **({"api_client": True} if settings.api_client else {})})
     return RegisteredClient(app=app, client=row, client_secret=secret)
 
 

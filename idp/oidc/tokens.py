@@ -27,6 +27,7 @@ from idp.apps.catalogue import may_use
 from idp.directory.account_state import login_block_reason
 from idp.models import Account, Group
 from idp.models.oidc import TOKEN_ACCESS, TOKEN_REFRESH, OidcAuthorizationCode, OidcGrant, OidcToken
+from idp.oidc.clients import ADMIN_SCOPES
 from idp.oidc.dpop import InvalidDpopProofError
 from idp.platform.extensions import db
 from idp.platform.persistence import connection as _connection
@@ -101,7 +102,10 @@ def redeem_code(tenant, client, raw_code, *, redirect_uri, code_verifier, now):
 
 
 def client_grant(tenant, client, scope, now):
-    """client_credentials: a new grant with no user."""
+    """client_credentials: a new grant with no user. The admin API's scopes only for a client marked as an
+    API client (RFC 6749 5.2 invalid_scope for any other: asking for them is a mistake to be told)."""
+    if not client.api_client and set(scope.split()) & set(ADMIN_SCOPES):
+        raise InvalidScopeError("admin:read and admin:write are only for clients registered as API clients")
     return Issuance(_new_grant(tenant, client, now, scope=scope), new_grant=True)
 
 

@@ -28,7 +28,7 @@ from idp.platform.config import private_folder
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 OTHER = "other"
-GROUPS = ("oidc", "saml", "login", "admin", "portal", "contract", "signup", "health", "static", OTHER)
+GROUPS = ("oidc", "saml", "scim", "api", "login", "admin", "portal", "contract", "signup", "health", "static", OTHER)
 LOGIN_RESULTS = ("success", "failure")
 FACTORS = ("password", "totp", "sms", "recovery", "oidc", "saml")  # LoginEvent.protocol: how, or which app SSO
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")

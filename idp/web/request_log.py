@@ -35,7 +35,7 @@ TENANT_PATH = re.compile(r"^/t/([^/]{1,64})/")
 FORMATS = ("text", "json")
 GROUP_OF_BLUEPRINT = {"auth": "login", "password_reset": "login", "help": "login", "oidc": "oidc", "saml": "saml",
                       "admin": "admin", "portal": "portal", "contract": "contract", "signup": "signup",
-                      "health": "health", "metrics": "health", "ui": "static"}
+                      "health": "health", "metrics": "health", "ui": "static", "scim": "scim", "api": "api"}
 ACCESS_LOGGERS = ("granian.access", "gunicorn.access")  # their line is the JSON request line's duplicate
 SERVER_LOGGERS = ("_granian", "gunicorn.error")  # own handlers, not the root's
 request_log = logging.getLogger("idp.request")

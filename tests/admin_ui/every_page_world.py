@@ -16,10 +16,12 @@ from sqlalchemy import select
 
 from conftest import STRONG_PASSWORD, Outbox, csrf_token_from
 from idp.directory import accounts, groups
-from idp.logs.audit import OPERATOR, record_login
+from idp.logs.audit import OPERATOR, Actor, record_audit, record_login
 from idp.logs.labels import ACTIONS, REASONS
 from idp.models import Account, AuditEvent, LoginEvent
 from idp.models.oidc import OidcClient
+from idp.models.passkey import Passkey
+from idp.models.scim import ScimToken
 from idp.platform.extensions import db
 from idp.tenancy import lifecycle, tenants
 from tests.admin_ui.admin.test_accounts_csv import csv_bytes, row
@@ -286,6 +288,30 @@ def _handover(w):
     w.ids["owner_reset"] = w.link(NEW_OWNER, "/contract/password/reset/")
 
 
+def _passkeys_and_provisioning(w):
+    """A SCIM token created and revoked, pushing turned on for the OIDC app (its target down: a failed row)
+    and a sync; a passkey of taro's, with the passkey events no page makes without an authenticator."""
+    w.form(w.admin, "/admin/scim-tokens", {"name": "Entra ID", "scope": "write", "expires_days": "365"})
+    w.form(w.admin, "/admin/scim-tokens", {"name": "人事システム", "scope": "read", "expires_days": ""})
+    w.expect(w.form(w.admin, "/admin/scim-tokens", {"token": str(w.id_of(ScimToken, name="人事システム"))},
+                    post_url="/admin/scim-tokens/revoke"), 302)
+    app_page = f"/admin/apps/{w.ids['oidc']}"
+    w.expect(w.form(w.admin, app_page, {"base_url": "http://127.0.0.1:9/scim/v2", "token": "secret", "enabled": "y",
+                                        "deprovision": "deactivate"}, post_url=app_page + "/provisioning"), 302)
+    w.expect(w.form(w.admin, app_page, post_url=app_page + "/provisioning/sync"), 302)
+    with w.app.app_context():
+        taro = db.session.get(Account, w.ids["taro"])
+        key = Passkey(tenant_id=taro.tenant_id, account_id=taro.id, credential_id=b"every-page", public_key=b"-",
+                      name="会社のパソコン", created_at=w.clock.now(), last_used_at=w.clock.now())
+        db.session.add(key)
+        for action in ("passkey.registered", "passkey.deleted", "passkey.clone_suspected"):
+            record_audit(tenant_id=taro.tenant_id, actor=Actor.of_account(taro), action=action, target=taro,
+                         now=w.clock.now(), changes={"name": key.name})
+        for reason in ("bad_passkey", "clone_suspected"):
+            record_login(result="failure", reason=reason, account=taro, protocol="passkey", now=w.clock.now())
+        db.session.commit()
+
+
 def build(app, clock):
     w = World(app, clock)
     _tenants_and_owner(w)
@@ -297,9 +323,11 @@ def build(app, clock):
     _portal_and_mfa(w)
     _csv(w)
     _handover(w)
+    _passkeys_and_provisioning(w)
     clock.advance(minutes=5)
     actions, reasons, methods, results = w.recorded()
     missing = (set(ACTIONS) - actions) | (set(REASONS) - reasons)
     assert not missing, f"the data lacks events of {sorted(missing)}"
-    assert methods >= {"password", "totp", "sms", "recovery", "oidc", "saml"} and results == {"success", "failure"}
+    assert methods >= {"password", "totp", "sms", "recovery", "oidc", "saml", "passkey"}
+    assert results == {"success", "failure"}
     return w

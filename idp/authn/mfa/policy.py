@@ -1,7 +1,8 @@
 """Who needs a second factor: a mode per tenant, optionally overridden per group.
 
 Modes: `off`, `totp` (required, authenticator app), `sms` (required, SMS code),
-`any` (required, the user's choice). A tenant without a row is `off`. A group
+`any` (required, the user's choice; a passkey counts), `passkey` (required, a passkey:
+the first login after the password enrols one). A tenant without a row is `off`. A group
 override wins over the tenant's mode; `inherit` removes a group's override.
 Owners never use MFA here (they are not accounts). Changes are audit events.
 """
@@ -14,8 +15,8 @@ from idp.platform import config_cache
 from idp.platform.errors import ValidationError
 from idp.platform.extensions import db
 
-OFF, TOTP, SMS, ANY = "off", "totp", "sms", "any"
-MODES = (OFF, TOTP, SMS, ANY)
+OFF, TOTP, SMS, ANY, PASSKEY = "off", "totp", "sms", "any", "passkey"
+MODES = (OFF, TOTP, SMS, ANY, PASSKEY)
 INHERIT = "inherit"
 
 

@@ -1,14 +1,16 @@
 """oidc_clients: API clients of the admin REST API
 
-(filled in by the admin API work, issue 18)
+`oidc_clients.api_client`: the client may be issued the scopes `admin:read` / `admin:write` by the
+client_credentials grant, whose tokens the admin REST API (/t/<tenant>/api/v1, docs/api.md) accepts.
+False for every existing client: nothing changes for them.
 
 Revision ID: 0014_api_clients
 Revises: 0013_provisioning
 Create Date: 2026-12-05 15:00:00
 
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
@@ -19,8 +21,10 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('oidc_clients', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('api_client', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('oidc_clients', schema=None) as batch_op:
+        batch_op.drop_column('api_client')

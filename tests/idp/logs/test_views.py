@@ -28,6 +28,15 @@ def test_period_uses_japan_calendar_days(acme):
     assert [row["user"] for row in page.rows] == ["late@acme"]
 
 
+def test_a_period_of_the_first_to_the_last_calendar_day_shows_every_kept_row(acme):
+    now = datetime(2026, 4, 10)
+    record_login(result="success", now=now - timedelta(days=1), tenant_id=acme.id, login_id="kept@acme")
+    db.session.flush()
+    widest = LogFilter(date_from=date.min, date_to=date.max)
+    assert [row["user"] for row in log_views.login_page(acme, widest, now=now).rows] == ["kept@acme"]
+    assert log_views.audit_page(acme, widest, now=now).rows == log_views.audit_page(acme, LogFilter(), now=now).rows
+
+
 def test_retention_hides_then_purge_deletes(acme):
     now = datetime(2026, 4, 10)
     record_login(result="success", now=now - log_views.RETENTION - timedelta(seconds=1), tenant_id=acme.id,

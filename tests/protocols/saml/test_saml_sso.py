@@ -262,7 +262,9 @@ def test_totp_login_reports_the_mfa_context(app, client, login, register, onelog
     assert auth.get_last_authn_contexts() == ["https://refeds.org/profile/mfa"]
 
 
-def test_mfa_session_reports_a_multi_factor_context(app, client, register, onelogin_sp, clock):
+@pytest.mark.parametrize("amr", [("pwd", "otp"), ("hwk", "user", "mfa"), ("pwd", "swk", "user", "mfa")],
+                         ids=["totp", "passkey", "password-and-passkey"])
+def test_mfa_session_reports_a_multi_factor_context(app, client, register, onelogin_sp, clock, amr):
     from idp.authn import sessions
     from idp.logs.audit import NO_CLIENT
     from idp.models import Account
@@ -271,7 +273,7 @@ def test_mfa_session_reports_a_multi_factor_context(app, client, register, onelo
     sp = onelogin_sp()
     with app.app_context():
         account = db.session.query(Account).filter_by(email="taro@acme.example.com").one()
-        raw, _session = sessions.start(account, clock.now(), NO_CLIENT, amr=("pwd", "otp"))
+        raw, _session = sessions.start(account, clock.now(), NO_CLIENT, amr=amr)
         db.session.commit()
     client.set_cookie(SSO_COOKIE, raw)
     answer = client.get(sp.login_url())
