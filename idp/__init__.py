@@ -14,6 +14,7 @@ from idp.platform.clock import SystemClock
 from idp.platform.config import (check_base_url, default_database_url, ensure_secret_file, load_config, parse_flag,
                                  private_folder)
 from idp.platform.extensions import babel, csrf, db, migrate
+from idp.provisioning import worker as provisioning_worker
 from idp.web import (errors, form_session, form_translations, health, layout, metrics, request_log, security_headers,
                      url_input)
 from idp.web.locale import select_locale
@@ -25,6 +26,18 @@ def _engine_options(database_url, settings):
     file cannot go away under a pooled connection: no ping (a SELECT 1) before each use there."""
     return {"hide_parameters": True, "pool_pre_ping": not database_url.startswith("sqlite"),
             **settings.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+
+
+def _init_web_glue(app, https):
+    """Request glue of idp.web: headers, error pages, health and metrics, request lines, the SSO session."""
+    form_translations.init_app(app)
+    security_headers.init_app(app, https)
+    errors.register_error_handlers(app)
+    health.init_app(app)  # /healthz, /readyz
+    metrics.init_app(app)  # /metrics
+    request_log.init_app(app)  # X-Request-Id, request metrics, IDP_LOG_FORMAT
+    layout.init_app(app)
+    app.before_request(load_sso_session)
 
 
 def create_app(config=None):
@@ -68,17 +81,11 @@ def create_app(config=None):
     csrf.init_app(app)
     ratelimit.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    form_translations.init_app(app)
-    security_headers.init_app(app, https)
-    errors.register_error_handlers(app)
-    health.init_app(app)  # /healthz, /readyz
-    metrics.init_app(app)  # /metrics
-    request_log.init_app(app)  # X-Request-Id, request metrics, IDP_LOG_FORMAT
-    layout.init_app(app)
-    app.before_request(load_sso_session)
+    _init_web_glue(app, https)
     keys.init_app(app)
     import protocols
     protocols.init_app(app)
+    provisioning_worker.init_app(app)  # SCIM push to apps: capture in the flush, the delivery thread
     schema.init_app(app)
     from idp import cli
     cli.init_app(app)

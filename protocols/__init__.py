@@ -10,5 +10,3 @@ def init_app(app):
     init_saml(app)
     init_scim(app)
     init_api(app)
-    from idp.provisioning.worker import init_app as init_provisioning  # SCIM push to apps (issue 18, S2)
-    init_provisioning(app)

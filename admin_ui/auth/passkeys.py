@@ -2,8 +2,8 @@
 
 JSON endpoints take and return JSON; flask-wtf checks their CSRF token in the `X-CSRFToken` header (the
 pages carry it in `<meta name="csrf-token">`), and a request whose Origin is another site is refused.
-A refused ceremony answers 400 `{"error": code, "message": text}`, after a commit: the spent challenge,
-the failure count and the login event stay.
+A refused ceremony (PasskeyError) answers 400 `{"error": code, "message": text}`, after a commit: the spent
+challenge, the failure count and the login event stay; a half-done login at another step answers 409.
   /mfa/passkeys/options, /mfa/passkeys            register a passkey (signed in, /mfa)
   /mfa/passkeys/<id>/delete                       delete one (a form: the password, or a passkey
                                                   assertion from /mfa/passkeys/reauth/options)
@@ -31,6 +31,7 @@ from idp.web.tenant_urls import tenant_from_url
 
 BAD_REQUEST = _l("リクエストが正しくありません。")
 SIGNED_OUT = _l("ログインの有効期限が切れました。もう一度ログインしてください。")
+MFA_FIRST = _l("パスキーの登録には、二段階認証でログインし直してください。")
 
 
 def _error(code, message, status=400):
@@ -48,6 +49,32 @@ def json_endpoint(view):
         if not isinstance(body, dict):
             return _error("bad_request", BAD_REQUEST)
         g.body = body
+        try:
+            return view(*args, **kwargs)
+        except second_factor.WrongStep as exc:
+            return _error("wrong_step", exc.message, 409)
+        except passkeys.PasskeyError as exc:
+            return _refused(exc)
+    return wrapper
+
+
+def signed_in(view):
+    """A JSON endpoint of the signed-in user (401 otherwise)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not _signed_in():
+            return _error("signed_out", SIGNED_OUT, 401)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def half_done_login(view):
+    """A JSON endpoint of the browser's half-done login, in g.pending (401 when there is none)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.pending = _pending()
+        if g.pending is None:
+            return _error("signed_out", SIGNED_OUT, 401)
         return view(*args, **kwargs)
     return wrapper
 
@@ -80,11 +107,10 @@ def may_register():
 
 @bp.route("/mfa/passkeys/options", methods=["POST"])
 @json_endpoint
+@signed_in
 def passkey_registration_options():
-    if not _signed_in():
-        return _error("signed_out", SIGNED_OUT, 401)
     if not may_register():
-        return _error("forbidden", _l("パスキーの登録には、二段階認証でログインし直してください。"), 403)
+        return _error("forbidden", MFA_FIRST, 403)
     options = passkeys.registration_options(g.account, current_time())
     db.session.commit()
     return jsonify(options)
@@ -92,18 +118,14 @@ def passkey_registration_options():
 
 @bp.route("/mfa/passkeys", methods=["POST"])
 @json_endpoint
+@signed_in
 def passkey_register():
-    if not _signed_in():
-        return _error("signed_out", SIGNED_OUT, 401)
     if not may_register():
-        return _error("forbidden", _l("パスキーの登録には、二段階認証でログインし直してください。"), 403)
+        return _error("forbidden", MFA_FIRST, 403)
     if _credential() is None:
         return _error("bad_request", BAD_REQUEST)
-    try:
-        passkey = passkeys.register(g.account, _credential(), g.body.get("name"), now=current_time(),
-                                    client=client_info())
-    except passkeys.PasskeyError as exc:
-        return _refused(exc)
+    passkey = passkeys.register(g.account, _credential(), g.body.get("name"), now=current_time(),
+                                client=client_info())
     result = {"id": passkey.id, "name": passkey.name}
     db.session.commit()
     flash(_l("パスキーを登録しました。"), "info")
@@ -112,9 +134,8 @@ def passkey_register():
 
 @bp.route("/mfa/passkeys/reauth/options", methods=["POST"])
 @json_endpoint
+@signed_in
 def passkey_reauth_options():
-    if not _signed_in():
-        return _error("signed_out", SIGNED_OUT, 401)
     if not passkeys.has_passkey(g.account):
         return _error("unknown_credential", passkeys.MESSAGES[passkeys.UNKNOWN_CREDENTIAL])
     options = passkeys.authentication_options(purpose=passkeys.REAUTH, now=current_time(), account=g.account)
@@ -183,11 +204,8 @@ def passkey_login(tenant_slug=None):
         return _error("bad_request", BAD_REQUEST)
     now, client = current_time(), client_info()
     ratelimit.guard("login", client=client, now=now, tenant_id=getattr(tenant, "id", None))
-    try:
-        account, passkey = passkeys.authenticate(_credential(), purpose=passkeys.LOGIN, now=now, client=client,
-                                                 tenant=tenant)
-    except passkeys.PasskeyError as exc:
-        return _refused(exc)
+    account, passkey = passkeys.authenticate(_credential(), purpose=passkeys.LOGIN, now=now, client=client,
+                                             tenant=tenant)
     login_service.complete(account, now=now, client=client, method=passkeys.METHOD)
     target = safe_next(g.body.get("next") if isinstance(g.body.get("next"), str) else None)
     return start_session(account, now, jsonify(redirect=target), amr=passkeys.amr_of(passkey),
@@ -211,32 +229,20 @@ def _finish(result):
 
 @bp.route("/mfa/passkey/options", methods=["POST"])
 @json_endpoint
+@half_done_login
 def passkey_second_factor_options():
-    g.pending = _pending()
-    if g.pending is None:
-        return _error("signed_out", SIGNED_OUT, 401)
-    try:
-        options = second_factor.passkey_options(g.pending, current_time())
-    except second_factor.WrongStep as exc:
-        return _error("wrong_step", exc.message, 409)
+    options = second_factor.passkey_options(g.pending, current_time())
     db.session.commit()
     return jsonify(options)
 
 
 @bp.route("/mfa/passkey", methods=["POST"])
 @json_endpoint
+@half_done_login
 def passkey_second_factor():
-    g.pending = _pending()
-    if g.pending is None:
-        return _error("signed_out", SIGNED_OUT, 401)
     if _credential() is None:
         return _error("bad_request", BAD_REQUEST)
-    try:
-        result = second_factor.verify_passkey(g.pending, _credential(), now=current_time(), client=client_info())
-    except second_factor.WrongStep as exc:
-        return _error("wrong_step", exc.message, 409)
-    except passkeys.PasskeyError as exc:
-        return _refused(exc)
+    result = second_factor.verify_passkey(g.pending, _credential(), now=current_time(), client=client_info())
     return _finish(result)
 
 
@@ -249,19 +255,12 @@ def mfa_passkey_enrol():
 
 @bp.route("/login/mfa/passkey-enrol", methods=["POST"])
 @json_endpoint
+@half_done_login
 def mfa_passkey_enrol_submit():
-    g.pending = _pending()
-    if g.pending is None:
-        return _error("signed_out", SIGNED_OUT, 401)
     if _credential() is None:
         return _error("bad_request", BAD_REQUEST)
-    try:
-        result = second_factor.enrol_passkey(g.pending, _credential(), g.body.get("name"), now=current_time(),
-                                             client=client_info())
-    except second_factor.WrongStep as exc:
-        return _error("wrong_step", exc.message, 409)
-    except passkeys.PasskeyError as exc:
-        return _refused(exc)
+    result = second_factor.enrol_passkey(g.pending, _credential(), g.body.get("name"), now=current_time(),
+                                         client=client_info())
     return _finish(result)
 
 
