@@ -18,7 +18,8 @@ from setuptools.command.build_ext import build_ext
 
 ARGON2 = os.path.join("third_party", "argon2")
 SOURCES = [os.path.join(ARGON2, "src", name) for name in ("argon2.c", "core.c", "encoding.c", "thread.c")] + [
-    os.path.join(ARGON2, "src", "blake2", "blake2b.c"), os.path.join(ARGON2, "dispatch.c")]
+    os.path.join(ARGON2, "src", "blake2", "blake2b.c"), os.path.join(ARGON2, "dispatch.c"),
+    os.path.join(ARGON2, "area.c")]
 INCLUDE_DIRS = [os.path.join(ARGON2, "include"), os.path.join(ARGON2, "src")]
 # (name in dispatch.c, compiler flag) of each compilation of opt.c on x86-64
 X86_VARIANTS = [("sse2", "-msse2"), ("ssse3", "-mssse3"), ("avx2", "-mavx2"), ("avx512f", "-mavx512f")]

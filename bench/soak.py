@@ -128,6 +128,9 @@ def worker_rss_mb(topology):
             with open(path) as fh:
                 children += fh.read().split()
         for pid in children:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if b"resource_tracker" in fh.read():  # multiprocessing's helper, not a worker
+                    continue
             with open(f"/proc/{pid}/status") as fh:
                 rss = next(line for line in fh if line.startswith("VmRSS:"))
             sizes.append(int(rss.split()[1]) / 1024)

@@ -9,11 +9,11 @@ from flask import Flask
 
 from idp import keys
 from idp.catalog import presets as catalog_presets
-from idp.platform import encryption, mail, proxies, ratelimit, schema
+from idp.platform import encryption, log_redaction, mail, proxies, ratelimit, schema
 from idp.platform.clock import SystemClock
 from idp.platform.config import (check_base_url, default_database_url, ensure_secret_file, load_config, parse_flag,
                                  private_folder)
-from idp.platform.extensions import babel, csrf, db, migrate
+from idp.platform.extensions import babel, csrf, db
 from idp.provisioning import worker as provisioning_worker
 from idp.web import (errors, form_session, form_translations, health, layout, metrics, request_log, security_headers,
                      url_input)
@@ -40,6 +40,19 @@ def _init_web_glue(app, https):
     app.before_request(load_sso_session)
 
 
+def _init_operator_side(app, serve_worker):
+    """The schema at start-up and the `idp` commands (Flask-Migrate's `idp db` among them). A worker of
+    `idp serve` has neither: its main process prepared the schema before starting it, and it serves requests
+    only, so it never loads Alembic or the commands (docs/performance.md, Memory)."""
+    if not serve_worker:
+        from idp.platform.migrate import migrate
+        migrate.init_app(app, db)  # `idp db …`; scripts in idp/migrations
+    schema.init_app(app, prepare_schema=not serve_worker)
+    if not serve_worker:
+        from idp import cli
+        cli.init_app(app)
+
+
 def create_app(config=None):
     settings = load_config()
     settings.update(config or {})
@@ -49,6 +62,10 @@ def create_app(config=None):
     trusted_proxies = proxies.parse_trusted_proxies(settings.get("IDP_TRUSTED_PROXIES"))
     instance_dir = settings["IDP_INSTANCE_DIR"]
     private_folder(instance_dir)  # 0700 from the start: secrets, the SQLite file, mails (issue 14)
+    # every process that builds the app: `idp run` / `flask run` (werkzeug's request log), the workers of
+    # `idp serve` (granian) and gunicorn's, also without idp/web/gunicorn_conf.py: no link token or ID
+    # token hint in those logs
+    log_redaction.install(__name__)  # the app's name: Flask's logger, without creating it (and its handler)
 
     app = Flask(__name__, instance_path=instance_dir, static_folder=None)
     url_input.init_app(app)  # before any route is added
@@ -77,7 +94,6 @@ def create_app(config=None):
                         or ensure_secret_file(os.path.join(instance_dir, "key_encryption_key")))
 
     db.init_app(app)
-    migrate.init_app(app, db)  # `idp db …`; scripts in idp/migrations
     csrf.init_app(app)
     ratelimit.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -86,9 +102,7 @@ def create_app(config=None):
     import protocols
     protocols.init_app(app)
     provisioning_worker.init_app(app)  # SCIM push to apps: capture in the flush, the delivery thread
-    schema.init_app(app)
-    from idp import cli
-    cli.init_app(app)
+    _init_operator_side(app, settings.get("IDP_SERVE_WORKER", False))
     from admin_ui import init_app as init_admin_ui
     init_admin_ui(app)
     # outermost: everything inside sees the client's address and scheme as IDP_TRUSTED_PROXIES allows

@@ -58,11 +58,13 @@ LOG_CONFIG["handlers"]["console"] = LOG_CONFIG["handlers"].pop("generic")
 
 
 def worker_app():
-    """The app of one worker (granian's factory target), built after the fork.
+    """The app of one worker (granian's factory target), built in the worker's own fresh interpreter
+    (`spawn`): it imports what serving needs and skips the schema and the commands, which the main process
+    handled (`IDP_SERVE_WORKER`), so a worker does not carry the CLI's memory.
 
     Until granian sets the worker's own handlers (after this returns), SIGTERM and SIGINT stop the worker
-    at once: the forked worker would otherwise run the main process's handlers and miss a stop that came
-    while it was starting, and be killed only after STOP_TIMEOUT. A worker is its own process group:
+    at once: it would otherwise turn Ctrl-C into KeyboardInterrupt or miss a stop that came while it was
+    starting, and be killed only after STOP_TIMEOUT. A worker is its own process group:
     a terminal's Ctrl-C would otherwise send it SIGINT while the main process sends SIGTERM, and with both
     a granian 2.8 worker sometimes never finishes stopping (1 in 6 here). A worker ends with `os._exit`
     (multiprocessing), which skips `atexit`: its exit handlers are run as a normal exit would (the mail
@@ -74,7 +76,7 @@ def worker_app():
         signal.signal(stop, signal.SIG_DFL)
     os.setpgrp()  # Ctrl-C reaches the main process alone, which stops each worker with one SIGTERM
     _stop_with_the_main_process()
-    app = create_app()
+    app = create_app({"IDP_SERVE_WORKER": True})
     multiprocessing.util.Finalize(None, atexit._run_exitfuncs, exitpriority=0)
     if app.config["IDP_LOG_FORMAT"] == "text":  # in JSON, the request's JSON line is the access line
         app.wsgi_app = AccessLog(app.wsgi_app)
@@ -147,12 +149,15 @@ def serve(bind, workers, threads, as_json):
     bind = bind or default_bind()
     host, port = parse_bind(bind)
     address = listen_address(host, port)
-    # the CLI built an app to find this command: no pooled database connection may pass to the forked
-    # workers (each builds its own app and engine)
+    # the CLI built an app to find this command (and prepared the schema): the main process only supervises
+    # from here, so it holds no pooled database connection (each worker builds its own app and engine)
     db.engine.dispose()
     # /metrics adds up the workers' counts: a private folder of the instance, emptied at each start
     metrics.use_multiprocess_folder(os.path.join(current_app.instance_path, "metrics"))
     threads = threads or default_threads()
+    # each worker starts a fresh interpreter and imports what serving needs, nothing of the CLI's
+    # (Alembic, the commands): a forked worker would carry this process's memory (docs/performance.md)
+    multiprocessing.set_start_method("spawn", force=True)
     server = _server(address, port, workers, threads)
     data = {"bind": bind, "workers": workers, "threads": threads, "pid": os.getpid(), "server": "granian",
             "password_hashing": passwords.backend()}

@@ -32,9 +32,9 @@ class Library:
     def __init__(self, path):
         self.path = path
         lib = ctypes.CDLL(path)
-        self.hash = _declare(lib.argon2_hash, c_uint32, c_uint32, c_uint32, c_char_p, c_size_t, c_char_p, c_size_t,
+        self.hash = _declare(lib.idp_argon2_hash, c_uint32, c_uint32, c_uint32, c_char_p, c_size_t, c_char_p, c_size_t,
                              c_void_p, c_size_t, c_char_p, c_size_t, c_int, c_uint32)
-        self.verify = _declare(lib.argon2_verify, c_char_p, c_char_p, c_size_t, c_int)
+        self.verify = _declare(lib.idp_argon2_verify, c_char_p, c_char_p, c_size_t, c_int)
         self.encodedlen = _declare(lib.argon2_encodedlen, c_uint32, c_uint32, c_uint32, c_uint32, c_uint32, c_int,
                                    restype=c_size_t)
         self.error_message = _declare(lib.argon2_error_message, c_int, restype=c_char_p)

@@ -31,6 +31,9 @@ class ScimToken(db.Model):
     revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
 
+USER, GROUP = "User", "Group"  # ScimExternalId.resource_type
+
+
 class ScimExternalId(db.Model):
     """The externalId a SCIM client set on a User (resource_id = account subject) or Group (group id)."""
 

@@ -16,10 +16,8 @@ import calendar
 import logging
 from dataclasses import dataclass
 
-import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.common.security import generate_token
-from authlib.integrations.requests_client import OAuth2Session
 from flask_babel import lazy_gettext as _l
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -61,6 +59,8 @@ class UpstreamSettings:
         return cls(issuer, config["IDP_OWNER_OIDC_CLIENT_ID"], config.get("IDP_OWNER_OIDC_CLIENT_SECRET") or "")
 
     def oauth_session(self):
+        # requests and its Authlib client are loaded here, by the few processes that federate owners
+        from authlib.integrations.requests_client import OAuth2Session
         return OAuth2Session(self.client_id, self.client_secret, scope="openid email",
                              redirect_uri=external_url(CALLBACK_PATH), code_challenge_method="S256",
                              token_endpoint_auth_method="client_secret_basic")
@@ -110,6 +110,7 @@ def complete(settings, pending, *, code, state, error, now, client):
 
 
 def _verified_claims(settings, pending, code, now):
+    import requests
     metadata = _metadata(settings)
     try:
         token = settings.oauth_session().fetch_token(
@@ -128,6 +129,7 @@ def _verified_claims(settings, pending, code, now):
 
 
 def _metadata(settings):
+    import requests
     try:
         metadata = _get_json(settings.issuer + "/.well-known/openid-configuration")
     except (requests.RequestException, ValueError) as exc:
@@ -138,6 +140,7 @@ def _metadata(settings):
 
 
 def _get_json(url):
+    import requests
     response = requests.get(url, timeout=HTTP_TIMEOUT)
     response.raise_for_status()
     return response.json()

@@ -17,15 +17,10 @@ import fcntl
 import functools
 import logging
 import os
+import sys
 
 import click
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from flask import current_app
-from flask_migrate.cli import db as db_cli
 from sqlalchemy import event, inspect, text
 
 from idp.platform.config import make_private, private_folder
@@ -48,9 +43,11 @@ class LegacySchemaError(SchemaError):
 
 
 def migration_command_running():
-    """True inside `idp db …`: the operator is handling the schema, start-up leaves it alone."""
+    """True inside `idp db …`: the operator is handling the schema, start-up leaves it alone. (Alembic and
+    Flask-Migrate are imported where they are used: a worker of `idp serve` never loads them.)"""
+    db_cli = getattr(sys.modules.get("flask_migrate.cli"), "db", None)  # not imported: no `idp db` command
     ctx = click.get_current_context(silent=True)
-    while ctx is not None:
+    while ctx is not None and db_cli is not None:
         if ctx.command is db_cli:
             return True
         ctx = ctx.parent
@@ -59,6 +56,7 @@ def migration_command_running():
 
 def prepare():
     """Bring the app's database to the head revision (see the module docstring). Needs an app context."""
+    from alembic.runtime.migration import MigrationContext
     directory = current_app.extensions["migrate"].directory
     with db.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
@@ -78,6 +76,7 @@ def prepare():
 @functools.cache
 def script_directory(directory):
     """The migration scripts, read once per process (they do not change while it runs)."""
+    from alembic.script import ScriptDirectory
     return ScriptDirectory(directory)
 
 
@@ -86,6 +85,10 @@ def head_revisions(directory):
 
 
 def _upgrade(connection, directory):
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.util import CommandError
     current = tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
     heads = head_revisions(directory)
     if current == heads:
@@ -139,10 +142,11 @@ def _missing_parts(connection):
     return missing
 
 
-def init_app(app):
+def init_app(app, prepare_schema=True):
     """Create or upgrade the schema at start-up (serialised across workers by a file lock).
 
-    Under `idp db …` the operator handles the schema: start-up leaves the database as it is.
+    Under `idp db …` the operator handles the schema: start-up leaves the database as it is; so does a
+    worker of `idp serve` (`prepare_schema` False), whose main process prepared it before starting the workers.
     The instance folder is made 0700 and a SQLite database 0600 first (`private_sqlite_files`).
     """
     with app.app_context():
@@ -150,7 +154,7 @@ def init_app(app):
         if db.engine.dialect.name == "sqlite":
             private_sqlite_files(db.engine.url.database)
             event.listen(db.engine, "connect", _sqlite_pragmas)
-        if migration_command_running():
+        if not prepare_schema or migration_command_running():
             return
         lock_path = os.path.join(app.instance_path, ".schema.lock")
         with open(lock_path, "a") as lock:

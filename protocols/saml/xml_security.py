@@ -9,11 +9,12 @@ enveloped-signature transform leaves), then RSA over the canonical SignedInfo.
 Verification insists that the signature is the message's own child and references the message's ID
 (no wrapping attacks). Encryption (SAML Core 6): AES-256-GCM (or AES-256-CBC) content key, RSA-OAEP
 key transport. The certificate's base64 body is taken from its PEM once per process (cached by key id).
+`xmlsec` is imported by the functions that use it: a worker whose SPs neither sign their requests nor
+want encrypted assertions does without its ~6 MB (docs/performance.md, Memory).
 """
 import base64
 import hashlib
 
-import xmlsec
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -30,8 +31,7 @@ REDIRECT_ALGORITHMS = {
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512": hashes.SHA512,
 }
 XML_ALGORITHMS = set(REDIRECT_ALGORITHMS)
-ENCRYPTION_ALGORITHMS = {"aes256-gcm": xmlsec.constants.TransformAes256Gcm,
-                         "aes256-cbc": xmlsec.constants.TransformAes256Cbc}
+ENCRYPTION_ALGORITHMS = {"aes256-gcm": "TransformAes256Gcm", "aes256-cbc": "TransformAes256Cbc"}  # xmlsec.constants
 # The element xmlsec.template.create + add_reference (enveloped, exc-c14n) + add_x509_data makes, line
 # breaks included; the values (Reference URI, DigestValue, SignatureValue, X509Certificate) are set per message.
 # Parsed for each signature in the signing thread (no tree shared between threads).
@@ -87,6 +87,7 @@ def sign(element, loaded):
 
 
 def _certificate_key(pem):
+    import xmlsec
     return xmlsec.Key.from_memory(pem.encode(), xmlsec.constants.KeyDataFormatCertPem)
 
 
@@ -101,6 +102,7 @@ def verify_enveloped(root, certificate_pem):
         raise SignatureError("the signature does not reference the message")
     if method is None or method.get("Algorithm") not in XML_ALGORITHMS:
         raise SignatureError("unsupported signature algorithm")
+    import xmlsec
     xmlsec.tree.add_ids(root, ["ID"])
     context = xmlsec.SignatureContext()
     context.key = _certificate_key(certificate_pem)
@@ -125,12 +127,14 @@ def verify_redirect(signed_octets, signature_b64, sig_alg, certificate_pem):
 
 def encrypt_assertion(assertion, certificate_pem, algorithm="aes256-gcm"):
     """Replace `assertion` by an EncryptedAssertion for the SP's certificate (RSA-OAEP key transport)."""
+    import xmlsec
     parent = assertion.getparent()
     encrypted_assertion = etree.Element(f"{{{SAML}}}EncryptedAssertion", nsmap={"saml": SAML})
     parent.replace(assertion, encrypted_assertion)
     encrypted_assertion.append(assertion)
-    template = xmlsec.template.encrypted_data_create(
-        encrypted_assertion, ENCRYPTION_ALGORITHMS[algorithm], type=xmlsec.constants.TypeEncElement, ns="xenc")
+    method = getattr(xmlsec.constants, ENCRYPTION_ALGORITHMS[algorithm])
+    template = xmlsec.template.encrypted_data_create(encrypted_assertion, method,
+                                                     type=xmlsec.constants.TypeEncElement, ns="xenc")
     xmlsec.template.encrypted_data_ensure_cipher_value(template)
     key_info = xmlsec.template.encrypted_data_ensure_key_info(template, ns="ds")
     encrypted_key = xmlsec.template.add_encrypted_key(key_info, xmlsec.constants.TransformRsaOaep)

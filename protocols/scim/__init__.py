@@ -10,7 +10,6 @@ say what is supported.
 
 def init_app(app):
     from idp.platform.extensions import csrf
-    from protocols.scim import discovery, groups, users  # noqa: F401  (register routes)
     from protocols.scim.blueprint import bp
     csrf.exempt(bp)  # called by identity systems with a bearer token, never by our forms
     app.register_blueprint(bp)

@@ -7,12 +7,13 @@ SCIM Error JSON with scimType (RFC 7644 §3.12), never an HTML page; the transac
 """
 import json
 import logging
+import sys
 
 from flask import Blueprint, g, request
 from flask import Response
 from flask_babel import gettext as _
-from scim2_models import InvalidSyntaxException, SCIMException
 from werkzeug.exceptions import HTTPException
+from werkzeug.utils import cached_property, import_string
 
 from idp.console.group_members import MobileMissing
 from idp.console.scim_support import ImmutableChange
@@ -37,10 +38,53 @@ def _stateless(state):
     mark_stateless(state.app, *(f"scim.{name}" for name in ENDPOINTS))
 
 
-ENDPOINTS = ("service_provider_config", "resource_types", "resource_type", "schemas_list", "schema", "search",
-             "users", "create_user", "user", "replace_user", "patch_user", "delete_user", "search_users",
-             "groups", "create_group", "group", "replace_group", "patch_group", "delete_group", "search_groups",
-             "unknown", "config_read_only", "resource_types_read_only", "schemas_read_only")
+# (rule, methods, endpoint, view in protocols.scim): the views and scim2-models are imported at the first
+# SCIM request (LazyView); a process that answers none does without them (~11 MB, docs/performance.md)
+ROUTES = (
+    ("/ServiceProviderConfig", ["GET"], "service_provider_config", "discovery.service_provider_config"),
+    ("/ResourceTypes", ["GET"], "resource_types", "discovery.resource_types"),
+    ("/ResourceTypes/<name>", ["GET"], "resource_type", "discovery.resource_type"),
+    ("/Schemas", ["GET"], "schemas_list", "discovery.schemas_list"),
+    ("/Schemas/<path:schema_id>", ["GET"], "schema", "discovery.schema"),
+    ("/.search", ["POST"], "search", "discovery.search"),
+    ("/ServiceProviderConfig", ["POST", "PUT", "PATCH", "DELETE"], "config_read_only", "discovery.read_only"),
+    ("/ResourceTypes", ["POST", "PUT", "PATCH", "DELETE"], "resource_types_read_only", "discovery.read_only"),
+    ("/Schemas", ["POST", "PUT", "PATCH", "DELETE"], "schemas_read_only", "discovery.read_only"),
+    ("/Users", ["GET"], "users", "users.users"),
+    ("/Users/.search", ["POST"], "search_users", "users.search_users"),
+    ("/Users/<user_id>", ["GET"], "user", "users.user"),
+    ("/Users", ["POST"], "create_user", "users.create_user"),
+    ("/Users/<user_id>", ["PUT"], "replace_user", "users.replace_user"),
+    ("/Users/<user_id>", ["PATCH"], "patch_user", "users.patch_user"),
+    ("/Users/<user_id>", ["DELETE"], "delete_user", "users.delete_user"),
+    ("/Groups", ["GET"], "groups", "groups.groups"),
+    ("/Groups/.search", ["POST"], "search_groups", "groups.search_groups"),
+    ("/Groups/<group_id>", ["GET"], "group", "groups.group"),
+    ("/Groups", ["POST"], "create_group", "groups.create_group"),
+    ("/Groups/<group_id>", ["PUT"], "replace_group", "groups.replace_group"),
+    ("/Groups/<group_id>", ["PATCH"], "patch_group", "groups.patch_group"),
+    ("/Groups/<group_id>", ["DELETE"], "delete_group", "groups.delete_group"),
+)
+ENDPOINTS = ("unknown",) + tuple(endpoint for _rule, _methods, endpoint, _view in ROUTES)
+
+
+class LazyView:
+    """A view imported at its first call: Flask's lazy-loading pattern (docs: Patterns, Lazily Loading Views)."""
+
+    def __init__(self, import_name):
+        self.__module__, self.__name__ = import_name.rsplit(".", 1)
+        self.import_name = import_name
+
+    @cached_property
+    def view(self):
+        return import_string(self.import_name)
+
+    def __call__(self, *args, **kwargs):
+        return self.view(*args, **kwargs)
+
+
+for _rule, _methods, _endpoint, _view in ROUTES:
+    bp.add_url_rule(_rule, _endpoint, LazyView(f"protocols.scim.{_view}"), methods=_methods)
 
 
 @bp.route("/<path:_anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
@@ -99,6 +143,7 @@ def error_response(status, detail, scim_type=None, headers=None):
 
 def json_body():
     """The request's JSON object; anything else is 400 invalidSyntax."""
+    from scim2_models import InvalidSyntaxException
     body = request.get_json(force=True, silent=True)
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail=_("リクエストの本文はJSONオブジェクトにしてください。"))
@@ -113,7 +158,6 @@ def _field_message(exc):
     return str(exc.message)
 
 
-@bp.errorhandler(SCIMException)
 def _scim_error(exc):
     db.session.rollback()
     return error_response(exc.status, exc.detail, exc.scim_type or None)
@@ -151,6 +195,9 @@ def _http_error(exc):
 
 @bp.errorhandler(Exception)
 def _unexpected(exc):
+    scim = sys.modules.get("scim2_models")  # a SCIMException comes from a view, which has loaded it
+    if scim is not None and isinstance(exc, scim.SCIMException):
+        return _scim_error(exc)
     db.session.rollback()
     log.exception("scim request failed")
     return error_response(500, _("サーバーでエラーが発生しました。"))

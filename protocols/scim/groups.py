@@ -16,7 +16,7 @@ from idp.console import scim_support
 from idp.platform.extensions import db
 from idp.provisioning import scim_mapping, scim_query
 from protocols.scim import resources
-from protocols.scim.blueprint import base_url, bp, json_body, scim_response
+from protocols.scim.blueprint import base_url, json_body, scim_response
 from protocols.scim.schemas import GroupModel
 
 MOVED_HEADER = "Matome-Moved-From"
@@ -63,17 +63,14 @@ def _written(written, status=200):
     return _answer(written.group, status, written.moved_from)
 
 
-@bp.get("/Groups")
 def groups():
     return resources.list_response(GroupModel, scim_query.GROUP, _documents)
 
 
-@bp.post("/Groups/.search")
 def search_groups():
     return resources.list_response(GroupModel, scim_query.GROUP, _documents, body=json_body())
 
 
-@bp.get("/Groups/<group_id>")
 def group(group_id):
     found = _group(group_id)
     version = _version(found)
@@ -82,13 +79,11 @@ def group(group_id):
     return _answer(found)
 
 
-@bp.post("/Groups")
 def create_group():
     values = _values(resources.writable(GroupModel, Context.RESOURCE_CREATION_REQUEST))
     return _written(scim_support.create_group(g.scim_tenant, values, now=g.scim_now, actor=g.scim_actor), 201)
 
 
-@bp.put("/Groups/<group_id>")
 def replace_group(group_id):
     found = _group(group_id)
     resources.check_version(_version(found))
@@ -96,7 +91,6 @@ def replace_group(group_id):
     return _written(scim_support.replace_group(found, values, now=g.scim_now, actor=g.scim_actor))
 
 
-@bp.patch("/Groups/<group_id>")
 def patch_group(group_id):
     found = _group(group_id)
     resources.check_version(_version(found))
@@ -104,7 +98,6 @@ def patch_group(group_id):
     return _written(scim_support.replace_group(found, _values(document), now=g.scim_now, actor=g.scim_actor))
 
 
-@bp.delete("/Groups/<group_id>")
 def delete_group(group_id):
     found = _group(group_id)
     resources.check_version(_version(found))

@@ -12,7 +12,7 @@ from idp.console import scim_support
 from idp.platform.extensions import db
 from idp.provisioning import scim_mapping, scim_query
 from protocols.scim import resources
-from protocols.scim.blueprint import base_url, bp, json_body, scim_response
+from protocols.scim.blueprint import base_url, json_body, scim_response
 from protocols.scim.schemas import UserModel
 
 
@@ -60,17 +60,14 @@ def _commit(account, status=200):
     return _answer(account, status)
 
 
-@bp.get("/Users")
 def users():
     return resources.list_response(UserModel, scim_query.USER, _documents)
 
 
-@bp.post("/Users/.search")
 def search_users():
     return resources.list_response(UserModel, scim_query.USER, _documents, body=json_body())
 
 
-@bp.get("/Users/<user_id>")
 def user(user_id):
     account = _account(user_id)
     version = scim_mapping.user_version(account)
@@ -79,14 +76,12 @@ def user(user_id):
     return _answer(account)
 
 
-@bp.post("/Users")
 def create_user():
     values = _values(resources.writable(UserModel, Context.RESOURCE_CREATION_REQUEST))
     account = scim_support.create_user(g.scim_tenant, values, now=g.scim_now, actor=g.scim_actor)
     return _commit(account, 201)
 
 
-@bp.put("/Users/<user_id>")
 def replace_user(user_id):
     account = _account(user_id)
     resources.check_version(scim_mapping.user_version(account))
@@ -95,7 +90,6 @@ def replace_user(user_id):
     return _commit(account)
 
 
-@bp.patch("/Users/<user_id>")
 def patch_user(user_id):
     account = _account(user_id)
     resources.check_version(scim_mapping.user_version(account))
@@ -105,7 +99,6 @@ def patch_user(user_id):
     return _commit(account)
 
 
-@bp.delete("/Users/<user_id>")
 def delete_user(user_id):
     account = _account(user_id)
     resources.check_version(scim_mapping.user_version(account))

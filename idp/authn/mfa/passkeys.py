@@ -8,6 +8,8 @@ check origin, RP ID (the host of IDP_BASE_URL), user verification and the signat
 A sign counter that does not grow (unless both are 0) is refused and recorded as a possible clone
 (WebAuthn L2 §6.1.1). A failed assertion of a known account counts in the lockout counter.
 Errors are `PasskeyError`s with a short `code` and a message safe to show; details go to the log.
+py_webauthn is imported by the functions that use it: a worker that never sees a passkey does without its
+~5 MB (docs/performance.md, Memory).
 """
 import hashlib
 import hmac
@@ -18,14 +20,6 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
-from webauthn import (base64url_to_bytes, generate_authentication_options, generate_registration_options,
-                      options_to_json, verify_authentication_response, verify_registration_response)
-from webauthn.helpers.cose import COSEAlgorithmIdentifier
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.parse_client_data_json import parse_client_data_json
-from webauthn.helpers.structs import (AttestationConveyancePreference, AuthenticatorSelectionCriteria,
-                                      PublicKeyCredentialDescriptor, ResidentKeyRequirement,
-                                      UserVerificationRequirement)
 
 from idp.authn import credentials, lockout
 from idp.directory.account_state import login_block_reason
@@ -38,7 +32,7 @@ from idp.platform.extensions import db
 REGISTER, LOGIN, SECOND_FACTOR, REAUTH = "register", "login", "second_factor", "reauth"
 METHOD = "passkey"  # the login events' protocol column
 CHALLENGE_LIFETIME = timedelta(minutes=5)
-ALGORITHMS = [COSEAlgorithmIdentifier.ECDSA_SHA_256, COSEAlgorithmIdentifier.RSASSA_PKCS1_v1_5_SHA_256]
+ALGORITHMS = (-7, -257)  # COSE algorithm identifiers (IANA): ES256, RS256
 NAME_LENGTH = 60
 TRANSPORTS = {"usb", "nfc", "ble", "internal", "hybrid", "cable", "smart-card"}
 
@@ -108,13 +102,22 @@ def _spend_challenge(challenge, *, purpose, now, tenant_id, account_id):
     return db.session.execute(query.execution_options(synchronize_session=False)).rowcount == 1
 
 
+def _algorithms():
+    from webauthn.helpers.cose import COSEAlgorithmIdentifier
+    return [COSEAlgorithmIdentifier(value) for value in ALGORITHMS]
+
+
 def _descriptors(account):
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
     return [PublicKeyCredentialDescriptor(id=p.credential_id) for p in passkeys_of(account)]
 
 
 def registration_options(account, now):
     """The options of navigator.credentials.create() (JSON-ready): discoverable, user verification
     required, no attestation, ES256 and RS256, the account's passkeys excluded."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (AttestationConveyancePreference, AuthenticatorSelectionCriteria,
+                                          ResidentKeyRequirement, UserVerificationRequirement)
     options = generate_registration_options(
         rp_id=rp_id(), rp_name=current_app.config["IDP_PRODUCT_NAME"], user_id=user_handle(account),
         user_name=account.email, user_display_name=account.name or account.email,
@@ -122,7 +125,7 @@ def registration_options(account, now):
         authenticator_selection=AuthenticatorSelectionCriteria(
             resident_key=ResidentKeyRequirement.REQUIRED, require_resident_key=True,
             user_verification=UserVerificationRequirement.REQUIRED),
-        exclude_credentials=_descriptors(account), supported_pub_key_algs=ALGORITHMS)
+        exclude_credentials=_descriptors(account), supported_pub_key_algs=_algorithms())
     remember_challenge(options.challenge, purpose=REGISTER, now=now, tenant_id=account.tenant_id,
                        account_id=account.id)
     return json.loads(options_to_json(options))
@@ -131,6 +134,8 @@ def registration_options(account, now):
 def authentication_options(*, purpose, now, tenant=None, account=None):
     """The options of navigator.credentials.get(): no allowCredentials for a login (discoverable),
     the account's credentials for the second factor and re-authentication."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import UserVerificationRequirement
     if purpose not in (LOGIN, SECOND_FACTOR, REAUTH) or (purpose != LOGIN and account is None):
         raise ValueError(f"authentication options for {purpose!r} without an account")
     options = generate_authentication_options(
@@ -155,6 +160,9 @@ def _as_dict(credential_json):
 
 def _client_data(credential):
     """(challenge bytes, origin) of the response's clientDataJSON."""
+    from webauthn import base64url_to_bytes
+    from webauthn.helpers.exceptions import WebAuthnException
+    from webauthn.helpers.parse_client_data_json import parse_client_data_json
     try:
         data = parse_client_data_json(base64url_to_bytes(credential["response"]["clientDataJSON"]))
     except (KeyError, TypeError, ValueError, WebAuthnException) as exc:
@@ -200,6 +208,8 @@ def _transports(credential):
 
 def register(account, credential_json, name, *, now, client):
     """Verify a new credential of `account` and keep it; audit event `passkey.registered`."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers.exceptions import WebAuthnException
     name = valid_name(name)
     credential, challenge, origin = _begin(credential_json, purpose=REGISTER, now=now,
                                            tenant_id=account.tenant_id, account_id=account.id)
@@ -207,7 +217,7 @@ def register(account, credential_json, name, *, now, client):
     try:
         verified = verify_registration_response(
             credential=credential, expected_challenge=challenge, expected_rp_id=rp_id(),
-            expected_origin=expected_origin(), require_user_verification=True, supported_pub_key_algs=ALGORITHMS)
+            expected_origin=expected_origin(), require_user_verification=True, supported_pub_key_algs=_algorithms())
     except (WebAuthnException, KeyError, TypeError, ValueError) as exc:
         raise _library_error(exc) from None
     if db.session.scalar(select(Passkey.id).where(Passkey.credential_id == verified.credential_id)) is not None:
@@ -225,6 +235,7 @@ def register(account, credential_json, name, *, now, client):
 
 def _find(credential, tenant, account):
     """The registered passkey of the response (in the tenant of the page, of `account` when given)."""
+    from webauthn import base64url_to_bytes
     try:
         raw_id = base64url_to_bytes(credential.get("rawId") or credential.get("id") or "")
     except (TypeError, ValueError):
@@ -238,6 +249,7 @@ def _find(credential, tenant, account):
 
 def _check_user_handle(credential, owner, purpose):
     """The userHandle (required for a discoverable login) names the passkey's account."""
+    from webauthn import base64url_to_bytes
     handle = credential["response"].get("userHandle")
     try:
         handle_bytes = base64url_to_bytes(handle) if handle else None
@@ -283,6 +295,8 @@ def authenticate(credential_json, *, purpose, now, client, tenant=None, account=
 def _verify_assertion(credential, challenge, passkey, now, client):
     """The library's checks (the stored counter is compared here, after the signature: only a valid
     signature may raise the clone alarm)."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers.exceptions import WebAuthnException
     try:
         verified = verify_authentication_response(
             credential=credential, expected_challenge=challenge, expected_rp_id=rp_id(),

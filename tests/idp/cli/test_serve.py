@@ -225,3 +225,38 @@ def test_one_request_thread_per_worker_on_sqlite_two_on_postgresql(app, url, thr
     with app.app_context():
         app.config["SQLALCHEMY_DATABASE_URI"] = url
         assert serve.default_threads() == threads
+
+
+WORKER_MODULES = """
+import sys
+from idp import create_app
+app = create_app({"IDP_SERVE_WORKER": True})
+status = app.test_client().get("/healthz").status_code
+print(status, " ".join(sorted(name for name in sys.argv[1:] if name in sys.modules)))
+"""
+LOADED_ON_FIRST_USE = ("alembic", "flask_migrate", "idp.cli.db", "scim2_models", "webauthn", "requests", "xmlsec")
+
+
+def test_a_worker_app_loads_neither_the_commands_nor_what_only_some_requests_use(tmp_path):
+    """A worker of `idp serve` skips the schema (its main process prepared it) and the commands, so Alembic is
+    never loaded; SCIM, passkeys, outbound HTTP and XML encryption are loaded by the first request that needs
+    them (docs/performance.md, Memory). It still answers."""
+    env = {**os.environ, "IDP_INSTANCE_DIR": str(tmp_path / "instance")}
+    prepared = subprocess.run([IDP_SCRIPT, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60)
+    assert prepared.returncode == 0, prepared.stderr
+    out = subprocess.run([sys.executable, "-c", WORKER_MODULES, *LOADED_ON_FIRST_USE], env=env, capture_output=True,
+                         text=True, timeout=60, check=True).stdout.split()
+    assert out == ["200"], f"loaded at start: {out[1:]}"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_worker_is_a_fresh_interpreter_not_a_copy_of_the_main_process(start):
+    """The workers are spawned, not forked: the main process (the CLI, Alembic, the schema check) is not
+    copied into each of them; what a worker holds is what test_a_worker_app_loads_… shows."""
+    process, port, _log = start()
+    assert requests.get(f"http://127.0.0.1:{port}/login", timeout=10).status_code == 200
+    children = [pid for path in os.listdir(f"/proc/{process.pid}/task")
+                for pid in open(f"/proc/{process.pid}/task/{path}/children").read().split()]
+    command_lines = [open(f"/proc/{pid}/cmdline", "rb").read() for pid in children]
+    workers = [line for line in command_lines if b"resource_tracker" not in line]
+    assert len(workers) == 1 and b"multiprocessing.spawn" in workers[0], command_lines

@@ -7,6 +7,8 @@ refusal, never an exception; without the library the app runs argon2-cffi and sa
 """
 import importlib.machinery
 import logging
+import subprocess
+import sys
 
 import argon2
 import pytest
@@ -133,3 +135,38 @@ def test_without_the_library_argon2_cffi_runs_with_one_warning(monkeypatch, capl
     assert passwords.verify_password(made, "wrong") == (False, False)
     assert passwords.verify_password("$argon2id$v=19$\0", PASSWORD) == (False, False)
     assert passwords.verify_password("$argon2id$é", PASSWORD) == (False, False)
+
+
+MEMORY_SCRIPT = """
+import sys, threading
+from idp.directory import argon2_native, passwords
+hasher = argon2_native.NativeHasher(argon2_native.load(), **passwords.PARAMETERS)
+encoded = hasher.hash("Sakura-Blossom-2026")
+def rss_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+before = rss_mb()
+outcomes = []
+def check():
+    for _ in range(3):
+        outcomes.append(hasher.verify(encoded, "Sakura-Blossom-2026"))
+        outcomes.append(hasher.hash("Another-Password-2026").startswith("$argon2id$"))
+threads = [threading.Thread(target=check) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(rss_mb() - before, outcomes.count(True))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_threads_share_one_memory_area(lib):
+    """Four threads hashing at once hold one 19 MiB area between them (third_party/argon2/area.c), not one
+    per thread's malloc arena: the process grows by one area, and every hash and check still comes out right."""
+    out = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT], capture_output=True, text=True, timeout=120,
+                         check=True).stdout.split()
+    growth_mb, correct = float(out[0]), int(out[1])
+    assert correct == 24
+    area_mb = passwords.PARAMETERS["memory_cost"] / 1024
+    assert growth_mb < area_mb + 6, f"grew by {growth_mb:.0f} MB for a {area_mb:.0f} MB area"

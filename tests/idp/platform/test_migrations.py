@@ -25,7 +25,8 @@ from idp import create_app
 from idp.logs.audit import OPERATOR
 from idp.models import Account, Tenant
 from idp.platform.clock import FrozenClock
-from idp.platform.extensions import MIGRATIONS_DIR, db, migrate
+from idp.platform.extensions import MIGRATIONS_DIR, db
+from idp.platform.migrate import migrate
 from idp.platform.schema import LegacySchemaError, SchemaError
 from idp.tenancy import tenants
 
@@ -332,16 +333,16 @@ STARTER = textwrap.dedent("""
     import os, sys, time
     url, instance, go, ready, directory = sys.argv[1:6]
     import idp
-    from idp.platform.extensions import migrate
+    from idp.platform.migrate import migrate
     if directory:
         migrate.directory = directory
     from idp.platform import schema
     init_database = schema.init_app
-    def init_database_on_go(app):
+    def init_database_on_go(app, **options):
         open(ready, "w").close()
         while not os.path.exists(go):
             time.sleep(0.001)
-        init_database(app)
+        init_database(app, **options)
     schema.init_app = init_database_on_go
     idp.create_app({"IDP_INSTANCE_DIR": instance, "IDP_DATABASE_URL": url, "IDP_SECRET_KEY": "test"})
     print("started")
