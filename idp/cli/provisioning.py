@@ -2,7 +2,8 @@
 
 `deliver` sends every queued change that is due once (cron; each serving process also sweeps every 30 s);
 `status --tenant SLUG [--app ID]` shows per app the settings, what waits, what failed and the apps' errors;
-`sync --tenant SLUG --app ID` reconciles the app now (match, create, update, deactivate or delete).
+`sync --tenant SLUG --app ID` reconciles the app now (match, create, update, deactivate or delete);
+`purge` deletes sent and given-up changes older than 30 days (daily, with `idp mail purge`).
 """
 import click
 from flask.cli import AppGroup
@@ -23,6 +24,15 @@ def provisioning_deliver(as_json):
     """Send every queued change that is due now (each at most once, also with other instances running)."""
     counts = queue.deliver_due(current_time())
     emit(as_json, counts, f"sent {counts['sent']}, to retry {counts['retrying']}, given up {counts['failed']}")
+
+
+@provisioning_cli.command("purge")
+@json_option
+@transactional
+def provisioning_purge(as_json):
+    """Delete sent and given-up changes older than 30 days (waiting ones stay)."""
+    deleted = queue.purge(current_time())
+    return Output(as_json, {"deleted": deleted}, f"deleted {deleted} sent or given-up changes")
 
 
 def _apps(tenant, app_id=None):

@@ -95,6 +95,29 @@ def _stop_with_the_main_process():
             os.kill(os.getpid(), signal.SIGTERM)
 
 
+def first_stop_only(handlers):
+    """One handler for SIGINT and SIGTERM that runs `handlers[signum]` for the first of them only.
+    granian's handler sets a threading.Event; a second signal arriving while the first handler holds the
+    Event's lock runs the handler again inside it, which waits for that lock forever: the main process
+    never stopped (seen with `timeout` and `kill` sending SIGTERM together). The first stop is the one that
+    counts; later ones are ignored."""
+    stopping = []
+
+    def first_only(signum, frame):
+        if stopping:
+            return
+        stopping.append(signum)
+        handlers[signum](signum, frame)
+    return first_only
+
+
+def _ignore_repeated_stops():
+    handlers = {stop: signal.getsignal(stop) for stop in (signal.SIGINT, signal.SIGTERM)}
+    handler = first_stop_only(handlers)
+    for stop in handlers:
+        signal.signal(stop, handler)
+
+
 def parse_bind(value):
     """(host, port) of `HOST:PORT` (`[::1]:8000` for IPv6); a ClickException (one line) otherwise."""
     host, _, port = value.rpartition(":")
@@ -161,6 +184,7 @@ def serve(bind, workers, threads, as_json):
     server = _server(address, port, workers, threads)
     data = {"bind": bind, "workers": workers, "threads": threads, "pid": os.getpid(), "server": "granian",
             "password_hashing": passwords.backend()}
+    server.on_startup(_ignore_repeated_stops)  # granian has set its handlers by then
     # printed once the address is bound, before the workers start
     server.on_startup(lambda: emit(as_json, data, f"Serving on {bind} with {workers} workers, {threads} "
                                                   f"request thread{'s' if threads > 1 else ''} each (granian, pid "

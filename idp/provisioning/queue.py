@@ -4,7 +4,8 @@ A row is due when pending and its time has come (or its claim expired) and no ea
 (app, subject) still waits: the changes of one account reach an app in order. A claim is one conditional
 UPDATE (state, claimed_by, claimed_until), so of two processes only one sends a row. A failed attempt is
 retried after 30 s, 1 min, 2 min … (at most an hour apart); 24 h after the change the row is `failed`,
-with the app's error text, and the account's later rows go ahead.
+with the app's error text, and the account's later rows go ahead. Sent and given-up rows are deleted
+30 days after the change (`purge`, `idp provisioning purge`, daily as `idp mail purge`).
 
 What is sent is the account's state at send time: an upsert with a later row of the same account waiting
 is skipped (the later one carries the newer state), a deprovision is always sent.
@@ -28,6 +29,7 @@ from idp.provisioning.scim_client import ScimClient
 
 log = logging.getLogger(__name__)
 DEADLINE = timedelta(hours=24)
+RETENTION = timedelta(days=30)  # sent and given-up rows (the console lists the failures of that period)
 CLAIM_LEASE = timedelta(minutes=5)
 RECONCILE_LEASE = timedelta(minutes=30)
 BATCH = 100
@@ -167,3 +169,11 @@ def _set_target(app_id, **values):
     """Core UPDATE: the target's bookkeeping must not renew the tenant's cached configuration."""
     with db.engine.begin() as connection:
         connection.execute(update(_TARGETS).where(_TARGETS.c.app_id == app_id).values(**values))
+
+
+def purge(now):
+    """Delete the sent and given-up rows of changes older than RETENTION (all tenants); returns how many.
+    Waiting rows stay whatever their age (they still keep an account's later changes in order)."""
+    return db.session.execute(db.delete(ProvisioningChange).where(
+        ProvisioningChange.state.in_((SENT, FAILED)), ProvisioningChange.created_at < now - RETENTION)
+        .execution_options(synchronize_session=False)).rowcount

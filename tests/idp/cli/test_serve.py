@@ -260,3 +260,25 @@ def test_a_worker_is_a_fresh_interpreter_not_a_copy_of_the_main_process(start):
     command_lines = [open(f"/proc/{pid}/cmdline", "rb").read() for pid in children]
     workers = [line for line in command_lines if b"resource_tracker" not in line]
     assert len(workers) == 1 and b"multiprocessing.spawn" in workers[0], command_lines
+
+
+def test_a_second_stop_signal_during_the_first_is_ignored_not_a_deadlock():
+    """granian's stop handler takes a lock; a signal that interrupts it must not run it again inside it."""
+    calls = []
+
+    def granian_handler(signum, _frame):
+        calls.append(signum)
+        handler(signal.SIGINT, None)  # a second signal arrives while the first is being handled
+
+    handler = serve.first_stop_only({signal.SIGTERM: granian_handler, signal.SIGINT: granian_handler})
+    handler(signal.SIGTERM, None)
+    handler(signal.SIGTERM, None)
+    assert calls == [signal.SIGTERM]
+
+
+def test_a_burst_of_stop_signals_stops_it(start):
+    """An operator's Ctrl-C and a supervisor's SIGTERM at once, many times over: it still stops, exit 0."""
+    process, port, _log = start()
+    for number in range(200):
+        os.kill(process.pid, signal.SIGTERM if number % 2 else signal.SIGINT)
+    assert process.wait(timeout=40) == 0

@@ -155,3 +155,30 @@ def test_in_servers_the_change_is_sent_on_the_worker_thread_after_the_commit(app
     pusher.flush()
     assert "hanako@acme.example.com" in scim.users()
     pusher.stop()
+
+
+def test_purge_deletes_sent_and_given_up_changes_after_30_days_and_keeps_the_others(app, clock, world, scim, cli):
+    new_account(app, clock, "old@acme.example.com", world.groups["営業"])  # sent at once
+    scim.stop()
+    new_account(app, clock, "stuck@acme.example.com", world.groups["営業"])
+    clock.advance(hours=25)
+    with app.app_context():
+        assert ok_json(cli("provisioning", "deliver", "--json"))["failed"] == 1  # given up after 24 h
+    clock.advance(days=29)
+    new_account(app, clock, "waiting@acme.example.com", world.groups["営業"])  # the app is down: it waits
+    scim.start()
+    new_account(app, clock, "recent@acme.example.com", world.groups["営業"])
+    with app.app_context():
+        assert sorted(_by_email()) == [("old@acme.example.com", "sent"), ("recent@acme.example.com", "sent"),
+                                       ("stuck@acme.example.com", "failed"), ("waiting@acme.example.com", "pending")]
+        # old's and stuck's changes, and the full sync the app's set-up queued, are 30 days old
+        assert ok_json(cli("provisioning", "purge", "--json")) == {"deleted": 3}
+        assert db.session.scalar(select(db.func.count()).select_from(ProvisioningChange)) == 2
+        assert sorted(_by_email()) == [("recent@acme.example.com", "sent"), ("waiting@acme.example.com", "pending")]
+        assert ok_json(cli("provisioning", "purge", "--json")) == {"deleted": 0}
+
+
+def _by_email():
+    from idp.models import Account
+    return [tuple(row) for row in db.session.execute(select(Account.email, ProvisioningChange.state).join(
+        Account, Account.subject == ProvisioningChange.subject))]
