@@ -36,8 +36,8 @@ GRANT_RESULTS = ("issued", "invalid_request", "invalid_client", "invalid_grant",
                  "unsupported_grant_type", "invalid_scope")
 SAML_STATUSES = ("Success", "RequestDenied", "NoPassive", "InvalidNameIDPolicy", "NoAuthnContext")
 LOCKOUT_KINDS = ("account", "unknown_login_id")
-RATELIMIT_KINDS = ("login", "reset_request", "link", "code", "signup")
-RATELIMIT_SCOPES = ("ip", "account")
+RATELIMIT_KINDS = ("login", "reset_request", "link", "code", "signup", "inquiry", "scim", "api")
+RATELIMIT_SCOPES = ("ip", "account", "token", "client")
 OUTBOX_KINDS = ("mail", "sms")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 OUTBOX_GAUGES = (("pending", "idp_outbox_pending_messages", "Mails and SMS waiting to be delivered."),

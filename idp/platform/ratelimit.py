@@ -80,6 +80,10 @@ at most every RECHECK_SECONDS; once it answers, it counts again (what was counte
 in memory is not carried over). An unreachable storage at startup is only a
 warning. The lockout, in the database, holds throughout.
 
+Callers with limits and keys of their own (a SCIM token: IDP_SCIM_RATELIMIT; an admin
+API client: IDP_RATELIMIT_API_CLIENT) count through `Limiter.hit_own`, with the same
+storage, fallback, refusal and log line.
+
 A malformed value stops the app at startup with a `ConfigError` naming the
 variable. The limits use real time (not the injectable clock).
 
@@ -149,6 +153,7 @@ class _Check:
     scope: str
     item: RateLimitItem
     identifiers: tuple
+    shown: str  # the key as the refusal's log line names it (an account's: a prefix of its hash)
 
 
 class Limiter:
@@ -168,7 +173,14 @@ class Limiter:
         """Count one request of `kind`, or raise RateLimited (counting nothing) if a limit is reached."""
         checks = self._checks(kind, ip, account)
         if checks:
-            self._counting(lambda strategy: self._hit(strategy, kind, checks, ip, account))
+            self._counting(lambda strategy: self._hit(strategy, kind, checks))
+
+    def hit_own(self, kind, scope, key, items):
+        """`hit` for a caller with limits of its own (`items`, from `parse_limits`) under its own `key`
+        (a SCIM token's id, an API client's id): nothing when rate limiting is off."""
+        if self.strategy is not None:
+            checks = [_Check(scope, item, ("idp", kind, scope, str(key)), str(key)) for item in items]
+            self._counting(lambda strategy: self._hit(strategy, kind, checks))
 
     def is_limited(self, kind, *, ip=None, account=None):
         """Would the next `hit` with these keys be refused? Counts nothing."""
@@ -182,7 +194,7 @@ class Limiter:
         if checks:
             self._counting(lambda strategy: [strategy.clear(check.item, *check.identifiers) for check in checks])
 
-    def _hit(self, strategy, kind, checks, ip, account):
+    def _hit(self, strategy, kind, checks):
         refused = [check for check in checks if not strategy.test(check.item, *check.identifiers)]
         if not refused:
             for check in checks:
@@ -190,7 +202,7 @@ class Limiter:
                     refused = [check]
                     break
         if refused:
-            raise self._refusal(strategy, kind, refused, ip, account)
+            raise self._refusal(strategy, kind, refused)
 
     def _counting(self, operation):
         """`operation(strategy)` on the storage, or on this process's memory while the storage is down."""
@@ -243,11 +255,12 @@ class Limiter:
             return []
         keys = {"ip": client_key(ip) if ip else None,
                 "account": self.account_key(account) if account and normalize_email(account) else None}
-        return [_Check(scope, item, ("idp", kind, scope, keys[scope]))
+        return [_Check(scope, item, ("idp", kind, scope, keys[scope]),
+                       keys[scope] if scope == "ip" else keys[scope][:12])
                 for scope in SCOPES if keys[scope] is not None
                 for item in self.limits[(kind, scope)]]
 
-    def _refusal(self, strategy, kind, refused, ip, account):
+    def _refusal(self, strategy, kind, refused):
         now = time.time()
         waits = []
         for check in refused:
@@ -255,9 +268,8 @@ class Limiter:
             wait = min(max(1, math.ceil(stats.reset_time - now)), check.item.get_expiry())
             waits.append((wait, check))
         wait, check = max(waits, key=lambda pair: pair[0])
-        who = f"ip={client_key(ip)}" if check.scope == "ip" else f"account={self.account_key(account)[:12]}"
-        log.warning("rate limited: kind=%s scope=%s %s limit=%s retry_after=%ss",
-                    kind, check.scope, who, check.item, wait)
+        log.warning("rate limited: kind=%s scope=%s %s=%s limit=%s retry_after=%ss",
+                    kind, check.scope, check.scope, check.shown, check.item, wait)
         metrics.count_ratelimit_refusal(kind, check.scope)
         return RateLimited(wait, kind, check.scope, str(check.item))
 

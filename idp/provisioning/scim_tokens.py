@@ -7,12 +7,10 @@ per-token moving-window limit (IDP_SCIM_RATELIMIT, default 600/minute) in the ra
 """
 import hashlib
 import hmac
-import time
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from limits.errors import StorageError
 from sqlalchemy import select
 
 from idp.logs.audit import NO_CLIENT, Actor, record_audit
@@ -117,17 +115,7 @@ def may_write(token):
 
 
 def check_rate(token):
-    """Count one request of the token; raises ratelimit.RateLimited (429) when its limit is reached."""
-    limiter = ratelimit.limiter()
-    if limiter.strategy is None:  # rate limiting is off
-        return
+    """Count one request of the token; raises ratelimit.RateLimited (429) when its limit is reached. Counted
+    in the rate limiter's storage, or in this process's memory while it is unreachable, as every limit."""
     setting = current_app.config.get(RATE_SETTING) or RATE_DEFAULT
-    identifiers = ("idp", "scim", "token", str(token.id))
-    for item in ratelimit.parse_limits(RATE_SETTING, setting):
-        try:
-            allowed = limiter.strategy.hit(item, *identifiers)
-            reset_at = limiter.strategy.get_window_stats(item, *identifiers).reset_time if not allowed else 0
-        except StorageError:  # the storage is down: the lockout-free SCIM API stays usable
-            return
-        if not allowed:
-            raise ratelimit.RateLimited(reset_at - time.time(), "scim", "token", str(item))
+    ratelimit.limiter().hit_own("scim", "token", token.id, ratelimit.parse_limits(RATE_SETTING, setting))

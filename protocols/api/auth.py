@@ -12,14 +12,10 @@ Every authorised request counts against its client's rate limit (IDP_RATELIMIT_A
 setting or else the environment's, default 600/minute;20000/hour; a moving window on the app's
 rate-limit storage, idp.platform.ratelimit); over it: 429 with Retry-After.
 """
-import logging
-import math
 import os
-import time
 from dataclasses import dataclass
 
 from flask import current_app, request
-from limits.errors import StorageError
 
 from idp.logs.audit import Actor
 from idp.oidc import tokens as oidc_tokens
@@ -28,7 +24,6 @@ from idp.platform import ratelimit
 from idp.web.sso import client_info
 from protocols.api.problems import ApiProblem
 
-log = logging.getLogger(__name__)
 ACTOR_TYPE = "api_client"
 LIMIT_SETTING = "IDP_RATELIMIT_API_CLIENT"
 DEFAULT_LIMIT = "600/minute;20000/hour"
@@ -94,20 +89,5 @@ def _limits():
 
 
 def _count(client_id):
-    """One hit for the client, or RateLimited (nothing counted). An unreachable storage lets the request
-    through (logged): the admin API is not a guessing target, its tokens are."""
-    strategy = ratelimit.limiter().strategy
-    if strategy is None:  # IDP_RATELIMIT_ENABLED off
-        return
-    key = ("idp", "api", "client", client_id)
-    try:
-        refused = [item for item in _limits() if not strategy.test(item, *key)]
-        if not refused:
-            refused = [item for item in _limits() if not strategy.hit(item, *key)][:1]
-        if refused:
-            reset = strategy.get_window_stats(refused[0], *key).reset_time
-            wait = min(max(1, math.ceil(reset - time.time())), refused[0].get_expiry())
-            log.warning("rate limited: kind=api client=%s limit=%s retry_after=%ss", client_id, refused[0], wait)
-            raise ratelimit.RateLimited(wait, "api", "client", str(refused[0]))
-    except StorageError as exc:
-        log.warning("rate-limit storage unreachable for the admin API (%r): not counted", exc)
+    """One hit for the client, or RateLimited (nothing counted); in memory while the storage is down."""
+    ratelimit.limiter().hit_own("api", "client", client_id, _limits())

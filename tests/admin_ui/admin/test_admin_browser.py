@@ -68,8 +68,8 @@ def test_create_account_activation_mail_first_login(console, live_server):
     page.fill("input[name=password]", "Kaede-Leaves-2026")
     page.click("button[type=submit]")
     # the first login after activation goes on to the offer of a passkey (issue 19), then the portal
-    assert page.url == live_server.url + "/mfa#passkeys"
-    assert page.locator("#passkey-register").is_visible()
+    page.wait_for_url(live_server.url + "/mfa#passkeys")  # and its load: the URL changes before the page is there
+    page.locator("#passkey-register").wait_for(state="visible", timeout=5000)
     page.goto(live_server.url + "/")
     assert page.locator(".user-name").inner_text() == "鈴木 一郎"
     assert page.locator("text=管理").count() == 0

@@ -1,7 +1,6 @@
 """Who may call the admin API: client_credentials tokens of the tenant's own issuer for API clients, with
-admin:read (GET) or admin:write (everything); 401 with WWW-Authenticate, 403 insufficient_scope, 429 per client."""
-import pytest
-
+admin:read (GET) or admin:write (everything); 401 with WWW-Authenticate, 403 insufficient_scope (429 per
+client: test_api_ratelimit.py)."""
 from tests.protocols.api.conftest import API, Api, problem, request_token
 
 
@@ -94,18 +93,3 @@ def test_taking_the_mark_away_stops_the_tokens_already_issued(app, api, api_clie
 def test_an_unknown_tenant_is_404_problem(api):
     response = api.http.get("/t/nobody/api/v1/accounts", headers={"Authorization": f"Bearer {api.token}"})
     problem(response, 404)
-
-
-@pytest.fixture
-def config_overrides():
-    return {"IDP_RATELIMIT_API_CLIENT": "3/minute"}
-
-
-def test_rate_limited_per_client(client, api, register_client, token_for):
-    for _ in range(3):
-        assert api.get("/apps").status_code == 200
-    response = api.get("/apps")
-    problem(response, 429)
-    assert int(response.headers["Retry-After"]) >= 1
-    other = Api(client, token_for(register_client(name="別の連携")))
-    assert other.get("/apps").status_code == 200  # counted per client
