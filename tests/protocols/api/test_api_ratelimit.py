@@ -1,22 +1,15 @@
 """Every API client has its own request budget (IDP_RATELIMIT_API_CLIENT); over it: 429 problem+json with
 Retry-After. The budget holds in the rate limiter's storage and, while that is unreachable (Redis down),
 in each process's memory."""
-import socket
-
 import pytest
 
 from tests.protocols.api.conftest import Api, problem
+from tests.support.ratelimit_storage import STORAGE_STATES, storage_overrides
 
 
-@pytest.fixture(params=["storage answering", "storage unreachable"])
+@pytest.fixture(params=STORAGE_STATES)
 def config_overrides(request):
-    overrides = {"IDP_RATELIMIT_API_CLIENT": "3/minute"}
-    if request.param == "storage unreachable":
-        closed = socket.socket()  # bound, never listening: every connection is refused
-        closed.bind(("127.0.0.1", 0))
-        request.addfinalizer(closed.close)
-        overrides["IDP_RATELIMIT_STORAGE"] = f"redis://127.0.0.1:{closed.getsockname()[1]}/0"
-    return overrides
+    return {"IDP_RATELIMIT_API_CLIENT": "3/minute", **storage_overrides(request)}
 
 
 def test_rate_limited_per_client(client, api, register_client, token_for):
