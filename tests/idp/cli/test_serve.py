@@ -274,11 +274,3 @@ def test_a_second_stop_signal_during_the_first_is_ignored_not_a_deadlock():
     handler(signal.SIGTERM, None)
     handler(signal.SIGTERM, None)
     assert calls == [signal.SIGTERM]
-
-
-def test_a_burst_of_stop_signals_stops_it(start):
-    """An operator's Ctrl-C and a supervisor's SIGTERM at once, many times over: it still stops, exit 0."""
-    process, port, _log = start()
-    for number in range(200):
-        os.kill(process.pid, signal.SIGTERM if number % 2 else signal.SIGINT)
-    assert process.wait(timeout=40) == 0
