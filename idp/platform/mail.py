@@ -15,16 +15,13 @@ default): a request never waits for the mail server, so pages such as the
 password-reset request answer in the same time whether or not a mail goes out.
 The same thread sweeps the table for due retries (mail and SMS).
 """
-import atexit
 import email
 import email.policy
 import itertools
 import logging
 import os
-import queue
 import secrets
 import smtplib
-import threading
 import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -35,12 +32,12 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, scoped_session
 
 from idp.platform import outbox, sms
+from idp.platform.background import BackgroundWorker
 from idp.platform.clock import current_time
 from idp.platform.config import default_mail_from
 
 log = logging.getLogger(__name__)
 _ROWS_KEY = "idp_outbox_rows"
-_STOP = object()
 SWEEP_SECONDS = 30  # how often each serving process looks for due retries
 TENANT_ATTRIBUTE = "idp_tenant_id"
 
@@ -122,18 +119,15 @@ def tenant_of(context):
     return ids.pop() if len(ids) == 1 else None
 
 
-class Dispatcher:
-    """Delivers the outbox rows a commit made (on a worker thread when asynchronous) and, every
+class Dispatcher(BackgroundWorker):
+    """Delivers the outbox rows a commit made (on the background thread when asynchronous) and, every
     `sweep_seconds` (0: never), every due row of the table: retries of mail and SMS."""
+    thread_name = "idp-mail"
 
     def __init__(self, app, transport, asynchronous, sweep_seconds):
-        self.app = app
+        super().__init__(app, sweep_seconds)
         self.transport = transport
         self.asynchronous = asynchronous
-        self.sweep_seconds = sweep_seconds
-        self._queue = queue.Queue()
-        self._lock = threading.Lock()
-        self._worker_pid = None
 
     def channels(self):
         return {outbox.MAIL: outbox.Channel(self._send_stored, log), outbox.SMS: sms.channel()}
@@ -146,8 +140,7 @@ class Dispatcher:
         if not self.asynchronous:
             self.deliver(ids)
             return
-        self.ensure_worker()
-        self._queue.put(ids)
+        self.put(ids)
 
     def deliver(self, ids=None):
         """Claim and send the rows `ids` (None: every due row); counts, or None when the database failed.
@@ -159,52 +152,6 @@ class Dispatcher:
         except Exception:
             log.exception("outbox delivery interrupted (the messages stay queued)")
             return None
-
-    def flush(self, timeout=30):
-        """Wait until every submitted message was handed to the transport (tests, shutdown)."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.005)
-
-    def ensure_worker(self):
-        """Start this process's worker thread unless it runs (also after a fork: gunicorn --preload)."""
-        if self._worker_pid == os.getpid():
-            return
-        with self._lock:
-            if self._worker_pid != os.getpid():
-                if self._worker_pid is not None:  # forked: the parent's queue (and its locks) stay the parent's
-                    self._queue = queue.Queue()
-                self._worker_pid = os.getpid()
-                threading.Thread(target=self._run, name="idp-mail", daemon=True).start()
-                atexit.register(self.flush, 10)
-
-    def stop(self):
-        """End the worker thread after what was submitted (tests)."""
-        if self._worker_pid == os.getpid():
-            self._queue.put(_STOP)
-            self.flush()
-
-    def _run(self):
-        last_sweep = None
-        while True:
-            wait = None
-            if self.sweep_seconds:
-                wait = 0 if last_sweep is None else max(0.0, last_sweep + self.sweep_seconds - time.monotonic())
-            try:
-                ids = self._queue.get(timeout=wait)
-            except queue.Empty:
-                last_sweep = time.monotonic()
-                with self.app.app_context():
-                    self.deliver()
-                continue
-            try:
-                if ids is _STOP:
-                    self._worker_pid = None
-                    return
-                with self.app.app_context():
-                    self.deliver(ids)
-            finally:
-                self._queue.task_done()
 
 
 def init_app(app, transport=None):

@@ -6,16 +6,12 @@ IDP_MAIL_ASYNC: on in servers), so a page never waits for an app's SCIM server; 
 queue every SWEEP_SECONDS for retries (started by the process's first request, as the mail sweep is).
 `idp provisioning deliver` sweeps once (cron).
 """
-import atexit
 import logging
-import os
-import queue
-import threading
-import time
 
 from flask import current_app, has_app_context
 from sqlalchemy import event
 
+from idp.platform.background import BackgroundWorker
 from idp.platform.clock import current_time
 from idp.platform.extensions import db
 from idp.provisioning import changes
@@ -23,20 +19,17 @@ from idp.provisioning import queue as changes_queue
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
-_STOP = object()
 
 
-class Pusher:
+class Pusher(BackgroundWorker):
+    thread_name = "idp-provisioning"
+
     def __init__(self, app, asynchronous, sweep_seconds):
-        self.app = app
+        super().__init__(app, sweep_seconds)
         self.asynchronous = asynchronous
-        self.sweep_seconds = sweep_seconds
         self.targets = {}  # tenant id -> (config version, {app id: deprovision}): changes.enabled_targets
-        self._queue = queue.Queue()
-        self._lock = threading.Lock()
-        self._worker_pid = None
 
-    def deliver(self):
+    def deliver(self, _item=None):
         """One sweep (needs an app context); the counts, or None when it was interrupted. Never raises."""
         try:
             return changes_queue.deliver_due(current_time())
@@ -49,52 +42,7 @@ class Pusher:
         if not self.asynchronous:
             self.deliver()
             return
-        self.ensure_worker()
-        self._queue.put(True)
-
-    def flush(self, timeout=30):
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.005)
-
-    def ensure_worker(self):
-        """Start this process's thread unless it runs (also after a fork)."""
-        if self._worker_pid == os.getpid():
-            return
-        with self._lock:
-            if self._worker_pid != os.getpid():
-                if self._worker_pid is not None:
-                    self._queue = queue.Queue()
-                self._worker_pid = os.getpid()
-                threading.Thread(target=self._run, name="idp-provisioning", daemon=True).start()
-                atexit.register(self.flush, 10)
-
-    def stop(self):
-        if self._worker_pid == os.getpid():
-            self._queue.put(_STOP)
-            self.flush()
-
-    def _run(self):
-        last_sweep = None
-        while True:
-            wait = None
-            if self.sweep_seconds:
-                wait = 0 if last_sweep is None else max(0.0, last_sweep + self.sweep_seconds - time.monotonic())
-            try:
-                item = self._queue.get(timeout=wait)
-            except queue.Empty:
-                last_sweep = time.monotonic()
-                with self.app.app_context():
-                    self.deliver()
-                continue
-            try:
-                if item is _STOP:
-                    self._worker_pid = None
-                    return
-                with self.app.app_context():
-                    self.deliver()
-            finally:
-                self._queue.task_done()
+        self.put(None)
 
 
 def init_app(app):
