@@ -8,11 +8,16 @@ tell apart from a fresh one is done once per test process instead of once per te
 - `RecycledPasswordHasher`: real argon2id hashes, made by the app's own hasher with its own parameters,
   recycled across tests: within one test every `hash()` still returns a different hash (a different
   salt), and `verify()` of a (hash, password) pair already checked answers as argon2 did then.
-
-Signing keys are not recycled (RSA-2048 generation is ~30 ms a tenant): the app caches what it derives
-from a key per process by key id (keys.store, the SAML xmlsec keys), certificate included, so a key that
-came back in a later test would bring an earlier test's certificate with it.
+- `cached_builder`: the URL builders Werkzeug compiles for every route of every new app (Python source
+  made from the rule and compiled, 336 per app: ~35 ms of the ~55 ms a `create_app` takes), shared by
+  rules of the same shape. A builder is a function of the rule's parts and is bound to its own rule.
+- `RecycledKeys`: signing key pairs (RSA-2048 generation ~33 ms, and every tenant has one), handed out
+  like the hashes: the n-th key of an algorithm in a test is the n-th of the pool, so two keys of one
+  test still differ; their PEMs are parsed once per process (~30 ms for RSA). What the app derives from
+  a key by key id per process (keys.store, the SAML certificate bodies) is forgotten before each test,
+  so a key that comes back brings nothing of the earlier test (its certificate is made again).
 """
+import functools
 import threading
 
 import jinja2
@@ -100,23 +105,79 @@ class RecycledPasswordHasher:
         return getattr(self.inner, name)
 
 
-class Speedups:
-    """The two above, installed for the session by `install()`; `new_test()` before every test."""
+def cached_builder(compile_builder):
+    """Rule._compile_builder, memoized by what the generated code is made of (the rule's text, its
+    trace of static and variable parts, its defaults' names, append_unknown); a rule whose default fills
+    one of its own variables has that value baked in by its converter, and is compiled as before."""
+    builders = {}
 
-    def __init__(self, hasher):
-        self.hasher = hasher
+    @functools.wraps(compile_builder)
+    def _compile_builder(rule, append_unknown=True):
+        defaults = rule.defaults or {}
+        if any(is_dynamic and data in defaults for is_dynamic, data in rule._trace):
+            return compile_builder(rule, append_unknown)
+        key = (rule.rule, tuple(rule._trace), tuple(defaults), append_unknown)
+        builder = builders.get(key)
+        if builder is None:
+            builder = builders[key] = compile_builder(rule, append_unknown)
+        return builder
+    return _compile_builder
+
+
+class RecycledKeys:
+    """Stands in for keys.generate.new_private_key and for the PEM parsing of keys.store (see above)."""
+
+    def __init__(self, new_private_key, serialization):
+        self._keys = _Pool(new_private_key)
+        self._serialization = serialization
+        self._parsed = {}
+
+    def new_test(self):
+        self._keys.new_test()
+
+    def new_private_key(self, alg):
+        return self._keys.take(alg)
+
+    def load_pem_private_key(self, data, password, *args, **kwargs):
+        if password is not None or args or kwargs:
+            return self._serialization.load_pem_private_key(data, password, *args, **kwargs)
+        key = bytes(data)
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            parsed = self._parsed[key] = self._serialization.load_pem_private_key(data, password)
+        return parsed
+
+    def __getattr__(self, name):  # the rest of cryptography's serialization module (Encoding, …)
+        return getattr(self._serialization, name)
+
+
+class Speedups:
+    """The ones above, installed for the session by `install()`; `new_test()` before every test."""
+
+    def __init__(self, hasher, keys, per_process_key_caches):
+        self.hasher, self.keys, self.per_process_key_caches = hasher, keys, per_process_key_caches
 
     def new_test(self):
         self.hasher.new_test()
+        self.keys.new_test()
+        for cache in self.per_process_key_caches:
+            cache.clear()
 
 
 def install(monkeypatch):
     """Install the speed-ups with `monkeypatch` (a session-scoped pytest.MonkeyPatch)."""
     from flask import Flask
+    from werkzeug.routing.rules import Rule
 
     from idp.directory import passwords
+    from idp.keys import store
+    from protocols.saml import xml_security
 
     monkeypatch.setattr(Flask, "jinja_options", {**Flask.jinja_options, "bytecode_cache": BytecodeCache()})
     hasher = RecycledPasswordHasher(passwords._hasher)
     monkeypatch.setattr(passwords, "_hasher", hasher)
-    return Speedups(hasher)
+    monkeypatch.setattr(Rule, "_compile_builder", cached_builder(Rule._compile_builder))
+    keys = RecycledKeys(store.new_private_key, store.serialization)
+    monkeypatch.setattr(store, "new_private_key", keys.new_private_key)
+    monkeypatch.setattr(store, "serialization", keys)
+    return Speedups(hasher, keys, (store._cache, xml_security._certificate_bodies))
