@@ -171,7 +171,6 @@ def app(tmp_path, clock, database_url, config_overrides):
                 conn.execute(text(deletes))
                 conn.execute(text(RESTART_SEQUENCES))
         db.engine.dispose()
-        db.engine.clear_compiled_cache()  # its statements go now, not at a full collection (pytest_sessionstart)
 
 
 @pytest.fixture

@@ -16,6 +16,11 @@ tell apart from a fresh one is done once per test process instead of once per te
   test still differ; their PEMs are parsed once per process (~30 ms for RSA). What the app derives from
   a key by key id per process (keys.store, the SAML certificate bodies) is forgotten before each test,
   so a key that comes back brings nothing of the earlier test (its certificate is made again).
+- `SharedStatementCache`: SQLAlchemy compiles each statement once per engine and keys what it compiled
+  by the engine's dialect object; every test has a new engine, so each test compiled every statement it
+  ran again (~15 % of the suite's time). One statement cache serves every engine of the process, and
+  dialects of one kind (same class, same server version, same parameter style) key it alike. The SQL
+  sent is the same text either way.
 """
 import functools
 import threading
@@ -151,6 +156,30 @@ class RecycledKeys:
         return getattr(self._serialization, name)
 
 
+class SharedStatementCache:
+    """Installed on each new engine (Flask-SQLAlchemy's `_make_engine`); see the module docstring."""
+
+    SIZE = 20_000
+
+    def __init__(self):
+        from sqlalchemy.util import LRUCache
+        self.statements = LRUCache(self.SIZE)
+
+    @staticmethod
+    def dialect_key(dialect):
+        return (type(dialect), getattr(dialect, "server_version_info", None), dialect.paramstyle)
+
+    def make_engine(self, make_engine):
+        shared = self
+
+        @functools.wraps(make_engine)
+        def _make_engine(extension, bind_key, options, app):
+            engine = make_engine(extension, bind_key, options, app)
+            engine._compiled_cache = shared.statements
+            return engine
+        return _make_engine
+
+
 class Speedups:
     """The ones above, installed for the session by `install()`; `new_test()` before every test."""
 
@@ -167,6 +196,10 @@ class Speedups:
 def install(monkeypatch):
     """Install the speed-ups with `monkeypatch` (a session-scoped pytest.MonkeyPatch)."""
     from flask import Flask
+    from flask_sqlalchemy import SQLAlchemy
+    from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
+    from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+    from sqlalchemy.engine.interfaces import Dialect
     from werkzeug.routing.rules import Rule
 
     from idp.directory import passwords
@@ -180,4 +213,11 @@ def install(monkeypatch):
     keys = RecycledKeys(store.new_private_key, store.serialization)
     monkeypatch.setattr(store, "new_private_key", keys.new_private_key)
     monkeypatch.setattr(store, "serialization", keys)
+    statements = SharedStatementCache()
+    monkeypatch.setattr(SQLAlchemy, "_make_engine", statements.make_engine(SQLAlchemy._make_engine))
+    for dialect_class in (SQLiteDialect_pysqlite, PGDialect_psycopg2):
+        # the hash by class alone: a dialect learns its server version at its first connection
+        monkeypatch.setattr(dialect_class, "__hash__", lambda self: hash(type(self)), raising=False)
+        monkeypatch.setattr(dialect_class, "__eq__", lambda self, other: isinstance(other, Dialect) and (
+            SharedStatementCache.dialect_key(self) == SharedStatementCache.dialect_key(other)), raising=False)
     return Speedups(hasher, keys, (store._cache, xml_security._certificate_bodies))
