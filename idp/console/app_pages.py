@@ -46,7 +46,9 @@ def detail_values(tenant, app):
             "post_logout_redirect_uris": row.post_logout_redirect_uri_list,
             "backchannel_logout_uri": row.backchannel_logout_uri, "id_token_alg": row.id_token_alg,
             "access_token_format": row.access_token_format, "allow_refresh": row.allow_refresh,
-            "has_jwks": bool(row.jwks), "access_token_minutes": app.access_token_seconds // 60,
+            "has_jwks": bool(row.jwks), "require_dpop": row.require_dpop,
+            "require_par": row.require_pushed_authorization_requests, "api_client": row.api_client,
+            "access_token_minutes": app.access_token_seconds // 60,
             "id_token_minutes": app.id_token_seconds // 60, "refresh_token_days": app.refresh_token_seconds // 86400}
     elif app.protocol == PROTOCOL_SAML:
         sp = saml_sp_of(app)

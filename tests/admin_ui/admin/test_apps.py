@@ -20,6 +20,7 @@ from idp.platform.extensions import db
 from idp.saml import registry as saml_registry
 from idp.tenancy import tenants
 from tests.protocols.saml.conftest import make_key_pair
+from tests.support.visible_text import visible
 
 BASE = "http://127.0.0.1:8000"
 REDIRECT = "https://expense.example.com/callback"
@@ -235,6 +236,22 @@ def test_par_required_is_set_and_cleared_in_the_console(admin, submit, app):
     assert parse_qs(urlsplit(passed.location).query)["error"] == ["access_denied"]
     action, _actor, changes = audit_actions(app, app_id)[-1]
     assert action == "app.update" and changes["require_pushed_authorization_requests"] == [True, False]
+
+
+def test_the_detail_page_says_what_the_client_may_and_must_do(admin, submit, app):
+    """An app that may call the admin API holds the tenant's admin powers: its page says so, as it says
+    which requests it must make with DPoP or PAR."""
+    _response, plain_id, _secret = create_oidc(submit)
+    _response, api_id, _secret = create_oidc(submit, name="在庫連携", api_client="y", require_dpop="y",
+                                             require_par="y")
+    plain = visible(admin.get(f"/admin/apps/{plain_id}").get_data(as_text=True))
+    api = visible(admin.get(f"/admin/apps/{api_id}").get_data(as_text=True))
+    assert "要求の条件\n-\n管理APIクライアント\n-" in plain and "管理API\n" not in plain
+    assert "要求の条件\nDPoP必須 / PAR必須\n管理APIクライアント\n管理API\n" in api
+    assert "admin:read・admin:writeで管理REST APIを呼び出せます" in api
+    admin.set_cookie("lang", "en")
+    english = visible(admin.get(f"/admin/apps/{api_id}").get_data(as_text=True))
+    assert "DPoP required / PAR required" in english and "Admin API" in english
 
 
 def test_switching_to_public_and_back_issues_a_new_secret(admin, submit, app):
