@@ -4,14 +4,15 @@ Flow (admin_ui/auth/mfa_views.py drives it; each page returns to one dispatcher)
   password ok and the policy (idp/authn/mfa/policy.py) requires MFA
       -> begin(account, now, next_url) gives the browser a token for a half-done login
   step(pending) says what comes next:
-      CHOOSE      mode `any`, nothing enrolled: pick TOTP or SMS
+      CHOOSE      mode `any`, nothing enrolled: pick TOTP, SMS or a passkey
       TOTP_ENROL  QR code + secret, confirm with a first code
       SMS_PHONE   no usable mobile number: type one twice
       SMS_SEND    the masked number, "送信" (and, while enrolling, "電話番号再設定");
                   once enrolled, a recovery code can be typed instead of sending
       CODE        type the code (TOTP or SMS; once enrolled, a recovery code too)
       PASSKEY_CHECK   mode `passkey` (or `any` with nothing but passkeys): the passkey button only
-      PASSKEY_ENROL   mode `passkey` and no passkey yet: register one (after the old factor, if any)
+      PASSKEY_ENROL   mode `passkey` (or `any`, passkey chosen) and no passkey yet: register one (after the
+                      old factor, if any)
   An account with a passkey may answer any step with it (verify_passkey): it is the
   stronger factor (user verification), so it completes the login (amr pwd+hwk|swk).
   What the password alone can change (someone who knows only the password must
@@ -183,7 +184,9 @@ def describe(pending):
     phone = _phone(pending, factor) if method == SMS else ""
     method = PASSKEY if step(pending) in (PASSKEY_CHECK, PASSKEY_ENROL) else method
     return {"method": method, "enrolling": factor is None,
-            "has_passkey": mfa_passkeys.has_passkey(pending.account), "masked_phone": sms.mask(phone) if phone else "",
+            "has_passkey": mfa_passkeys.has_passkey(pending.account),
+            "passkey_required": effective_mode(pending.account) == PASSKEY,
+            "masked_phone": sms.mask(phone) if phone else "",
             "can_change_phone": method == SMS and factor is None, "email": pending.account.email,
             "recovery_only": factor is not None and step(pending) == SMS_SEND}
 
@@ -202,8 +205,11 @@ def _require(pending, *steps):
 
 
 def choose(pending, method):
+    """Mode `any`, nothing enrolled: the method to enrol. A passkey is as good a first factor as an
+    authenticator app (Okta and Entra ID offer it first too); like the others, only someone past the
+    password gets here, in the first login's 10 minutes."""
     _require(pending, CHOOSE)
-    if method not in (TOTP, SMS):
+    if method not in (TOTP, SMS, PASSKEY):
         raise WrongStep(f"unknown method {method!r}")
     pending.method = method
 

@@ -137,7 +137,7 @@ FIELDS = {
 }
 
 _MFA_MODES = {"off": _l("使用しない"), "totp": _l("認証アプリ（必須）"), "sms": _l("SMS（必須）"),
-              "any": _l("認証アプリまたはSMS（必須）"),
+              "any": _l("認証アプリ、SMSまたはパスキー（必須）"),
               "passkey": _l("パスキー（必須）"), None: _l("会社の設定に従う")}
 
 # Coded values of a field: {field: {stored value: label}} (booleans included).

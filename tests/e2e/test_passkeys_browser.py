@@ -192,6 +192,32 @@ def test_policy_passkey_enrols_one_at_the_first_login_then_confirms_with_it(
     assert {"pwd", "hwk", "user", "mfa"} <= set(claims["amr"]) and claims["acr"] == ACR_MFA, claims
 
 
+def test_policy_any_lets_the_first_login_choose_a_passkey_then_confirms_with_it(
+        localhost_live_server, page, virtual_authenticator, clock, relying_party):  # noqa: F811
+    server = localhost_live_server
+    _acme(server, clock, rp=relying_party, mode="any")
+    _password_login(page, server)
+    expect(page).to_have_url(server.url + "/login/mfa/choose")
+    page.click("button[value=passkey]")
+    expect(page).to_have_url(server.url + "/login/mfa/passkey-enrol")  # still no session
+    page.fill("#passkey-name", "ノートPC")
+    page.click("#passkey-register")
+    expect(page).to_have_url(server.url + "/")
+    expect(page.locator(".user-name")).to_have_text("山田 太郎")
+    assert [name for name, _count in _stored_passkeys(server)] == ["ノートPC"]
+
+    _logout(page, server)
+    clock.advance(minutes=10)
+    page.goto(relying_party.url + "/start")  # the password, then the passkey chosen at the first login
+    page.fill("input[name=email]", EMAIL)
+    page.fill("input[name=password]", STRONG_PASSWORD)
+    page.click("button[type=submit]")
+    page.click("#passkey-verify")
+    page.wait_for_url(relying_party.url + "/cb?*")
+    claims = json.loads(page.locator("#claims").inner_text())
+    assert {"pwd", "hwk", "user", "mfa"} <= set(claims["amr"]) and claims["acr"] == ACR_MFA, claims
+
+
 def test_delete_a_passkey_with_the_password_then_it_signs_in_no_more(
         localhost_live_server, page, virtual_authenticator, clock):  # noqa: F811
     server = localhost_live_server

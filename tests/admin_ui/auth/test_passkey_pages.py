@@ -135,6 +135,34 @@ def test_policy_passkey_sends_the_first_login_to_the_enrolment(client, login, ap
     assert options.json["authenticatorSelection"]["residentKey"] == "required"
 
 
+def test_policy_any_offers_a_passkey_as_the_first_factor(client, login, app, clock, taro_id):
+    set_mode(app, clock, "any")
+    assert login().headers["Location"] == "/login/mfa"
+    assert client.get("/login/mfa").headers["Location"] == "/login/mfa/choose"
+    html = client.get("/login/mfa/choose").get_data(as_text=True)
+    for method, label in (("totp", "認証アプリ"), ("sms", "SMS"), ("passkey", "パスキー")):
+        assert f'name="method" value="{method}"' in html and f">{label}</button>" in html
+    assert post_form(client, "/login/mfa/choose", {"method": "passkey"}).headers["Location"] == "/login/mfa"
+    assert client.get("/login/mfa").headers["Location"] == "/login/mfa/passkey-enrol"
+    html = client.get("/login/mfa/passkey-enrol").get_data(as_text=True)
+    assert 'id="passkey-register"' in html and "次回からはパスワードの後にパスキーで確認します。" in html
+    assert "このアカウントではパスキーが必要です。" not in html  # chosen, not required by the policy
+    assert client.get("/").headers["Location"].startswith("/login")  # no session before the passkey
+    options = client.post("/mfa/passkey/options", json={},
+                          headers={"X-CSRFToken": token_of(client, "/login/mfa/passkey-enrol")})
+    assert options.status_code == 200 and options.json["user"]["name"] == TARO
+    assert options.json["authenticatorSelection"]["residentKey"] == "required"
+    assert client.get("/login/mfa/choose").headers["Location"] == "/login/mfa"  # past the choice
+
+
+def test_policy_any_still_refuses_an_unknown_method(client, login, app, clock, taro_id):
+    set_mode(app, clock, "any")
+    login()
+    refused = post_form(client, "/login/mfa/choose", {"method": "email"})
+    assert refused.status_code == 409  # the half-done login's refusal of a step it is not at
+    assert client.get("/login/mfa").headers["Location"] == "/login/mfa/choose"
+
+
 def test_policy_passkey_checks_the_old_factor_before_enrolling(client, login, app, clock, taro_id):
     set_mode(app, clock, "totp")
     login()
