@@ -28,7 +28,7 @@ COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 # Our values a step may name (idp.catalog.steps fills them), besides the inputs' keys.
 OUR_VALUES = ("issuer", "discovery_url", "client_id", "client_secret_note", "saml_entity_id", "sso_url", "slo_url",
-              "metadata_url", "certificate_url", "name")
+              "metadata_url", "certificate_url", "certificate_sha256", "name")
 MAX_INPUTS = 3
 
 

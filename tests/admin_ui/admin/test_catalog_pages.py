@@ -6,8 +6,10 @@ from html import unescape
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from sqlalchemy import select
 
+from idp import keys
 from idp.catalog import presets
 from idp.logs.audit import OPERATOR
 from idp.models import App, AuditEvent
@@ -293,6 +295,30 @@ def test_the_certificate_is_our_current_signing_certificate(admin, submit):
     metadata = admin.get("/t/acme/saml/metadata").get_data(as_text=True)
     body = "".join(response.get_data(as_text=True).strip().splitlines()[1:-1])
     assert body in metadata and certificate.not_valid_after_utc > certificate.not_valid_before_utc
+
+
+def test_zendesk_gets_the_fingerprint_to_paste_and_a_new_one_after_rotation(admin, submit, app, clock):
+    """Zendesk pins the SHA-256 fingerprint, not the certificate: the step shows it, with a copy button."""
+    response = submit("/admin/apps/add/zendesk", {"input_subdomain": "acme", "name": ""})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    app_id = int(response.location.rsplit("/", 1)[1])
+
+    def shown_and_downloaded():
+        html = admin.get(f"/admin/apps/{app_id}").get_data(as_text=True)
+        certificate = x509.load_pem_x509_certificate(admin.get(f"/admin/apps/{app_id}/certificate.pem").data)
+        expected = certificate.fingerprint(hashes.SHA256()).hex(":").upper()
+        return html, expected
+
+    html, fingerprint = shown_and_downloaded()
+    assert re.fullmatch(r"([0-9A-F]{2}:){31}[0-9A-F]{2}", fingerprint)
+    assert f'<code class="copy-value">{fingerprint}</code><button type="button" data-copy' in html
+    assert "openssl" not in html and "{certificate_sha256}" not in html
+    with app.app_context():
+        keys.rotate(tenants.get_by_slug("acme"), clock.now(), prepublish=0)
+        db.session.commit()
+    clock.advance(minutes=1)
+    html, rotated = shown_and_downloaded()
+    assert rotated != fingerprint and f'<code class="copy-value">{rotated}</code>' in html
 
 
 def test_the_metadata_download_is_our_metadata(admin, submit):
