@@ -227,6 +227,16 @@ def test_delete_a_passkey_with_the_password_then_it_signs_in_no_more(
     row = page.locator("tr.passkey-row")
     for cell in ("作成日時", "最終使用日時"):
         expect(page.locator("#passkeys")).to_contain_text(cell)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: each passkey a block, nothing cut off
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.evaluate("(c => c.scrollWidth <= c.clientWidth)(document.getElementById('passkeys'))")
+    box = row.locator("form.passkey-delete input[name=password]").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["width"] >= 150, box
+    labels = page.evaluate("[...document.querySelectorAll('tr.passkey-row td')].map("
+                           "td => getComputedStyle(td, '::before').content)")
+    assert "作成日時" in labels[1] and "最終使用日時" in labels[2], labels  # the header row is hidden there
+    _shots(page, "mfa_phone")
+    page.set_viewport_size({"width": 1200, "height": 800})
     row.locator("form.passkey-delete input[name=password]").fill("Wrong-Password-2026")
     row.locator("form.passkey-delete button[type=submit]").click()
     expect(page.locator(".flash")).to_have_text("パスワードが正しくありません。")
