@@ -2,10 +2,12 @@
 
 The forms only turn the submitted strings into `idp.console.apps` field values; every rule is in
 the services (the same as `idp app add-oidc` / `add-saml`)."""
+import json
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectMultipleField, StringField, TextAreaField
 
 from idp.console.apps import OidcFields, SamlFields
 from idp.platform.errors import ValidationError
@@ -104,6 +106,7 @@ class SamlAppForm(_TileForm):
     metadata_url = StringField()  # where the SP publishes its metadata ("取得" and the refresh read it)
     entity_id = StringField()
     acs_urls = TextAreaField()
+    acs_indexes = HiddenField()  # JSON [[url, index], …] of the metadata 「取得」 read (its ACS indexes)
     slo_url = StringField()
     slo_binding = StringField(default="redirect")
     signing_cert = TextAreaField()
@@ -152,6 +155,7 @@ class SamlAppForm(_TileForm):
         ACS first (the first line is the default); the NameID format and attributes stay as chosen."""
         acs = sorted(values["acs_urls"], key=lambda entry: not entry[2])
         self.entity_id.data, self.acs_urls.data = values["entity_id"], "\n".join(entry[0] for entry in acs)
+        self.acs_indexes.data = json.dumps([[url, index] for url, index, _default in acs])
         self.slo_url.data, self.slo_binding.data = values["slo_url"], values["slo_binding"]
         self.signing_cert.data = _pem(values["signing_cert"])
         self.encryption_cert.data = _pem(values["encryption_cert"])
@@ -160,6 +164,7 @@ class SamlAppForm(_TileForm):
     def to_fields(self):
         return SamlFields(
             **self._common(), entity_id=self.entity_id.data or "", acs_urls=_lines(self.acs_urls.data),
+            acs_indexes=_acs_indexes(self.acs_indexes.data),
             slo_url=self.slo_url.data or "", slo_binding=self.slo_binding.data or "redirect",
             signing_cert=self.signing_cert.data or "",
             encryption_cert=self.encryption_cert.data or "", encryption_algorithm=self.encryption_algorithm.data or "",
@@ -168,3 +173,14 @@ class SamlAppForm(_TileForm):
             attribute_preset=self.attribute_preset.data or "", attribute_map=self.attribute_map(),
             relay_state=(self.relay_state.data or "").strip(),
             metadata_url=(self.metadata_url.data or "").strip())
+
+
+def _acs_indexes(text):
+    """[(url, index)] of the hidden field, or [] when it is not what fill_from_metadata wrote (it comes back
+    from the browser: an index must be an unsignedShort, as in SAML metadata)."""
+    try:
+        pairs = json.loads(text or "[]")
+        return [(url, int(index)) for url, index in pairs
+                if isinstance(url, str) and str(index).isdigit() and int(index) <= 65535]
+    except (ValueError, TypeError):
+        return []

@@ -74,6 +74,7 @@ class SamlFields(saml_registry.SpSettings):
     color: str = ""
     group_ids: list = field(default_factory=list)
     metadata_url: str = ""  # where the SP publishes its metadata (idp.saml.metadata_fetch)
+    acs_indexes: list = field(default_factory=list)  # [(url, index)] from metadata the form was filled from
 
 
 def get_app(tenant, app_id):
@@ -271,7 +272,10 @@ def _checked_saml(tenant, fields, metadata, sp=None):
     if fields is None:
         _raise_if_any(errors)
     acs_urls = [u.strip() if isinstance(u, str) else u for u in fields.acs_urls if u]
-    if sp is not None and acs_urls == [e["url"] for e in sp.acs_list]:
+    if fields.acs_indexes and acs_urls == [url for url, _index in fields.acs_indexes]:
+        # the URLs as the metadata 「取得」 read listed them: its indexes (an SP may ask by index), first default
+        acs_urls = [(url, index, position == 0) for position, (url, index) in enumerate(fields.acs_indexes)]
+    elif sp is not None and acs_urls == [e["url"] for e in sp.acs_list]:
         acs_urls = [(e["url"], e["index"], e["default"]) for e in sp.acs_list]  # keep the indexes of metadata
     _raise_if_any(_saml_rules(tenant, fields, acs_urls, sp), errors)
     return fields, groups, acs_urls

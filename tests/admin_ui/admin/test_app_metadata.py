@@ -84,6 +84,44 @@ def test_fetch_fills_the_new_form_and_saving_keeps_the_url(admin, post, app, ser
     assert field(admin.get(f"/admin/apps/{app_id}/edit").get_data(as_text=True), "metadata_url") == server.url
 
 
+def _save_as_the_browser_does(post, page, url, **changes):
+    """POST the form as the page shows it (with its hidden fields), some fields changed."""
+    names = ("entity_id", "acs_urls", "acs_indexes", "signing_cert", "metadata_url")
+    return post(url, url, form(**{**{name: field(page, name) for name in names}, **changes}))
+
+
+def test_the_acs_indexes_of_fetched_metadata_are_kept_as_the_sp_numbers_them(admin, post, app, server):
+    """An SP may ask for its ACS by index (AssertionConsumerServiceIndex): the indexes are its metadata's
+    (3 and 7 here), not the lines' positions, when the URLs are saved as 「取得」 filled them."""
+    page = post(NEW, NEW + "/metadata", form(metadata_url=server.url)).get_data(as_text=True)
+    saved = _save_as_the_browser_does(post, page, NEW)
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:1500]
+    app_id = int(saved.location.rsplit("/", 1)[1])
+    assert sp_row(app, app_id)["acs"] == [{"url": "https://sp.example.com/acs-b", "index": 7, "default": True},
+                                          {"url": "https://sp.example.com/acs-a", "index": 3, "default": False}]
+
+    edit = f"/admin/apps/{app_id}/edit"  # the same on the edit form, where the stored list was 0, 1 before
+    post(edit, edit, form(entity_id=ENTITY_ID, acs_urls="https://sp.example.com/acs-a\nhttps://sp.example.com/acs-b",
+                          metadata_url=server.url))
+    assert [e["index"] for e in sp_row(app, app_id)["acs"]] == [0, 1]
+    page = post(edit, f"/admin/apps/{app_id}/metadata/fetch", form(metadata_url=server.url)).get_data(as_text=True)
+    assert _save_as_the_browser_does(post, page, edit).status_code == 302
+    assert [(e["url"][-5:], e["index"]) for e in sp_row(app, app_id)["acs"]] == [("acs-b", 7), ("acs-a", 3)]
+
+
+@pytest.mark.parametrize("changes", [
+    {"acs_urls": "https://sp.example.com/acs-b\nhttps://sp.example.com/acs-c"},  # a URL typed after 「取得」
+    {"acs_indexes": '[["https://sp.example.com/acs-b", "x"], 5]'},  # what no page wrote
+    {"acs_indexes": "not json"},
+])
+def test_otherwise_the_lines_are_numbered_in_order(admin, post, app, server, changes):
+    page = post(NEW, NEW + "/metadata", form(metadata_url=server.url)).get_data(as_text=True)
+    saved = _save_as_the_browser_does(post, page, NEW, **changes)
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:1500]
+    acs = sp_row(app, int(saved.location.rsplit("/", 1)[1]))["acs"]
+    assert [(e["index"], e["default"]) for e in acs] == [(0, True), (1, False)]
+
+
 def test_fetch_on_the_edit_form_comes_back_to_the_edit(admin, post, app, server):
     app_id = created_app(post, server)
     page = post(f"/admin/apps/{app_id}/edit", f"/admin/apps/{app_id}/metadata/fetch",
