@@ -25,7 +25,7 @@ def certificate_sha256(tenant, now):
     """The SHA-256 fingerprint of the certificate the tenant signs SAML with now, as `openssl x509 -fingerprint
     -sha256` prints it (AB:CD:…): what a service that pins the fingerprint instead of the certificate asks for."""
     certificate = x509.load_pem_x509_certificate(keys.signing_key(tenant, "RS256", now).certificate.encode())
-    return ":".join(f"{byte:02X}" for byte in certificate.fingerprint(hashes.SHA256()))
+    return certificate.fingerprint(hashes.SHA256()).hex(":").upper()
 
 
 def our_values(app, tenant, lang):
